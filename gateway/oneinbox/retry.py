@@ -1,0 +1,69 @@
+"""When and how long to wait before re-sending a OneInbox request.
+
+One policy for the whole client: capped exponential backoff with full jitter, except that a
+server's `Retry-After` (seconds or an HTTP date) is honoured, up to a cap.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff settings.
+
+    Attempt ``n`` (0-based) waits a random time in ``[0, min(cap, base * 2**n)]``;
+    a ``Retry-After`` answer waits that long instead, at most ``retry_after_cap``.
+    """
+
+    base: float = 0.5
+    cap: float = 8.0
+    retry_after_cap: float = 60.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt + 1`` (full jitter)."""
+        ceiling = min(self.cap, self.base * (2**attempt))
+        return self.rng.uniform(0, ceiling)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """The wait before the next attempt, preferring the server's ``Retry-After``."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_cap)
+        return self.backoff(attempt)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date; None if unusable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds else None  # NaN is unusable
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now or datetime.now(UTC)
+    return max((when - current).total_seconds(), 0.0)
+
+
+def certainly_not_sent(exc: httpx.TransportError) -> bool:
+    """True when the request cannot have reached the server (no connection was made)."""
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)

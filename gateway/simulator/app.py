@@ -1,0 +1,53 @@
+"""``create_simulator_app``: a local, in-memory OneInbox for tests, demos and local mode."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.simulator.api import v1_routes
+from gateway.simulator.config import SimulatorConfig
+from gateway.simulator.control import control_routes
+from gateway.simulator.rtc import rtc_routes
+from gateway.simulator.state import SimulatorState
+
+
+def create_simulator_app(config: SimulatorConfig | None = None) -> Starlette:
+    """A Starlette app that behaves like the documented OneInbox API, all in memory.
+
+    ``app.state.simulator`` is its ``SimulatorState``. The app's lifespan closes the state;
+    when the app is mounted inside another one (whose lifespan runs instead), that app
+    should ``await app.state.simulator.aclose()`` on shutdown.
+    """
+    state = SimulatorState(config or SimulatorConfig())
+
+    async def index(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "service": "OneInbox simulator (local use only)",
+                "api": "/v1",
+                "control": "/_sim/config, /_sim/stats, /_sim/rtc",
+            }
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await state.aclose()
+
+    routes = [
+        Route("/", index, methods=["GET"]),
+        *v1_routes(state),
+        *rtc_routes(state),
+        *control_routes(state),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.simulator = state
+    return app

@@ -1,0 +1,45 @@
+"""The simulator's knobs: who may call it, how calls unfold, and which faults to inject."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SimulatorConfig(BaseModel):
+    """Settings of a simulated OneInbox; changeable at run time with ``PATCH /_sim/config``.
+
+    Faults (``latency_seconds``, ``error_rate_5xx``, ``rate_429``) apply to ``/v1/*`` only,
+    never to the ``/_sim/*`` control endpoints or the ``/rtc`` sockets.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    api_keys: list[str] | None = Field(
+        default=None,
+        description="Accepted API keys; None accepts any key that starts with `oi_sk_`.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL browsers use to reach the simulator (server_url = it, http->ws); "
+        "None derives it from each request, including a mount path.",
+    )
+    latency_seconds: float = Field(default=0.0, ge=0, le=60)
+    error_rate_5xx: float = Field(default=0.0, ge=0, le=1, description="Share of 500/502/503.")
+    rate_429: float = Field(default=0.0, ge=0, le=1, description="Share of 429 answers.")
+    retry_after_seconds: float = Field(default=1.0, ge=0, le=3600)
+    analysis_delay: float = Field(
+        default=2.0, ge=0, description="Seconds between a call's end and its messages/analysis."
+    )
+    auto_live_after: float | None = Field(
+        default=None, ge=0, description="Seconds until a call goes in_progress by itself."
+    )
+    max_duration_seconds: float | None = Field(
+        default=None, gt=0, description="End live calls after this long (end_reason max_duration)."
+    )
+    end_on_disconnect: bool = Field(
+        default=False, description="End a live call when its last rtc socket closes."
+    )
+    token_ttl_seconds: int = Field(default=900, gt=0, le=86400)
+    webhook_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    webhook_retries: int = Field(default=2, ge=0, le=5)
+    seed: int = 0

@@ -1,0 +1,345 @@
+"""Everything the simulator knows, in memory, and how a call moves through its life.
+
+Time-driven transitions (auto-live, max duration, analysis) are loop timers
+(``loop.call_later``), a few per call at most, so tens of thousands of concurrent calls
+cost no polling at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from gateway.simulator.config import SimulatorConfig
+from gateway.simulator.stats import RequestStats
+from gateway.simulator.tokens import TokenIssuer
+from gateway.simulator.transcripts import canned_analysis
+from gateway.simulator.webhooks import WebhookDispatcher, WebhookRecord
+
+log = structlog.get_logger(__name__)
+
+TERMINAL = frozenset({"completed", "failed"})
+
+
+def iso(ts: float | None) -> str | None:
+    """An epoch time as ISO 8601 UTC with a ``Z``, as OneInbox writes it."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id(prefix: str) -> str:
+    """A fresh resource id like ``call_3f2a…``."""
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def title_case(outcome: str) -> str:
+    """``appointment booked`` -> ``Appointment Booked``."""
+    return " ".join(word.capitalize() for word in outcome.strip().split())
+
+
+@dataclass
+class CallRecord:
+    """A simulated call and the timers and sockets attached to it."""
+
+    id: str
+    agent_id: str
+    room_name: str
+    server_url: str
+    participant_token: str
+    variables: dict[str, Any]
+    metadata: dict[str, Any]
+    overrides: dict[str, Any]
+    created_at: float = field(default_factory=time.time)
+    status: str = "initiated"
+    started_at: float | None = None
+    ended_at: float | None = None
+    end_reason: str | None = None
+    messages: list[dict[str, str]] = field(default_factory=list)
+    analysis: dict[str, Any] | None = None
+    outcome_override: str | None = None
+    scripted: tuple[str | None, str | None] | None = None
+    timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict, repr=False)
+    sockets: set[asyncio.Event] = field(default_factory=set, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once completed or failed."""
+        return self.status in TERMINAL
+
+    @property
+    def duration_seconds(self) -> int | None:
+        """Whole seconds between start and end (0 if nobody joined); None while active."""
+        if self.ended_at is None:
+            return None
+        if self.started_at is None:
+            return 0
+        return round(self.ended_at - self.started_at)
+
+    def public(self) -> dict[str, Any]:
+        """The record as ``GET /v1/calls/{id}`` answers it."""
+        return {
+            "id": self.id,
+            "agent_id": self.agent_id,
+            "type": "web",
+            "status": self.status,
+            "room_name": self.room_name,
+            "variables": self.variables,
+            "metadata": self.metadata,
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at),
+            "duration_seconds": self.duration_seconds,
+            "end_reason": self.end_reason,
+            "messages": self.messages,
+            "analysis": self.analysis,
+            "ai_summary": self.analysis["summary"] if self.analysis else None,
+            "recording_url": None,
+            "latency": None,
+            "credits_used": None if self.duration_seconds is None else self.duration_seconds / 60,
+            "cost_cents": None,
+            "created_at": iso(self.created_at),
+        }
+
+    def event(self, name: str) -> dict[str, Any]:
+        """The flat webhook payload for event ``name``."""
+        return {
+            "event": name,
+            "call_id": self.id,
+            "agent_id": self.agent_id,
+            "status": self.status,
+            "duration_seconds": self.duration_seconds,
+            "outcome": self.analysis["outcome"] if self.analysis else None,
+            "summary": self.analysis["summary"] if self.analysis else None,
+            "end_reason": self.end_reason,
+            "created_at": iso(self.created_at),
+            "timestamp": iso(time.time()),
+        }
+
+
+class SimulatorState:
+    """The simulator's memory: agents, models, calls, webhooks, rtc connections and stats."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.initial_config = config.model_copy(deep=True)
+        self.config = config
+        self.tokens = TokenIssuer()
+        self.dispatcher = WebhookDispatcher(
+            lambda: (self.config.webhook_timeout_seconds, self.config.webhook_retries)
+        )
+        self._init_memory()
+
+    def _init_memory(self) -> None:
+        self.fault_rng = random.Random(self.config.seed)
+        self.stats = RequestStats()
+        self.agents: dict[str, dict[str, Any]] = {}
+        self.models: dict[str, dict[str, Any]] = {}
+        self.calls: dict[str, CallRecord] = {}
+        self.webhooks: dict[str, WebhookRecord] = {}
+        self.rtc: deque[dict[str, Any]] = deque(maxlen=10_000)
+
+    # Agents and models
+
+    def create_agent(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Store an agent and its auto-created model; answers the agent."""
+        now = iso(time.time())
+        llm_id = new_id("llm")
+        self.models[llm_id] = {
+            "id": llm_id,
+            "name": f"{fields['name']} model",
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "system_prompt": "You are a helpful voice assistant.",
+            "temperature": 0.7,
+            "max_tokens": None,
+            "tool_ids": [],
+            "knowledge_base_ids": [],
+            "created_at": now,
+        }
+        agent = {
+            "id": new_id("agt"),
+            "language": "en",
+            "first_message": None,
+            "max_duration_seconds": None,
+            "enable_recording": False,
+            **fields,
+            "llm_id": llm_id,
+            "created_at": now,
+        }
+        self.agents[agent["id"]] = agent
+        return agent
+
+    # Calls
+
+    def create_call(
+        self,
+        agent_id: str,
+        *,
+        server_url: str,
+        variables: dict[str, Any],
+        metadata: dict[str, Any],
+        overrides: dict[str, Any],
+    ) -> CallRecord:
+        """A new ``initiated`` web call with its token; schedules auto-live if configured."""
+        call_id = new_id("call")
+        room = f"web-{secrets.token_hex(4)}"
+        token = self.tokens.issue(
+            call_id=call_id, room=room, ttl_seconds=self.config.token_ttl_seconds
+        )
+        call = CallRecord(
+            id=call_id,
+            agent_id=agent_id,
+            room_name=room,
+            server_url=server_url,
+            participant_token=token,
+            variables=variables,
+            metadata=metadata,
+            overrides=overrides,
+        )
+        self.calls[call_id] = call
+        if self.config.auto_live_after is not None:
+            self._schedule(call, "live", self.config.auto_live_after, self._auto_live, call_id)
+        return call
+
+    def go_live(self, call: CallRecord, *, via: str) -> bool:
+        """``initiated -> in_progress``; False if the call was not waiting to start."""
+        if call.status != "initiated":
+            return False
+        call.status = "in_progress"
+        call.started_at = time.time()
+        self._cancel(call, "live")
+        limit = self._max_duration(call)
+        if limit is not None:
+            self._schedule(call, "max", limit, self._max_reached, call.id)
+        log.debug("simulator.call_live", call_id=call.id, via=via)
+        self._emit(call, "call.started")
+        return True
+
+    def end_call(
+        self,
+        call: CallRecord,
+        *,
+        end_reason: str,
+        failed: bool = False,
+        outcome: str | None = None,
+        summary: str | None = None,
+    ) -> bool:
+        """End a call (``completed`` or ``failed``); False if it had already ended.
+
+        Messages and analysis are written ``analysis_delay`` seconds later.
+        """
+        if call.is_terminal:
+            return False
+        call.status = "failed" if failed else "completed"
+        call.ended_at = time.time()
+        call.end_reason = end_reason
+        if outcome is not None or summary is not None:
+            call.scripted = (outcome, summary)
+        for name in list(call.timers):
+            self._cancel(call, name)
+        for closed in call.sockets:
+            closed.set()
+        self._emit(call, "call.failed" if failed else "call.ended")
+        self._schedule(call, "analysis", self.config.analysis_delay, self._analyse, call.id)
+        return True
+
+    def set_outcome(self, call: CallRecord, outcome: str) -> None:
+        """Override the outcome (stored Title Case), now or once the analysis is written."""
+        call.outcome_override = title_case(outcome)
+        if call.analysis is not None:
+            call.analysis["outcome"] = call.outcome_override
+
+    def attach_socket(self, call: CallRecord) -> asyncio.Event:
+        """An event set when ``call`` ends, so an rtc socket knows to close."""
+        closed = asyncio.Event()
+        call.sockets.add(closed)
+        if call.is_terminal:
+            closed.set()
+        return closed
+
+    def detach_socket(self, call: CallRecord, closed: asyncio.Event) -> None:
+        """Forget a socket; may end the call when configured to end on disconnect."""
+        call.sockets.discard(closed)
+        if self.config.end_on_disconnect and not call.sockets and call.status == "in_progress":
+            self.end_call(call, end_reason="customer_ended_call")
+
+    def reset(self) -> None:
+        """Forget everything and restore the config the simulator was created with."""
+        for call in self.calls.values():
+            for name in list(call.timers):
+                self._cancel(call, name)
+            for closed in call.sockets:
+                closed.set()
+        self.config = self.initial_config.model_copy(deep=True)
+        self._init_memory()
+
+    async def aclose(self) -> None:
+        """Cancel timers and webhook deliveries; call it when the simulator shuts down."""
+        for call in self.calls.values():
+            for name in list(call.timers):
+                self._cancel(call, name)
+            for closed in call.sockets:
+                closed.set()
+        await self.dispatcher.aclose()
+
+    # Timers
+
+    def _schedule(self, call: CallRecord, name: str, delay: float, fn: Any, *args: Any) -> None:
+        self._cancel(call, name)
+        call.timers[name] = asyncio.get_running_loop().call_later(delay, fn, *args)
+
+    def _cancel(self, call: CallRecord, name: str) -> None:
+        handle = call.timers.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _max_duration(self, call: CallRecord) -> float | None:
+        agent_limit = self.agents.get(call.agent_id, {}).get("max_duration_seconds")
+        if isinstance(agent_limit, int | float) and agent_limit > 0:
+            return float(agent_limit)
+        return self.config.max_duration_seconds
+
+    def _auto_live(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.timers.pop("live", None)
+            self.go_live(call, via="auto_live_after")
+
+    def _max_reached(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.timers.pop("max", None)
+            self.end_call(call, end_reason="max_duration")
+
+    def _analyse(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        call.timers.pop("analysis", None)
+        canned = canned_analysis(
+            call.id,
+            seed=self.config.seed,
+            joined=call.started_at is not None and call.status == "completed",
+            variables=call.variables,
+        )
+        outcome, summary = call.scripted or (None, None)
+        call.messages = canned.messages
+        call.analysis = {
+            "outcome": call.outcome_override
+            or (title_case(outcome) if outcome else None)
+            or canned.outcome,
+            "summary": summary or canned.summary,
+        }
+        self._emit(call, "call.analyzed")
+
+    def _emit(self, call: CallRecord, event: str) -> None:
+        hooks = list(self.webhooks.values())
+        if hooks:
+            self.dispatcher.dispatch(hooks, call.event(event))
