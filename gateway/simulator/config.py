@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class SimulatorConfig(BaseModel):
@@ -25,6 +25,11 @@ class SimulatorConfig(BaseModel):
     )
     latency_seconds: float = Field(default=0.0, ge=0, le=60)
     error_rate_5xx: float = Field(default=0.0, ge=0, le=1, description="Share of 500/502/503.")
+    error_statuses: list[int] = Field(
+        default=[500, 502, 503],
+        min_length=1,
+        description="Statuses an injected 5xx fault picks from.",
+    )
     rate_429: float = Field(default=0.0, ge=0, le=1, description="Share of 429 answers.")
     retry_after_seconds: float = Field(default=1.0, ge=0, le=3600)
     analysis_delay: float = Field(
@@ -43,3 +48,10 @@ class SimulatorConfig(BaseModel):
     webhook_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     webhook_retries: int = Field(default=2, ge=0, le=5)
     seed: int = 0
+
+    @field_validator("error_statuses")
+    @classmethod
+    def _server_errors(cls, value: list[int]) -> list[int]:
+        if any(not 500 <= status <= 599 for status in value):
+            raise ValueError("error_statuses must be 5xx codes")
+        return value

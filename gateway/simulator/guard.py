@@ -85,7 +85,7 @@ def _fault(state: SimulatorState) -> Response | None:
             headers={"Retry-After": f"{config.retry_after_seconds:g}"},
         )
     if config.error_rate_5xx and rng.random() < config.error_rate_5xx:
-        status = rng.choice((500, 502, 503))
+        status = rng.choice(config.error_statuses)
         return JSONResponse({"detail": f"Simulated upstream error ({status})"}, status_code=status)
     return None
 
