@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.synced
+BUNDLE := gateway/join/static/join.js
+
+.PHONY: run test lint types pytest bench frontend clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "uv==0.13.9"
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	touch $(STAMP)
+
+$(BUNDLE): frontend/package.json frontend/package-lock.json frontend/join.js
+	cd frontend && npm ci --no-audit --no-fund --silent && npm run --silent build
+
+frontend: $(BUNDLE)
+
+run: $(STAMP)
+	$(VENV)/bin/oneinbox-gateway serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(VENV)/bin/pytest
+
+test: lint types pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) frontend/node_modules $(BUNDLE)

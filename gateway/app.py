@@ -1,0 +1,128 @@
+"""`create_app(settings)`: assembles routes, integrations and the lifespan. Nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import structlog
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+
+from gateway import health
+from gateway.calls.service import CallService
+from gateway.config import GatewayConfig, load_config
+from gateway.context import AppContext
+from gateway.http.errors import HTTPProblem, problem_response
+from gateway.http.middleware import RequestContextMiddleware
+from gateway.join.crypto import TokenBox
+from gateway.join.links import JoinLinks
+from gateway.oneinbox.client import OneInboxClient
+from gateway.plugins import discover
+from gateway.settings import Settings
+from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.store.database import Database
+
+log = structlog.get_logger(__name__)
+
+SIMULATOR_MOUNT = "/oneinbox-sim"
+LOCAL_API_KEY = "oi_sk_local_simulator"
+
+
+def build_context(settings: Settings, config: GatewayConfig | None = None) -> AppContext:
+    """Every shared object, built once; nothing here does I/O."""
+    config = config if config is not None else load_config(settings.config_path)
+    db = Database(settings.database_url)
+    simulator_app: Any = None
+    if settings.local_mode:
+        public_url = settings.public_base.replace("http", "ws", 1) + SIMULATOR_MOUNT
+        simulator_app = create_simulator_app(SimulatorConfig(public_url=public_url))
+        client = OneInboxClient(
+            "http://oneinbox-simulator",
+            LOCAL_API_KEY,
+            timeout=settings.oneinbox_timeout_seconds,
+            transport=httpx.ASGITransport(app=simulator_app),
+        )
+    else:
+        assert settings.oneinbox_api_key is not None
+        client = OneInboxClient(
+            settings.oneinbox_base_url,
+            settings.oneinbox_api_key.get_secret_value(),
+            timeout=settings.oneinbox_timeout_seconds,
+        )
+    links = JoinLinks(
+        TokenBox(settings.secret_key()),
+        public_base=settings.public_base,
+        ttl_seconds=settings.join_link_ttl_seconds,
+        template=settings.join_url_template,
+    )
+    ctx = AppContext(
+        settings=settings,
+        config=config,
+        db=db,
+        client=client,
+        links=links,
+        calls=CallService(client, db, links, config),
+    )
+    if simulator_app is not None:
+        ctx.extras["simulator_app"] = simulator_app
+    return ctx
+
+
+def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> Starlette:
+    """The gateway as an ASGI app; the lifespan migrates the store and runs the workers."""
+    ctx = build_context(settings, config)
+    routes: list[BaseRoute] = [*health.routes(ctx)]
+    for integration in discover():
+        routes.extend(integration.setup(ctx))
+    if ctx.extras.get("simulator_app") is not None:
+        routes.append(Mount(SIMULATOR_MOUNT, app=ctx.extras["simulator_app"]))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await ctx.db.migrate()
+        for hook in ctx.on_startup:
+            await hook()
+        for worker in ctx.workers:
+            await worker.start()
+        log.info("gateway.started", local_mode=settings.local_mode, identity=ctx.identity)
+        try:
+            yield
+        finally:
+            for worker in reversed(ctx.workers):
+                await worker.stop()
+            await ctx.drain(timeout=10)
+            for hook in ctx.on_shutdown:
+                await hook()
+            await ctx.client.aclose()
+            await ctx.db.dispose()
+            log.info("gateway.stopped")
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPProblem)
+        return problem_response(exc)
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                RequestContextMiddleware, observers=ctx.extras.setdefault("request_observers", [])
+            )
+        ],
+        exception_handlers={HTTPProblem: on_problem},
+    )
+    app.state.ctx = ctx
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """uvicorn's factory for `serve`: settings from the environment, logging configured."""
+    from gateway.cli import settings_or_exit
+
+    return create_app(settings_or_exit())

@@ -1,0 +1,1 @@
+"""The domain: commands every origin turns its request into, the call state machine, results."""

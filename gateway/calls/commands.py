@@ -1,0 +1,57 @@
+"""Domain commands: every origin (Slack, a hook, the admin API) turns its request into these."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Origin(BaseModel):
+    """Where a request came from, so a result can always be traced back."""
+
+    kind: Literal["slack", "hook", "admin", "dashboard"]
+    name: str
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class Destination(BaseModel):
+    """Where a call's result goes: a registered destination name and its (secret-free) config.
+
+    `key` tells two destinations of the same kind apart (a URL, a channel); the outbox keeps one
+    delivery per (call, key).
+    """
+
+    kind: str
+    key: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class StartWebCall(BaseModel):
+    agent: str  # an agent id (agt_… or a UUID) or a name the gateway knows
+    variables: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    overrides: dict[str, Any] | None = None
+    origin: Origin
+    destinations: list[Destination] = Field(default_factory=list)
+
+
+class CreateAgent(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    fields: dict[str, Any] = Field(default_factory=dict)  # any documented agent field
+
+
+class StartedCall(BaseModel):
+    """What an origin answers with at once."""
+
+    call_id: str
+    agent_id: str
+    agent_name: str | None
+    join_url: str
+    join_expires_at: str
+
+
+class CreatedAgent(BaseModel):
+    agent_id: str
+    llm_id: str | None
+    name: str

@@ -1,0 +1,162 @@
+"""CallService: the actions every origin shares (create agents, start and stop calls)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from gateway.calls.commands import CreateAgent, CreatedAgent, StartedCall, StartWebCall
+from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.states import CallState
+from gateway.config import GatewayConfig
+from gateway.join.links import JoinCredentials, JoinLinks
+from gateway.logging import redactor
+from gateway.oneinbox.client import OneInboxClient
+from gateway.store.agents import AgentRepository
+from gateway.store.calls import CallRepository
+from gateway.store.database import Database
+from gateway.store.tables import CallRow, utcnow
+
+log = structlog.get_logger(__name__)
+
+AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
+# The first look at a new call: soon enough to notice a quick end, late enough to cost little.
+FIRST_POLL_AFTER = timedelta(seconds=5)
+
+
+class CallService:
+    """Turns domain commands into OneInbox requests and store rows, in that order of safety."""
+
+    def __init__(
+        self, client: OneInboxClient, db: Database, links: JoinLinks, config: GatewayConfig
+    ) -> None:
+        self.client = client
+        self.db = db
+        self.links = links
+        self.config = config
+
+    async def resolve_agent(self, ref: str) -> tuple[str, str | None]:
+        """(agent id, display name) for an id, a stored name or a configured alias."""
+        ref = ref.strip()
+        async with self.db.session() as session:
+            agents = AgentRepository(session)
+            row = await agents.by_name(ref)
+            if row is not None:
+                return row.id, row.name
+            if AGENT_ID.match(ref):
+                known = await agents.get(ref)
+                return ref, known.name if known else None
+        alias = self.config.agents.get(ref)
+        if alias is None:
+            raise UnknownAgentError(ref)
+        if alias.id is not None:
+            return alias.id, ref
+        created = await self.create_agent(CreateAgent(name=ref, fields=dict(alias.create or {})))
+        return created.agent_id, ref
+
+    async def create_agent(self, command: CreateAgent) -> CreatedAgent:
+        """Create an agent upstream and remember it under its name."""
+        fields = {k: v for k, v in command.fields.items() if k != "name"}
+        agent = await self.client.create_agent(command.name, **fields)
+        async with self.db.session() as session:
+            await AgentRepository(session).remember(agent.id, command.name, agent.llm_id)
+        log.info("agent.created", agent_id=agent.id, name=command.name)
+        return CreatedAgent(agent_id=agent.id, llm_id=agent.llm_id, name=command.name)
+
+    async def update_agent(self, ref: str, fields: dict[str, Any]) -> str:
+        """Patch an agent's voice and call behaviour; returns the agent id."""
+        agent_id, _ = await self.resolve_agent(ref)
+        await self.client.update_agent(agent_id, **fields)
+        return agent_id
+
+    async def update_prompt(
+        self, ref: str, system_prompt: str, *, temperature: float | None = None
+    ) -> str:
+        """Set the system prompt (and temperature) of an agent's model; returns the llm id."""
+        agent_id, _ = await self.resolve_agent(ref)
+        async with self.db.session() as session:
+            row = await AgentRepository(session).get(agent_id)
+        llm_id = row.llm_id if row is not None and row.llm_id else None
+        if llm_id is None:
+            llm_id = (await self.client.get_agent(agent_id)).llm_id
+        if llm_id is None:
+            raise UnknownAgentError(ref)
+        fields: dict[str, Any] = {"system_prompt": system_prompt}
+        if temperature is not None:
+            fields["temperature"] = temperature
+        await self.client.update_model(llm_id, **fields)
+        return llm_id
+
+    async def start_web_call(self, command: StartWebCall) -> StartedCall:
+        """Start a web call upstream, then store the call and its join link in one transaction.
+
+        The origin is written into OneInbox `metadata` too, so a result can always be traced.
+        """
+        agent_id, agent_name = await self.resolve_agent(command.agent)
+        metadata = {
+            **command.metadata,
+            "gateway_origin": command.origin.kind,
+            "gateway_origin_name": command.origin.name,
+        }
+        web_call = await self.client.start_web_call(
+            agent_id,
+            variables=command.variables or None,
+            metadata=metadata,
+            overrides=command.overrides,
+        )
+        token = web_call.participant_token or ""
+        redactor.add(token)
+        now = utcnow()
+        async with self.db.session() as session:
+            row = CallRow(
+                id=web_call.id,
+                agent_id=agent_id,
+                agent_name=agent_name,
+                origin_kind=command.origin.kind,
+                origin_name=command.origin.name,
+                origin_context=command.origin.context,
+                destinations=[d.model_dump() for d in command.destinations],
+                state=str(CallState.STARTED),
+                upstream_status=web_call.status,
+                created_at=now,
+                next_poll_at=now + FIRST_POLL_AFTER,
+            )
+            await CallRepository(session).add(row, detail=f"started by {command.origin.kind}")
+            link = await self.links.issue(
+                session,
+                call_id=web_call.id,
+                agent_name=agent_name,
+                credentials=JoinCredentials(web_call.server_url or "", token),
+            )
+        log.info(
+            "call.started",
+            call_id=web_call.id,
+            agent_id=agent_id,
+            origin=command.origin.kind,
+            origin_name=command.origin.name,
+        )
+        return StartedCall(
+            call_id=web_call.id,
+            agent_id=agent_id,
+            agent_name=agent_name,
+            join_url=link.url,
+            join_expires_at=link.expires_at.isoformat(),
+        )
+
+    async def stop_call(self, call_id: str) -> None:
+        """Ask OneInbox to end a call the gateway started; the tracker sees the end."""
+        async with self.db.session() as session:
+            row = await CallRepository(session).get(call_id)
+        if row is None:
+            raise UnknownCallError(call_id)
+        await self.client.stop_call(call_id)
+        async with self.db.session() as session:
+            await self.links.purge_for_call(session, call_id)
+            calls = CallRepository(session)
+            fresh = await calls.get(call_id)
+            if fresh is not None:
+                fresh.next_poll_at = utcnow()  # look at it right away
+        log.info("call.stop_requested", call_id=call_id)

@@ -1,0 +1,39 @@
+"""The call state machine. Every transition is written to the store before it is acted on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CallState(StrEnum):
+    STARTED = "started"  # the web call exists upstream; nobody has joined yet
+    LIVE = "live"  # a participant joined (upstream in_progress)
+    ENDED = "ended"  # upstream completed; waiting for the analysis
+    ANALYZED = "analyzed"  # the CallResult is built and the deliveries are queued
+    DELIVERED = "delivered"  # every destination has its result (or gave up for good)
+    FAILED = "failed"  # upstream failed the call; its result is still delivered
+    EXPIRED = "expired"  # nobody joined in time: the gateway stopped it
+    LOST = "lost"  # upstream no longer knows the call (404)
+
+
+TERMINAL = frozenset({CallState.DELIVERED, CallState.LOST})
+# States in which the gateway still needs to look at the call upstream.
+TRACKED = frozenset({CallState.STARTED, CallState.LIVE, CallState.ENDED})
+
+ALLOWED: dict[CallState, frozenset[CallState]] = {
+    CallState.STARTED: frozenset(
+        {CallState.LIVE, CallState.ENDED, CallState.FAILED, CallState.EXPIRED, CallState.LOST}
+    ),
+    CallState.LIVE: frozenset({CallState.ENDED, CallState.FAILED, CallState.LOST}),
+    CallState.ENDED: frozenset({CallState.ANALYZED, CallState.FAILED, CallState.LOST}),
+    CallState.ANALYZED: frozenset({CallState.DELIVERED}),
+    CallState.FAILED: frozenset({CallState.DELIVERED}),
+    CallState.EXPIRED: frozenset({CallState.ENDED, CallState.ANALYZED, CallState.DELIVERED}),
+    CallState.DELIVERED: frozenset(),
+    CallState.LOST: frozenset(),
+}
+
+
+def can_move(src: CallState | str, dst: CallState | str) -> bool:
+    """True when the state machine allows `src → dst`."""
+    return CallState(dst) in ALLOWED[CallState(src)]

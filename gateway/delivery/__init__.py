@@ -1,0 +1,1 @@
+"""Delivery of call results: outbox, destinations registry, retry policy, signing, SSRF guard."""

@@ -1,0 +1,66 @@
+"""Pure ASGI middleware: a request id on every request, and one log line per request."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger("gateway.http")
+
+RequestObserver = Callable[[str, str, int, float], None]  # method, route, status, seconds
+
+
+class RequestContextMiddleware:
+    """Binds `request_id` for every log line of the request and echoes it as `X-Request-ID`."""
+
+    def __init__(self, app: ASGIApp, observers: list[RequestObserver] | None = None) -> None:
+        self.app = app
+        self.observers = observers if observers is not None else []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else ""
+        request_id = request_id or uuid.uuid4().hex
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = _route_template(scope)
+                log.info(
+                    "http.request",
+                    method=scope["method"],
+                    route=route,
+                    status=status,
+                    ms=round(elapsed * 1000, 1),
+                )
+                for observe in self.observers:
+                    observe(scope["method"], route, status, elapsed)
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template (never the raw path: it may hold link ids)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return scope.get("root_path", "") + path if scope.get("root_path") else path
+    return "unmatched"

@@ -1,0 +1,1 @@
+"""Join links and the join page."""

@@ -1,0 +1,112 @@
+"""structlog set-up, once at start, and the one processor that keeps secrets out of logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+REDACTED = "[redacted]"
+
+# Shapes of secrets that may turn up anywhere in a log line, whatever the key they sit under.
+SECRET_PATTERNS = re.compile(
+    r"oi_sk_[A-Za-z0-9_\-]+"  # OneInbox secret keys
+    r"|xox[abposr]-[A-Za-z0-9\-]+"  # Slack tokens
+    r"|whsec_[A-Za-z0-9+/=]+"  # Standard Webhooks secrets
+    r"|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"  # JWTs: participant tokens
+    r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"  # Authorization header values
+)
+# Keys whose value is a secret whatever it looks like.
+SECRET_KEYS = re.compile(
+    r"(authorization|api_key|apikey|token|secret|password|signature|cookie|credential)",
+    re.IGNORECASE,
+)
+
+
+class SecretRedactor:
+    """A structlog processor: scrub known secret values and secret-shaped strings."""
+
+    def __init__(self, known_secrets: Iterable[str] = ()) -> None:
+        self._known: set[str] = {s for s in known_secrets if len(s) >= 6}
+
+    def add(self, *secrets: str) -> None:
+        """Scrub these values too from now on (e.g. a token learned at run time)."""
+        self._known.update(s for s in secrets if s and len(s) >= 6)
+
+    def scrub(self, value: Any) -> Any:
+        """Return `value` with every secret in it replaced, recursing into containers."""
+        if isinstance(value, str):
+            for known in self._known:
+                if known in value:
+                    value = value.replace(known, REDACTED)
+            return SECRET_PATTERNS.sub(REDACTED, value)
+        if isinstance(value, dict):
+            return {k: self._scrub_item(k, v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.scrub(v) for v in value)
+        return value
+
+    def _scrub_item(self, key: Any, value: Any) -> Any:
+        if isinstance(key, str) and SECRET_KEYS.search(key) and isinstance(value, str | bytes):
+            return REDACTED
+        return self.scrub(value)
+
+    def __call__(
+        self, logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key in list(event_dict):
+            event_dict[key] = self._scrub_item(key, event_dict[key])
+        return event_dict
+
+
+redactor = SecretRedactor()
+
+
+def configure_logging(
+    *, fmt: str | None = None, level: str = "info", secrets: Iterable[str] = ()
+) -> None:
+    """Configure structlog and the stdlib root logger once: JSON off a TTY, console on one."""
+    redactor.add(*secrets)
+    if fmt is None:
+        fmt = "console" if sys.stderr.isatty() else "json"
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redactor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    numeric_level = logging.getLevelNamesMapping()[level.upper()]
+    structlog.configure(
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that log through the stdlib (uvicorn, httpx, alembic) go through the same chain.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer,
+            foreign_pre_chain=[
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                redactor,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(numeric_level)
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic"):
+        logging.getLogger(noisy).setLevel(max(numeric_level, logging.WARNING))
+    logging.getLogger("uvicorn.access").disabled = True  # the gateway logs requests itself

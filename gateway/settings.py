@@ -1,0 +1,151 @@
+"""Every setting of the gateway, read once from the environment (or a `.env` file)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/gateway.db"
+
+
+class SettingsError(Exception):
+    """A setting has a value the gateway cannot start with; the message is one line."""
+
+
+class Settings(BaseSettings):
+    """The gateway's configuration. Field names are the environment variables (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    oneinbox_api_key: SecretStr | None = None
+    oneinbox_base_url: str = "https://api.oneinbox.ai"
+    database_url: str = DEFAULT_DATABASE_URL
+    public_base_url: str = "http://127.0.0.1:8080"
+    gateway_config: Path | None = None
+    gateway_secret_key: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_command: str = "/voice"
+    slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    join_url_template: str | None = None
+    log_format: Literal["json", "console"] | None = None
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    callback_allow_private: bool = False
+    join_link_ttl_seconds: int = Field(default=900, gt=0)
+    join_timeout_seconds: int = Field(default=600, gt=0)
+    poll_budget_per_second: float = Field(default=20.0, gt=0)
+    analysis_wait_seconds: float = Field(default=60.0, ge=0)
+    data_dir: Path = Path("./data")
+    # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
+    oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_async(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        allowed = ("sqlite+aiosqlite", "postgresql+asyncpg")
+        if scheme not in allowed:
+            raise ValueError(f"must start with one of {', '.join(s + '://' for s in allowed)}")
+        return value
+
+    @field_validator("public_base_url", "oneinbox_base_url", "slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("slack_admin_users", mode="before")
+    @classmethod
+    def _split_user_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("oneinbox_api_key", mode="before")
+    @classmethod
+    def _blank_key_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def local_mode(self) -> bool:
+        """No API key: the simulator runs in-process and every page and log says so."""
+        return self.oneinbox_api_key is None
+
+    @property
+    def public_base(self) -> str:
+        """`PUBLIC_BASE_URL` without a trailing slash."""
+        return self.public_base_url.rstrip("/")
+
+    @property
+    def config_path(self) -> Path | None:
+        """`GATEWAY_CONFIG`, else `./gateway.toml` when present."""
+        if self.gateway_config is not None:
+            return self.gateway_config
+        default = Path("gateway.toml")
+        return default if default.exists() else None
+
+    @property
+    def slack_enabled(self) -> bool:
+        single = self.slack_bot_token is not None and self.slack_signing_secret is not None
+        oauth = self.slack_client_id is not None and self.slack_client_secret is not None
+        return single or (oauth and self.slack_signing_secret is not None)
+
+    def secret_key(self) -> bytes:
+        """`GATEWAY_SECRET_KEY`; in local mode generated once and kept in the data dir."""
+        if self.gateway_secret_key is not None:
+            return self.gateway_secret_key.get_secret_value().encode()
+        if not self.local_mode:
+            raise SettingsError(
+                "GATEWAY_SECRET_KEY: required when ONEINBOX_API_KEY is set "
+                "(any long random string, e.g. from `openssl rand -hex 32`)"
+            )
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so the log redactor can scrub them wherever they appear."""
+        fields = (
+            self.oneinbox_api_key,
+            self.gateway_secret_key,
+            self.admin_token,
+            self.slack_signing_secret,
+            self.slack_bot_token,
+            self.slack_client_secret,
+        )
+        return [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a wrong value raises `SettingsError` with one line naming it."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
+    if not settings.local_mode and settings.gateway_secret_key is None:
+        settings.secret_key()  # raises the one-line error
+    return settings

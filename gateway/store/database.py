@@ -1,0 +1,138 @@
+"""The database: engine, sessions, and migrations that are safe when replicas start at once."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+import structlog
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+log = structlog.get_logger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# An arbitrary constant: the PostgreSQL advisory lock that serialises migrations.
+MIGRATION_LOCK_ID = 0x6F6E6562
+_SQLITE_MIGRATION_LOCK = threading.Lock()
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration that runs this package's migrations against `url`."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Database:
+    """One engine and session factory for the whole process."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            kwargs.update(pool_size=10, max_overflow=10)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest revision; replicas that start together wait in turn.
+
+        PostgreSQL: an advisory lock. SQLite: a lock file beside the database (and a process-wide
+        lock, since POSIX file locks do not exclude each other within one process).
+        """
+        if self.is_postgres:
+            await self._migrate_locked()
+            return
+        lock_file = await asyncio.to_thread(self._lock_sqlite)
+        try:
+            await self._migrate_locked()
+        finally:
+            lock_file.close()
+            _SQLITE_MIGRATION_LOCK.release()
+
+    def _lock_sqlite(self) -> IO[bytes]:
+        _SQLITE_MIGRATION_LOCK.acquire()
+        database = make_url(self.url).database or ":memory:"
+        path = Path(database + ".migrate.lock") if database != ":memory:" else None
+        handle = path.open("ab") if path else open(os.devnull, "ab")  # noqa: SIM115
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        return handle
+
+    async def _migrate_locked(self) -> None:
+        async with self.engine.connect() as conn:
+            if self.is_postgres:
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
+                await conn.commit()
+            try:
+                await conn.run_sync(self._upgrade)
+                await conn.commit()
+            finally:
+                if self.is_postgres:
+                    await conn.execute(
+                        sa.text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                    )
+                    await conn.commit()
+        log.info("store.migrated", dialect=self.dialect)
+
+    def _upgrade(self, connection: sa.Connection) -> None:
+        config = alembic_config(self.url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception:
+            log.warning("store.unreachable", exc_info=True)
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,76 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+PG_SKIP_REASON = (
+    "PostgreSQL tests need TEST_DATABASE_URL "
+    "(e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test); .ci/run sets it"
+)
+
+
+def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    base = make_url(os.environ["TEST_DATABASE_URL"])
+
+    async def run() -> None:
+        conn = await asyncpg.connect(
+            host=base.host or "127.0.0.1",
+            port=base.port or 5432,
+            user=base.username or "postgres",
+            password=base.password,
+            database=base.database or "test",
+        )
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    if not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip(PG_SKIP_REASON)
+    name = f"gw_test_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    url = make_url(os.environ["TEST_DATABASE_URL"]).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test that takes this runs on SQLite and on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def gateway_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a local-mode gateway whose data lives under the test's tmp dir."""
+    return {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
+        "DATA_DIR": str(tmp_path / "data"),
+        "GATEWAY_SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
+        "LOG_FORMAT": "json",
+        "ONEINBOX_API_KEY": "",
+    }

@@ -1,0 +1,162 @@
+"""Real servers on ephemeral loopback ports, always stopped by the test that starts them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+
+def free_port() -> int:
+    """A port the kernel just handed out on 127.0.0.1 (closed again before it is returned)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(
+    condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05, what: str = ""
+) -> Any:
+    """Poll `condition` until it returns something truthy or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except Exception as exc:  # the condition may raise while a server is still starting
+            last_error = exc
+        else:
+            if value:
+                return value
+        time.sleep(interval)
+    raise TimeoutError(
+        f"timed out after {timeout}s waiting for {what or condition}: {last_error!r}"
+    )
+
+
+class ServerThread:
+    """An ASGI app served by uvicorn in a background thread on an ephemeral port."""
+
+    def __init__(self, app: Any, *, lifespan: str = "on", ws: str = "websockets") -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan=lifespan,
+            log_level="warning",
+            ws=ws,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        wait_until(lambda: self.server.started, timeout=15, what=f"server on {self.port}")
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def serve_app(app: Any, **kwargs: Any) -> Iterator[ServerThread]:
+    """Serve `app` for the duration of the block; stopped even when the test fails."""
+    server = ServerThread(app, **kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class GatewayProcess:
+    """`oneinbox-gateway serve` (or another sub-command) as a real child process."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        args: list[str] | None = None,
+        port: int | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.env = {**os.environ, **env}
+        self.args = args or ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, ready_path: str = "/healthz", timeout: float = 30) -> GatewayProcess:
+        out: Any = subprocess.DEVNULL
+        if self.log_path is not None:
+            self._log_file = self.log_path.open("ab")
+            out = self._log_file
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", *self.args],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"gateway exited with {self.proc.returncode}; see {self.log_path}"
+                )
+            return httpx.get(self.url + ready_path, timeout=1).status_code == 200
+
+        wait_until(ready, timeout=timeout, what=f"gateway on {self.port}")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no clean-up of any kind."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM and wait; SIGKILL if it does not go within 15 s."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+
+@contextlib.contextmanager
+def gateway_process(env: dict[str, str], **kwargs: Any) -> Iterator[GatewayProcess]:
+    proc = GatewayProcess(env, **kwargs)
+    try:
+        yield proc.start()
+    finally:
+        proc.stop()
