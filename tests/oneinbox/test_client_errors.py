@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
+from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +33,7 @@ async def client(sim: RunningSimulator) -> AsyncIterator[OneInboxClient]:
 
 
 @pytest.fixture
-def logs() -> Iterator[list[dict[str, object]]]:
+def logs() -> Iterator[list[MutableMapping[str, Any]]]:
     with capture_logs() as captured:
         yield captured
 
@@ -43,7 +44,7 @@ def assert_no_key(error: OneInboxError, key: str = API_KEY) -> None:
 
 
 async def test_wrong_key_is_an_authentication_error_without_the_key(
-    logs: list[dict[str, object]],
+    logs: list[MutableMapping[str, Any]],
 ) -> None:
     wrong = "oi_sk_wrong_0123456789abcdef"
     with running_simulator(api_keys=["oi_sk_the_right_one"]) as sim:
@@ -164,7 +165,7 @@ async def test_a_creating_post_is_not_resent_after_a_read_timeout(sim: RunningSi
 
 
 async def test_connection_refused_is_upstream_unavailable(
-    logs: list[dict[str, object]],
+    logs: list[MutableMapping[str, Any]],
 ) -> None:
     base = f"http://127.0.0.1:{free_port()}"
     seen: list[str] = []

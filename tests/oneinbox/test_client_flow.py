@@ -17,12 +17,13 @@ async def test_agent_to_analysed_call(sim: RunningSimulator) -> None:
         agent = await client.create_agent("Front desk", language="en")
         assert agent.id.startswith("agt_") and agent.llm_id and agent.llm_id.startswith("llm_")
 
+        llm_id = agent.llm_id
         agent = await client.update_agent(agent.id, first_message="Hi!", enable_recording=True)
         assert agent.first_message == "Hi!"
         assert (agent.model_extra or {})["enable_recording"] is True  # unknown fields are kept
-        model = await client.update_model(agent.llm_id, system_prompt="Be brief.", temperature=0.3)
+        model = await client.update_model(llm_id, system_prompt="Be brief.", temperature=0.3)
         assert (model.system_prompt, model.temperature) == ("Be brief.", 0.3)
-        assert (await client.get_model(agent.llm_id)).temperature == 0.3
+        assert (await client.get_model(llm_id)).temperature == 0.3
         assert (await client.get_agent(agent.id)).first_message == "Hi!"
 
         web = await client.start_web_call(
