@@ -251,7 +251,7 @@ class OneInboxClient:
                     await self._wait(endpoint, attempt, None)
                     attempt += 1
                     continue
-                raise self._unreachable(endpoint, exc, attempt + 1) from None
+                raise self._unreachable(endpoint, exc, attempt + 1, creates=creates) from None
             elapsed = time.monotonic() - started
             status = response.status_code
             self._report(endpoint, "ok" if status < 400 else str(status), elapsed, attempt)
@@ -264,7 +264,7 @@ class OneInboxClient:
                 await self._wait(endpoint, attempt, retry_after)
                 attempt += 1
                 continue
-            raise self._error_from(endpoint, response, attempt + 1)
+            raise self._error_from(endpoint, response, attempt + 1, creates=creates)
 
     async def _wait(self, endpoint: str, attempt: int, retry_after: float | None) -> None:
         delay = self._policy.delay(attempt, retry_after)
@@ -296,7 +296,9 @@ class OneInboxClient:
             text = text.replace(self._api_key, _REDACTED)
         return text
 
-    def _error_from(self, endpoint: str, response: httpx.Response, attempts: int) -> OneInboxError:
+    def _error_from(
+        self, endpoint: str, response: httpx.Response, attempts: int, *, creates: bool = False
+    ) -> OneInboxError:
         status = response.status_code
         body = self._scrub(response.text)
         detail = parse_detail(body)
@@ -330,19 +332,20 @@ class OneInboxClient:
         if status >= 500:
             return UpstreamUnavailableError(
                 f"OneInbox is unavailable ({status}) for {endpoint} "
-                f"after {attempts} attempt(s){said}",
+                f"after {attempts} attempt(s){said}{_maybe_created(creates)}",
                 **kwargs,
             )
         return OneInboxError(f"OneInbox answered {status} to {endpoint}{said}", **kwargs)
 
     def _unreachable(
-        self, endpoint: str, exc: httpx.TransportError, attempts: int
+        self, endpoint: str, exc: httpx.TransportError, attempts: int, *, creates: bool = False
     ) -> UpstreamUnavailableError:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not be reached"
         reason = self._scrub(str(exc)) or type(exc).__name__
         return UpstreamUnavailableError(
             f"OneInbox at {self.base_url} {kind} for {endpoint} after {attempts} attempt(s) "
-            f"({type(exc).__name__}: {reason}); check ONEINBOX_BASE_URL and the network",
+            f"({type(exc).__name__}: {reason}); check ONEINBOX_BASE_URL and the network"
+            f"{_maybe_created(creates and not certainly_not_sent(exc))}",
             endpoint=endpoint,
             detail=reason,
         )
@@ -364,6 +367,12 @@ def _parse(model: type[M], data: Any, endpoint: str) -> M:
         raise OneInboxError(
             f"OneInbox sent an unexpected answer to {endpoint}: {problems}", endpoint=endpoint
         ) from None
+
+
+def _maybe_created(possible: bool) -> str:
+    if not possible:
+        return ""
+    return "; the request may have reached OneInbox, so it was not re-sent (check before retrying)"
 
 
 def _seg(value: str) -> str:

@@ -6,6 +6,7 @@ participant tokens it recorded. Faults never apply here.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pydantic
@@ -54,7 +55,11 @@ def control_routes(state: SimulatorState) -> list[Route]:
         return JSONResponse(state.config.model_dump(mode="json"))
 
     async def patch_config(request: Request) -> Response:
-        raw = await request.json() if (await request.body()).strip() else {}
+        body = await request.body()
+        try:
+            raw = json.loads(body) if body.strip() else {}
+        except ValueError:
+            raw = None
         if not isinstance(raw, dict):
             raise ApiError(422, "expected a JSON object of config fields")
         try:

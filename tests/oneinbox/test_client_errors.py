@@ -141,6 +141,7 @@ async def test_a_creating_post_is_not_resent_after_a_5xx(
     with pytest.raises(UpstreamUnavailableError) as caught:
         await client.start_web_call("agt_any")
     assert caught.value.status_code == status
+    assert "was not re-sent" in str(caught.value)
     with pytest.raises(UpstreamUnavailableError):
         await client.create_agent("Once")
     with pytest.raises(UpstreamUnavailableError):
@@ -157,6 +158,7 @@ async def test_a_creating_post_is_not_resent_after_a_read_timeout(sim: RunningSi
         with pytest.raises(UpstreamUnavailableError) as caught:
             await client.create_agent("Slow")
         assert "timed out" in str(caught.value) and caught.value.status_code is None
+        assert "may have reached OneInbox" in str(caught.value)
         with pytest.raises(UpstreamUnavailableError):
             await client.get_agent("agt_any")  # a read may be retried
     counts = sim.stats()["by_endpoint"]
@@ -180,6 +182,7 @@ async def test_connection_refused_is_upstream_unavailable(
             await client.create_agent("Nowhere")  # never arrived, so it was safe to retry
     assert seen == ["error", "error", "error"]
     assert base in str(caught.value) and "could not be reached" in str(caught.value)
+    assert "may have reached" not in str(caught.value)
     assert_no_key(caught.value)
     assert all(API_KEY not in repr(entry) for entry in logs)
 
