@@ -71,6 +71,8 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
     )
     if simulator_app is not None:
         ctx.extras["simulator_app"] = simulator_app
+        # A mounted app's own lifespan never runs: close its timers with the gateway's.
+        ctx.on_shutdown.append(simulator_app.state.simulator.aclose)
     return ctx
 
 
