@@ -15,7 +15,9 @@ REAL_KEY = "oi_sk_the_right_key_0123456789"
 WRONG_KEY = "oi_sk_a_wrong_key_9876543210"
 
 
-def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
         env={**os.environ, **env},
@@ -69,9 +71,7 @@ def test_check_fails_when_the_store_is_unreachable(gateway_env: dict[str, str]) 
     }
     result = run_cli("check", env=env)
     assert result.returncode == 1
-    assert any(
-        line.startswith("store") and "FAIL" in line for line in result.stdout.splitlines()
-    )
+    assert any(line.startswith("store") and "FAIL" in line for line in result.stdout.splitlines())
 
 
 def test_serve_in_local_mode_answers_health_and_says_local_mode(
