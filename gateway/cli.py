@@ -94,6 +94,13 @@ def simulate(
     error_rate: Annotated[float, typer.Option(help="share of 5xx answers, 0-1")] = 0.0,
     rate_429: Annotated[float, typer.Option(help="share of 429 answers, 0-1")] = 0.0,
     analysis_delay: Annotated[float, typer.Option(help="seconds until analysis")] = 2.0,
+    auto_live_after: Annotated[
+        float | None, typer.Option(help="seconds until a call goes live by itself")
+    ] = None,
+    max_duration: Annotated[float | None, typer.Option(help="end live calls after this")] = None,
+    api_key: Annotated[
+        list[str] | None, typer.Option(help="accept only this key (repeatable)")
+    ] = None,
 ) -> None:
     """Run the OneInbox simulator alone (for local use and tests only)."""
     from gateway.simulator import SimulatorConfig, create_simulator_app
@@ -104,6 +111,9 @@ def simulate(
         error_rate_5xx=error_rate,
         rate_429=rate_429,
         analysis_delay=analysis_delay,
+        auto_live_after=auto_live_after,
+        max_duration_seconds=max_duration,
+        api_keys=api_key or None,
     )
     typer.echo(f"OneInbox simulator on http://{host}:{port} (any oi_sk_… key)", err=True)
     uvicorn.run(create_simulator_app(config), host=host, port=port, log_config=None)
