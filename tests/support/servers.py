@@ -48,7 +48,7 @@ def wait_until(
 class ServerThread:
     """An ASGI app served by uvicorn in a background thread on an ephemeral port."""
 
-    def __init__(self, app: Any, *, lifespan: str = "on", ws: str = "websockets") -> None:
+    def __init__(self, app: Any, *, lifespan: str = "on", ws: str = "websockets-sansio") -> None:
         self.port = free_port()
         config = uvicorn.Config(
             app,
