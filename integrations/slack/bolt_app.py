@@ -1,0 +1,128 @@
+"""The bolt `AsyncApp` and its three routes: events, install, OAuth redirect.
+
+`process_before_response=True`: every listener only acks and hands the slow work to a task
+kept by `ctx.spawn`, so the answer leaves as soon as the listener returns (bolt's default
+mode would poll for the ack every ~10 ms and keep no reference to its tasks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import (
+    AsyncSlackRequestHandler,
+    to_async_bolt_request,
+    to_starlette_response,
+)
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.context import AppContext
+from gateway.http.body import read_body
+from gateway.http.errors import HTTPProblem
+from integrations.slack.blocks import STOP_ACTION
+from integrations.slack.handlers import CREATE_MODAL, SlackHandlers
+from integrations.slack.workspace import BOT_SCOPES, SlackWorkspaces
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def build_bolt_app(
+    ctx: AppContext, workspaces: SlackWorkspaces, handlers: SlackHandlers
+) -> AsyncApp:
+    """The bolt app with the slash command, the Stop button and the create-agent modal."""
+    settings = ctx.settings
+    assert settings.slack_signing_secret is not None
+    common: dict[str, Any] = {
+        "signing_secret": settings.slack_signing_secret.get_secret_value(),
+        "process_before_response": True,
+        "client": workspaces.client(workspaces.bot_token),
+    }
+    if workspaces.oauth:
+        assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+        app = AsyncApp(
+            oauth_settings=AsyncOAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                scopes=BOT_SCOPES,
+                installation_store=workspaces.installations,
+                installation_store_bot_only=True,
+                state_store=workspaces.states,
+                install_path=INSTALL_PATH,
+                redirect_uri_path=REDIRECT_PATH,
+                redirect_uri=settings.public_base + REDIRECT_PATH,
+            ),
+            **common,
+        )
+    else:
+        app = AsyncApp(**common)  # the client carries the bot token
+
+    @app.command(settings.slack_command)
+    async def on_command(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await handlers.on_command(
+            body=body, ack=ack, respond=respond, client=client, bot_user_id=context.bot_user_id
+        )
+
+    @app.action(STOP_ACTION)
+    async def on_stop(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        call_id = str((body.get("actions") or [{}])[0].get("value") or "")
+        if call_id:
+            await handlers.on_stop_button(call_id=call_id, respond=respond)
+
+    @app.action("join_call")
+    async def on_join(ack: AsyncAck) -> None:
+        await ack()  # a URL button: Slack opens the link; the click still needs an ack
+
+    @app.view(CREATE_MODAL)
+    async def on_create(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        view = body.get("view") or {}
+        errors = await handlers.on_create_submitted(
+            values=(view.get("state") or {}).get("values") or {},
+            private_metadata=str(view.get("private_metadata") or ""),
+            user_id=str((body.get("user") or {}).get("id") or ""),
+            client=client,
+        )
+        if errors:
+            await ack(response_action="errors", errors=errors)
+        else:
+            await ack()
+
+    return app
+
+
+def routes(app: AsyncApp) -> list[BaseRoute]:
+    """`POST /slack/events` (1 MiB limit, then bolt's signature check), and the OAuth pages."""
+    adapter = AsyncSlackRequestHandler(app)
+
+    async def events(request: Request) -> Response:
+        body = await read_body(request)
+        response = await app.async_dispatch(to_async_bolt_request(request, body))
+        if response.status == 404:  # signed, but neither a command nor an action we handle
+            raise HTTPProblem(
+                400, "unhandled_slack_request", "not a Slack request this app handles"
+            )
+        return to_starlette_response(response)
+
+    async def oauth_page(request: Request) -> Response:
+        return await adapter.handle(request)
+
+    found: list[BaseRoute] = [Route("/slack/events", events, methods=["POST"])]
+    if app.oauth_flow is not None:
+        found.append(Route(INSTALL_PATH, oauth_page, methods=["GET"]))
+        found.append(Route(REDIRECT_PATH, oauth_page, methods=["GET"]))
+    return found

@@ -1,0 +1,59 @@
+"""Recording where a call's card is, so its result goes into the card's thread.
+
+A call started from Slack is stored with its `slack` destination (channel, team) before the
+card exists: the card needs the join link, which exists only once the call is started. After
+the card is posted, its ts goes into the call's origin context and the destination's config
+(and into a queued delivery's config, if the outbox made one already). If the process dies in
+between, the destination finds the card by its message metadata or, failing that, posts the
+result as a message in the channel: the result always has a home.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from gateway.calls.commands import Destination
+from gateway.store.calls import CallRepository
+from gateway.store.database import Database
+from gateway.store.tables import DeliveryRow
+
+
+def slack_destination(channel: str, team_id: str | None) -> Destination:
+    """The `slack` destination of a call started in `channel` (the card is not posted yet)."""
+    return Destination(
+        kind="slack",
+        key=f"slack:{channel}",
+        config={"channel": channel, "team_id": team_id, "thread_ts": None},
+    )
+
+
+def card_metadata(call_id: str) -> dict[str, Any]:
+    """Message metadata marking a card, so the destination can find it after a crash."""
+    return {"event_type": "oneinbox_call_card", "event_payload": {"call_id": call_id}}
+
+
+async def attach_card(db: Database, call_id: str, *, channel: str, ts: str) -> None:
+    """Point the call's `slack` destination (and any queued delivery) at the card's thread."""
+    key = f"slack:{channel}"
+    async with db.session() as session:
+        row = await CallRepository(session).get(call_id, for_update=True)
+        if row is None:
+            return
+        destinations = []
+        for item in row.destinations or []:
+            if isinstance(item, dict) and item.get("kind") == "slack" and item.get("key") == key:
+                item = {**item, "config": {**(item.get("config") or {}), "thread_ts": ts}}
+            destinations.append(item)
+        row.destinations = destinations
+        row.origin_context = {**(row.origin_context or {}), "card": {"channel": channel, "ts": ts}}
+        queued = await session.execute(
+            sa.select(DeliveryRow).where(
+                DeliveryRow.call_id == call_id,
+                DeliveryRow.destination_key == key,
+                DeliveryRow.delivered_at.is_(None),
+            )
+        )
+        for delivery in queued.scalars():
+            delivery.config = {**(delivery.config or {}), "thread_ts": ts}

@@ -1,0 +1,152 @@
+"""The `slack` destination: update the call card and post the result, effectively once.
+
+Config (no secrets): `channel`, optional `thread_ts` (the card's ts) and `team_id`. Before a
+re-post after an uncertain attempt the destination looks for its own earlier message (message
+`metadata` carrying the call id) so a crash between posting and recording never posts twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from gateway.calls.result import CallResult
+from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
+from integrations.slack import blocks
+from integrations.slack.channel import ChannelUnavailable, post_message, slack_error
+from integrations.slack.workspace import NoInstallationError, SlackWorkspaces
+
+log = structlog.get_logger(__name__)
+
+# Errors no retry can fix; the operator (or a user invite) must act.
+PERMANENT = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "channel_not_found",
+        "is_archived",
+        "invalid_blocks",
+        "msg_too_long",
+    }
+)
+CARD_EVENT = "oneinbox_call_card"  # metadata event_type of a call card
+HISTORY_LIMIT = 200
+
+
+class SlackDestination:
+    """Registered on `ctx.destinations` as `slack`."""
+
+    name = "slack"
+
+    def __init__(self, workspaces: SlackWorkspaces, *, auto_join: bool) -> None:
+        self.workspaces = workspaces
+        self.auto_join = auto_join
+
+    async def deliver(self, attempt: DeliveryAttempt, result: CallResult) -> DeliveryOutcome:
+        """Update the card (idempotent), then post the result unless it is already there."""
+        channel = str(attempt.config.get("channel") or "")
+        if not channel:
+            return DeliveryOutcome(ok=False, error="slack: no channel configured", permanent=True)
+        try:
+            token = await self.workspaces.token_for(attempt.config.get("team_id"))
+        except NoInstallationError as exc:
+            return DeliveryOutcome(ok=False, error=f"slack: {exc}", permanent=True)
+        client = self.workspaces.client(token, retry_rate_limits=False)
+        try:
+            await self._deliver(client, channel, attempt, result)
+        except ChannelUnavailable as exc:
+            return DeliveryOutcome(ok=False, error=f"slack: {exc}", permanent=True)
+        except SlackApiError as exc:
+            return _failure(exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return DeliveryOutcome(ok=False, error=f"slack unreachable: {type(exc).__name__}")
+        return DeliveryOutcome(ok=True, status_code=200)
+
+    async def _deliver(
+        self, client: AsyncWebClient, channel: str, attempt: DeliveryAttempt, result: CallResult
+    ) -> None:
+        thread_ts: str | None = attempt.config.get("thread_ts")
+        if thread_ts is None and result.origin.kind == "slack":
+            # The process may have died between posting the card and recording its ts.
+            thread_ts = await self._find_card(client, channel, result.call_id)
+        if thread_ts is not None:
+            text, card = blocks.ended_card(result)
+            try:
+                await client.chat_update(channel=channel, ts=thread_ts, text=text, blocks=card)
+            except SlackApiError as exc:
+                if slack_error(exc) != "message_not_found":
+                    raise
+                thread_ts = None  # the card was deleted: post the result in the channel
+        if (attempt.uncertain or attempt.attempt > 1) and await self._already_posted(
+            client, channel, thread_ts, result.call_id
+        ):
+            log.info("slack.result_already_posted", call_id=result.call_id, channel=channel)
+            return
+        text, message = blocks.result_message(result)
+        ts = await post_message(
+            client,
+            channel=channel,
+            auto_join=self.auto_join,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=message,
+            metadata=blocks.result_metadata(result.call_id, attempt.delivery_id),
+            unfurl_links=False,
+        )
+        log.info("slack.result_posted", call_id=result.call_id, channel=channel, ts=ts)
+
+    async def _already_posted(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, call_id: str
+    ) -> bool:
+        if thread_ts is not None:
+            response = await client.conversations_replies(
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=HISTORY_LIMIT
+            )
+        else:
+            response = await client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=HISTORY_LIMIT
+            )
+        return any(_is_ours(m, blocks.RESULT_EVENT, call_id) for m in response["messages"] or [])
+
+    async def _find_card(self, client: AsyncWebClient, channel: str, call_id: str) -> str | None:
+        try:
+            response = await client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=HISTORY_LIMIT
+            )
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                raise
+            return None
+        for message in response["messages"] or []:
+            if _is_ours(message, CARD_EVENT, call_id):
+                return str(message["ts"])
+        return None
+
+
+def _is_ours(message: dict[str, Any], event_type: str, call_id: str) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return bool(metadata.get("event_type") == event_type and payload.get("call_id") == call_id)
+
+
+def _failure(exc: SlackApiError) -> DeliveryOutcome:
+    status = exc.response.status_code
+    error = slack_error(exc)
+    if status == 429:
+        retry_after = exc.response.headers.get("retry-after") or exc.response.headers.get(
+            "Retry-After"
+        )
+        seconds = float(retry_after) if retry_after and str(retry_after).isdigit() else 1.0
+        return DeliveryOutcome(
+            ok=False, status_code=429, error="slack: ratelimited", retry_after=seconds
+        )
+    return DeliveryOutcome(
+        ok=False, status_code=status, error=f"slack: {error}", permanent=error in PERMANENT
+    )

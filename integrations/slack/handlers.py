@@ -1,0 +1,320 @@
+"""Short handlers: acknowledge at once, do the upstream work in a kept task, answer after.
+
+Slack gives a command 3 s; OneInbox may take longer. Every handler acks first (with a usage
+message when the command is wrong, so nothing is created), then the domain work runs in a task
+kept by `ctx.spawn`, and the answer goes out through the Web API or the `response_url`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from gateway.calls.commands import CreateAgent, Origin, StartWebCall
+from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.context import AppContext
+from gateway.oneinbox.errors import OneInboxError
+from gateway.store.agents import AgentRepository
+from gateway.store.calls import CallRepository
+from integrations.slack import blocks, grammar
+from integrations.slack.cards import attach_card, card_metadata, slack_destination
+from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
+
+log = structlog.get_logger(__name__)
+
+Ack = Callable[..., Awaitable[Any]]
+ADMIN_ONLY = (grammar.AgentCreateCommand, grammar.AgentSetCommand, grammar.PromptCommand)
+CREATE_MODAL = "agent_create_modal"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Who typed the command where, from the slash command payload."""
+
+    user_id: str
+    channel_id: str
+    team_id: str | None
+    trigger_id: str | None = None
+
+    @classmethod
+    def from_payload(cls, body: dict[str, Any]) -> Invocation:
+        return cls(
+            user_id=str(body.get("user_id") or ""),
+            channel_id=str(body.get("channel_id") or ""),
+            team_id=body.get("team_id"),
+            trigger_id=body.get("trigger_id"),
+        )
+
+
+class SlackHandlers:
+    """The domain side of every `/voice` sub-command, button and modal."""
+
+    def __init__(self, ctx: AppContext, *, auto_join: bool) -> None:
+        self.ctx = ctx
+        self.auto_join = auto_join
+        self.command = ctx.settings.slack_command
+        self.admins = set(ctx.settings.slack_admin_users)
+
+    async def on_command(
+        self,
+        *,
+        body: dict[str, Any],
+        ack: Ack,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        bot_user_id: str | None,
+    ) -> None:
+        """Parse, check, ack; the work itself runs in the background."""
+        inv = Invocation.from_payload(body)
+        if not inv.user_id or not inv.channel_id:
+            await ack(text="That request is missing its user or channel; try the command again.")
+            return
+        try:
+            command = grammar.parse(str(body.get("text") or ""))
+        except grammar.UsageError as exc:
+            await ack(text=exc.text(self.command))
+            return
+        if isinstance(command, ADMIN_ONLY) and self.admins and inv.user_id not in self.admins:
+            await ack(text=self._refusal())
+            return
+        match command:
+            case grammar.HelpCommand():
+                await ack(text=grammar.help_text(self.command))
+            case grammar.CallCommand():
+                await ack(text=f"Starting a call with *{blocks.escape(command.agent)}*…")
+                self._spawn(self._call(command, inv, respond, client, bot_user_id), "call")
+            case grammar.StopCommand():
+                await ack(text=f"Stopping call `{blocks.escape(command.call_id)}`…")
+                self._spawn(self._stop(command.call_id, respond), "stop")
+            case grammar.StatusCommand():
+                await ack()
+                self._spawn(self._status(command.call_id, respond), "status")
+            case grammar.AgentsCommand():
+                await ack()
+                self._spawn(self._agents(respond), "agents")
+            case grammar.AgentCreateCommand(name=None):
+                await ack()
+                self._spawn(self._open_create_modal(inv, client, respond), "modal")
+            case grammar.AgentCreateCommand(name=str(name)):
+                await ack(text=f"Creating agent *{blocks.escape(name)}*…")
+                self._spawn(self._create(name, command.fields, respond), "agent_create")
+            case grammar.AgentSetCommand():
+                await ack(text=f"Updating agent *{blocks.escape(command.agent)}*…")
+                self._spawn(self._set(command, respond), "agent_set")
+            case grammar.PromptCommand():
+                await ack(text=f"Updating the prompt of *{blocks.escape(command.agent)}*…")
+                self._spawn(self._prompt(command, respond), "prompt")
+
+    async def on_stop_button(self, *, call_id: str, respond: AsyncRespond) -> None:
+        """The card's Stop button (already acked by the caller)."""
+        self._spawn(self._stop(call_id, respond), "stop_button")
+
+    async def on_create_submitted(
+        self, *, values: dict[str, Any], private_metadata: str, user_id: str, client: AsyncWebClient
+    ) -> dict[str, str]:
+        """Validate the modal; errors per field (the modal stays open) or {} and create."""
+        name = str(_modal_value(values, "name") or "").strip()
+        if not name:
+            return {"name": "Give the agent a name."}
+        if self.admins and user_id not in self.admins:
+            return {"name": "Only the gateway's Slack admins can create agents."}
+        fields = {
+            key: value
+            for key in ("first_message", "language")
+            if (value := _modal_value(values, key))
+        }
+        channel = json.loads(private_metadata or "{}").get("channel_id") or user_id
+        self._spawn(self._create_from_modal(name, fields, channel, user_id, client), "modal_create")
+        return {}
+
+    # ---- background work ----------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        self.ctx.spawn(coro, name=f"slack.{what}")
+
+    async def _call(
+        self,
+        command: grammar.CallCommand,
+        inv: Invocation,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        bot_user_id: str | None,
+    ) -> None:
+        origin = Origin(
+            kind="slack",
+            name=f"{inv.team_id or 'slack'}/{inv.user_id}",
+            context={"team_id": inv.team_id, "channel_id": inv.channel_id, "user_id": inv.user_id},
+        )
+        started = await self._domain(
+            respond,
+            self.ctx.calls.start_web_call(
+                StartWebCall(
+                    agent=command.agent,
+                    variables=dict(command.variables),
+                    origin=origin,
+                    destinations=[slack_destination(inv.channel_id, inv.team_id)],
+                )
+            ),
+        )
+        if started is None:
+            return
+        text, card = blocks.call_card(
+            call_id=started.call_id,
+            agent_name=started.agent_name or command.agent,
+            started_by=f"<@{inv.user_id}>",
+            join_url=started.join_url,
+        )
+        try:
+            ts = await post_message(
+                client,
+                channel=inv.channel_id,
+                auto_join=self.auto_join,
+                text=text,
+                blocks=card,
+                metadata=card_metadata(started.call_id),
+                unfurl_links=False,
+            )
+        except ChannelUnavailable:
+            await respond(text=text, blocks=card, response_type="in_channel")
+            await respond(text=invite_hint(bot_user_id), response_type="ephemeral")
+            return
+        await attach_card(self.ctx.db, started.call_id, channel=inv.channel_id, ts=ts)
+
+    async def _stop(self, call_id: str, respond: AsyncRespond) -> None:
+        if await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))):
+            await respond(
+                text=f"Call `{blocks.escape(call_id)}` is stopping.", replace_original=False
+            )
+
+    async def _status(self, call_id: str, respond: AsyncRespond) -> None:
+        async with self.ctx.db.session() as session:
+            row = await CallRepository(session).get(call_id)
+        if row is None:
+            await respond(text=f"I don't know call `{blocks.escape(call_id)}`.")
+            return
+        who = blocks.who(row.origin_kind, row.origin_name, row.origin_context or {})
+        agent = blocks.escape(row.agent_name or row.agent_id)
+        await respond(
+            text=f"Call `{blocks.escape(row.id)}` with *{agent}*"
+            f": {blocks.state_label(row.state)} (started by {who}, "
+            f"<!date^{int(row.created_at.timestamp())}^{{date_short_pretty}} {{time}}|"
+            f"{row.created_at:%Y-%m-%d %H:%M} UTC>)"
+        )
+
+    async def _agents(self, respond: AsyncRespond) -> None:
+        async with self.ctx.db.session() as session:
+            stored = await AgentRepository(session).list()
+        names = {row.name: row.id for row in stored}
+        for alias, conf in self.ctx.config.agents.items():
+            names.setdefault(alias, conf.id or "created on first use")
+        if not names:
+            await respond(text=f"No agents yet. Create one: `{self.command} agent create <name>`.")
+            return
+        lines = "\n".join(
+            f"• *{blocks.escape(n)}* `{blocks.escape(i)}`" for n, i in sorted(names.items())
+        )
+        await respond(text=f"Agents you can call:\n{lines}")
+
+    async def _create(self, name: str, fields: dict[str, Any], respond: AsyncRespond) -> None:
+        created = await self._domain(
+            respond, self.ctx.calls.create_agent(CreateAgent(name=name, fields=fields))
+        )
+        if created is not None:
+            await respond(
+                text=f"Agent *{blocks.escape(created.name)}* is ready (`{created.agent_id}`). "
+                f"Start a call: `{self.command} call {created.name}`"
+            )
+
+    async def _set(self, command: grammar.AgentSetCommand, respond: AsyncRespond) -> None:
+        agent_id = await self._domain(
+            respond, self.ctx.calls.update_agent(command.agent, command.fields)
+        )
+        if agent_id is not None:
+            changed = ", ".join(sorted(command.fields))
+            await respond(text=f"Agent *{blocks.escape(command.agent)}* updated: {changed}.")
+
+    async def _prompt(self, command: grammar.PromptCommand, respond: AsyncRespond) -> None:
+        llm_id = await self._domain(
+            respond,
+            self.ctx.calls.update_prompt(
+                command.agent, command.text, temperature=command.temperature
+            ),
+        )
+        if llm_id is not None:
+            extra = (
+                f" (temperature {command.temperature})" if command.temperature is not None else ""
+            )
+            await respond(text=f"The prompt of *{blocks.escape(command.agent)}* is updated{extra}.")
+
+    async def _open_create_modal(
+        self, inv: Invocation, client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        if not inv.trigger_id:
+            await respond(
+                text=grammar.UsageError(
+                    "Give the agent a name.", grammar.USAGE["agent create"]
+                ).text(self.command)
+            )
+            return
+        await client.views_open(
+            trigger_id=inv.trigger_id,
+            view=blocks.create_agent_modal(
+                callback_id=CREATE_MODAL,
+                private_metadata=json.dumps({"channel_id": inv.channel_id}),
+            ),
+        )
+
+    async def _create_from_modal(
+        self, name: str, fields: dict[str, Any], channel: str, user_id: str, client: AsyncWebClient
+    ) -> None:
+        try:
+            created = await self.ctx.calls.create_agent(CreateAgent(name=name, fields=fields))
+            text = (
+                f"Agent *{blocks.escape(created.name)}* is ready (`{created.agent_id}`). "
+                f"Start a call: `{self.command} call {created.name}`"
+            )
+        except OneInboxError as exc:
+            text = f"OneInbox could not create the agent: {exc}"
+        await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+
+    async def _domain(self, respond: AsyncRespond, work: Awaitable[Any]) -> Any:
+        """Run domain work; a failure becomes a clear ephemeral answer (never a secret)."""
+        try:
+            return await work
+        except UnknownAgentError as exc:
+            await respond(
+                text=f"I don't know the agent `{blocks.escape(exc.ref)}`. "
+                f"`{self.command} agents` lists the ones you can use."
+            )
+        except UnknownCallError as exc:
+            await respond(text=f"I don't know call `{blocks.escape(exc.call_id)}`.")
+        except OneInboxError as exc:
+            await respond(text=f"OneInbox said no: {blocks.escape(str(exc))}")
+        except Exception:
+            log.exception("slack.command_failed")
+            await respond(text="Something went wrong on the gateway; its log has the details.")
+        return None
+
+    def _refusal(self) -> str:
+        admins = ", ".join(f"<@{user}>" for user in sorted(self.admins))
+        return (
+            "Sorry, creating and changing agents is limited to this gateway's Slack admins "
+            f"({admins}). Ask one of them, or use `{self.command} call <agent>` to start a call."
+        )
+
+
+async def _done(work: Awaitable[None]) -> bool:
+    await work
+    return True
+
+
+def _modal_value(values: dict[str, Any], key: str) -> str | None:
+    block = values.get(key) or {}
+    element = block.get(key) or {}
+    value = element.get("value")
+    return str(value) if value else None

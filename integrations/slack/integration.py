@@ -1,0 +1,50 @@
+"""`SlackIntegration`: validates `[slack]`, registers the `slack` destination, returns routes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.routing import BaseRoute
+
+from gateway.config import ConfigError, describe_error
+from gateway.context import AppContext
+from integrations.slack.bolt_app import build_bolt_app, routes
+from integrations.slack.destination import SlackDestination
+from integrations.slack.handlers import SlackHandlers
+from integrations.slack.workspace import SlackWorkspaces
+
+log = structlog.get_logger(__name__)
+
+
+class SlackOptions(BaseModel):
+    """`[slack]` in the gateway config file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Join a public channel by itself (scope channels:join) instead of asking to be invited.
+    auto_join: bool = True
+
+
+class SlackIntegration:
+    """Slack is on when `SLACK_SIGNING_SECRET` and a bot token or OAuth client are set."""
+
+    name = "slack"
+
+    def setup(self, ctx: AppContext) -> Sequence[BaseRoute]:
+        """Register the `slack` destination and return the `/slack/*` routes."""
+        try:
+            options = SlackOptions.model_validate(ctx.config.table("slack"))
+        except ValidationError as exc:
+            raise ConfigError(describe_error(ctx.config.path or "config", "slack", exc)) from None
+        if not ctx.settings.slack_enabled:
+            log.info("slack.disabled", reason="no SLACK_SIGNING_SECRET with a token or client id")
+            return []
+        workspaces = SlackWorkspaces.from_settings(ctx.settings, ctx.db)
+        ctx.destinations.register(SlackDestination(workspaces, auto_join=options.auto_join))
+        handlers = SlackHandlers(ctx, auto_join=options.auto_join)
+        app = build_bolt_app(ctx, workspaces, handlers)
+        ctx.extras["slack_app"] = app
+        log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")
+        return routes(app)

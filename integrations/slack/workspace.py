@@ -1,0 +1,91 @@
+"""Which Slack workspace(s) the gateway talks to, and a Web API client for each.
+
+Single-workspace mode: `SLACK_BOT_TOKEN` + `SLACK_SIGNING_SECRET`. OAuth mode:
+`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`; installations and OAuth states live in the gateway's
+own database through slack_sdk's async SQLAlchemy stores (migration 0002_slack).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from gateway.settings import Settings
+from gateway.store.database import Database
+
+# The scopes the gateway uses; deploy/slack/manifest.yaml lists the same.
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:join",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+]
+OAUTH_STATE_SECONDS = 600
+
+
+class NoInstallationError(Exception):
+    """The gateway has no bot token for that workspace (the app is not installed there)."""
+
+
+@dataclass
+class SlackWorkspaces:
+    """Web API clients per workspace, from the bot token or the installation store."""
+
+    api_url: str
+    bot_token: str | None
+    installations: AsyncSQLAlchemyInstallationStore | None = None
+    states: AsyncSQLAlchemyOAuthStateStore | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database) -> SlackWorkspaces:
+        """Single-workspace mode when a bot token is set, else OAuth mode."""
+        api_url = (
+            settings.slack_api_url
+            if settings.slack_api_url.endswith("/")
+            else (settings.slack_api_url + "/")
+        )
+        if settings.slack_bot_token is not None:
+            return cls(api_url, settings.slack_bot_token.get_secret_value())
+        assert settings.slack_client_id is not None
+        return cls(
+            api_url,
+            None,
+            installations=AsyncSQLAlchemyInstallationStore(
+                client_id=settings.slack_client_id, engine=db.engine
+            ),
+            states=AsyncSQLAlchemyOAuthStateStore(
+                expiration_seconds=OAUTH_STATE_SECONDS, engine=db.engine
+            ),
+        )
+
+    @property
+    def oauth(self) -> bool:
+        return self.installations is not None
+
+    def client(self, token: str | None = None, *, retry_rate_limits: bool = True) -> AsyncWebClient:
+        """A client on `SLACK_API_URL`; interactive paths retry once after a 429."""
+        handlers = [AsyncConnectionErrorRetryHandler()]
+        if retry_rate_limits:
+            handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))  # type: ignore[arg-type]
+        return AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers)  # type: ignore[arg-type]
+
+    async def token_for(self, team_id: str | None) -> str:
+        """The bot token for a workspace; raises `NoInstallationError`."""
+        if self.bot_token is not None:
+            return self.bot_token
+        assert self.installations is not None
+        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None or not bot.bot_token:
+            raise NoInstallationError(f"the Slack app is not installed in workspace {team_id}")
+        return bot.bot_token
