@@ -20,7 +20,7 @@ $(BUNDLE): frontend/package.json frontend/package-lock.json frontend/join.js
 
 frontend: $(BUNDLE)
 
-run: $(STAMP)
+run: $(STAMP) $(BUNDLE)
 	$(VENV)/bin/oneinbox-gateway serve
 
 lint: $(STAMP)
@@ -30,12 +30,12 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(BUNDLE)
 	$(VENV)/bin/pytest
 
 test: lint types pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(BUNDLE)
 	$(VENV)/bin/python -m bench
 
 clean:

@@ -22,6 +22,7 @@ from gateway.http.errors import HTTPProblem, problem_response
 from gateway.http.middleware import RequestContextMiddleware
 from gateway.join.crypto import TokenBox
 from gateway.join.links import JoinLinks
+from gateway.join.routes import join_routes
 from gateway.oneinbox.client import OneInboxClient
 from gateway.plugins import discover
 from gateway.settings import Settings
@@ -79,7 +80,7 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
 def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> Starlette:
     """The gateway as an ASGI app; the lifespan migrates the store and runs the workers."""
     ctx = build_context(settings, config)
-    routes: list[BaseRoute] = [*health.routes(ctx)]
+    routes: list[BaseRoute] = [*health.routes(ctx), *join_routes(ctx)]
     for integration in discover():
         routes.extend(integration.setup(ctx))
     if ctx.extras.get("simulator_app") is not None:

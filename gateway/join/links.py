@@ -3,15 +3,63 @@
 from __future__ import annotations
 
 import secrets
+import string
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+import jwt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.calls.states import CallState
 from gateway.join.crypto import TokenBox
-from gateway.store.tables import JoinLinkRow, utcnow
+from gateway.store.tables import CallRow, JoinLinkRow, utcnow
+
+# The placeholders `JOIN_URL_TEMPLATE` may use; each value is URL-encoded.
+TEMPLATE_FIELDS = frozenset({"server_url", "participant_token", "call_id"})
+# A link works only while its call may still be joined.
+JOINABLE_STATES = (str(CallState.STARTED), str(CallState.LIVE))
+LINK_ID_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_")
+
+
+def template_problem(template: str) -> str | None:
+    """Why `JOIN_URL_TEMPLATE` cannot be used (one line), or None when it is fine."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"not a valid template: {exc}"
+    names = [name for _, name, _, _ in parts if name is not None]
+    unknown = sorted({n for n in names if n not in TEMPLATE_FIELDS})
+    if unknown:
+        allowed = ", ".join("{" + f + "}" for f in sorted(TEMPLATE_FIELDS))
+        return f"unknown placeholder {{{unknown[0]}}}; use {allowed}"
+    if any(spec or conv for _, name, spec, conv in parts if name is not None):
+        return "placeholders take no format spec or conversion"
+    if not template.startswith(("http://", "https://")):
+        return "must be an http:// or https:// URL"
+    return None
+
+
+def token_expiry(token: str) -> datetime | None:
+    """When a participant token says it expires (its JWT `exp`), if it says so at all.
+
+    The token expires when the call ends, so a link never outlives it. The signature is
+    not ours to check: OneInbox's key signs it; we only read the claim.
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    exp = claims.get("exp")
+    if isinstance(exp, int | float) and not isinstance(exp, bool):
+        return datetime.fromtimestamp(exp, UTC)
+    return None
+
+
+def plausible_link_id(link_id: str) -> bool:
+    """Cheap shape check, so junk never reaches the store (it gets the same 404)."""
+    return 16 <= len(link_id) <= 64 and set(link_id) <= LINK_ID_ALPHABET
 
 
 @dataclass(frozen=True)
@@ -48,7 +96,7 @@ class JoinLinks:
     ) -> IssuedLink:
         """Store a new link for `call_id` (credentials sealed) and return its URL."""
         link_id = secrets.token_urlsafe(24)  # 192 random bits
-        expires_at = utcnow() + self.ttl
+        expires_at = self.expiry_for(credentials)
         session.add(
             JoinLinkRow(
                 id=link_id,
@@ -62,6 +110,14 @@ class JoinLinks:
         await session.flush()
         return IssuedLink(link_id, self.url_for(link_id, call_id, credentials), expires_at)
 
+    def expiry_for(self, credentials: JoinCredentials) -> datetime:
+        """`JOIN_LINK_TTL_SECONDS` from now, but never after the participant token expires."""
+        expires_at = utcnow() + self.ttl
+        token_exp = token_expiry(credentials.participant_token)
+        if token_exp is not None and token_exp < expires_at:
+            return token_exp
+        return expires_at
+
     def url_for(self, link_id: str, call_id: str, credentials: JoinCredentials) -> str:
         """The gateway's own join page, or `JOIN_URL_TEMPLATE` (which carries the token)."""
         if self.template:
@@ -73,11 +129,39 @@ class JoinLinks:
         return f"{self.public_base}/join/{link_id}"
 
     async def find_live(self, session: AsyncSession, link_id: str) -> JoinLinkRow | None:
-        """The link if it exists, is not expired and still holds credentials."""
-        row = await session.get(JoinLinkRow, link_id)
-        if row is None or row.purged_at is not None or row.expires_at <= utcnow():
+        """The link if it exists, is not expired, still holds credentials and its call
+        may still be joined (started or live); None in every other case, alike."""
+        if not plausible_link_id(link_id):
             return None
+        row = (
+            await session.execute(
+                sa.select(JoinLinkRow)
+                .join(CallRow, CallRow.id == JoinLinkRow.call_id)
+                .where(
+                    JoinLinkRow.id == link_id,
+                    JoinLinkRow.purged_at.is_(None),
+                    JoinLinkRow.expires_at > utcnow(),
+                    CallRow.state.in_(JOINABLE_STATES),
+                )
+            )
+        ).scalar_one_or_none()
         return row
+
+    async def find_for_leave(self, session: AsyncSession, link_id: str) -> JoinLinkRow | None:
+        """The link while its call may still be running, even once the link has expired.
+
+        A call can outlast its link (someone joined just before the link expired); the
+        person in it must still be able to end it.
+        """
+        if not plausible_link_id(link_id):
+            return None
+        return (
+            await session.execute(
+                sa.select(JoinLinkRow)
+                .join(CallRow, CallRow.id == JoinLinkRow.call_id)
+                .where(JoinLinkRow.id == link_id, CallRow.state.in_(JOINABLE_STATES))
+            )
+        ).scalar_one_or_none()
 
     def reveal(self, row: JoinLinkRow) -> JoinCredentials | None:
         """Decrypt a live link's credentials (None if purged or sealed with another key)."""
@@ -103,5 +187,16 @@ class JoinLinks:
             sa.update(JoinLinkRow)
             .where(JoinLinkRow.expires_at <= utcnow(), JoinLinkRow.purged_at.is_(None))
             .values(server_url_enc=None, participant_token_enc=None, purged_at=utcnow())
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def purge_finished(self, session: AsyncSession) -> int:
+        """Forget the credentials of every link whose call can no longer be joined."""
+        finished = sa.select(CallRow.id).where(CallRow.state.not_in(JOINABLE_STATES))
+        result = await session.execute(
+            sa.update(JoinLinkRow)
+            .where(JoinLinkRow.purged_at.is_(None), JoinLinkRow.call_id.in_(finished))
+            .values(server_url_enc=None, participant_token_enc=None, purged_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,309 @@
+// The join page's script: asks the gateway for the call's session, joins it with
+// livekit-client, and shows every state in plain words. The participant token lives only in
+// a local variable while connecting: never in the page, the URL, storage or the console.
+import {
+  DisconnectReason,
+  LogLevel,
+  Room,
+  RoomEvent,
+  Track,
+  createLocalAudioTrack,
+  setLogLevel,
+} from 'livekit-client';
+
+setLogLevel(LogLevel.silent);
+
+// How long to wait for the voice server's first answer before calling it failed.
+const CONNECT_TIMEOUT_MS = 10000;
+
+const section = document.getElementById('call');
+const agent = section.dataset.agent || 'the agent';
+const ui = {
+  label: document.getElementById('state-label'),
+  message: document.getElementById('message'),
+  timer: document.getElementById('timer'),
+  join: document.getElementById('join'),
+  retry: document.getElementById('retry'),
+  leave: document.getElementById('leave'),
+  audio: document.getElementById('audio'),
+};
+
+// label, message, and which buttons show. `leave` is offered whenever the call may run.
+const STATES = {
+  ready: {
+    label: 'Ready',
+    message: `Press “Join call” to talk with ${agent}. Your browser will ask to use your microphone.`,
+    join: true,
+    leave: true,
+  },
+  connecting: { label: 'Connecting', message: 'Connecting…', leave: true },
+  live: { label: 'Live', message: `You are talking with ${agent}.`, leave: true, timer: true },
+  leaving: { label: 'Leaving', message: 'Ending the call…' },
+  ended: { label: 'Call ended', message: 'The call has ended. You can close this tab.' },
+  expired: {
+    label: 'Link expired',
+    message:
+      'This join link has expired or the call is over. Ask whoever sent it for a new link. You can close this tab.',
+  },
+  'mic-denied': {
+    label: 'Microphone blocked',
+    message:
+      `Your browser did not allow the microphone, so ${agent} cannot hear you. Allow microphone ` +
+      'access for this page (use the icon at the left of the address bar), then press “Try again”. ' +
+      'Or press “Leave” to end the call.',
+    retry: true,
+    leave: true,
+  },
+  'mic-missing': {
+    label: 'No microphone',
+    message:
+      'No microphone was found. Connect a microphone or headset, then press “Try again”. ' +
+      'Or press “Leave” to end the call.',
+    retry: true,
+    leave: true,
+  },
+  'mic-busy': {
+    label: 'Microphone busy',
+    message:
+      'Your microphone is in use by another app or tab. Close it there, then press “Try again”. ' +
+      'Or press “Leave” to end the call.',
+    retry: true,
+    leave: true,
+  },
+  insecure: {
+    label: 'Microphone unavailable',
+    message:
+      'Browsers only allow the microphone on secure (https://) pages. Ask whoever runs this ' +
+      'gateway to serve it over HTTPS. Press “Leave” to end the call.',
+    leave: true,
+  },
+  'voice-failed': {
+    label: 'Voice connection failed',
+    message:
+      'The voice connection could not be set up. Check your internet connection; VPNs and ' +
+      'company firewalls sometimes block calls, so try another network if you can. Then press ' +
+      '“Try again”. If it keeps failing, press “Leave” and ask for a new link.',
+    retry: true,
+    leave: true,
+  },
+  'voice-lost': {
+    label: 'Connection lost',
+    message:
+      'The voice connection dropped. Press “Try again” to rejoin, or “Leave” to end the call.',
+    retry: true,
+    leave: true,
+  },
+  busy: {
+    label: 'Too many attempts',
+    message: 'Too many attempts in a short time. Wait a minute, then press “Try again”.',
+    retry: true,
+    leave: true,
+  },
+  error: {
+    label: 'Something went wrong',
+    message:
+      'The call could not be joined just now. Press “Try again” in a moment, or “Leave” to end the call.',
+    retry: true,
+    leave: true,
+  },
+  'leave-failed': {
+    label: 'Could not leave',
+    message: 'The call could not be ended just now. Press “Leave” again in a moment.',
+    leave: true,
+  },
+};
+
+let current = 'ready';
+let room = null;
+let mic = null;
+let leaving = false;
+let timerHandle = null;
+// Each join attempt has a number; pressing Leave (or a newer attempt) makes it stale.
+let attempt = 0;
+
+function render(name, message) {
+  const state = STATES[name];
+  current = name;
+  section.dataset.state = name;
+  ui.label.textContent = state.label;
+  ui.message.textContent = message || state.message;
+  ui.join.hidden = !state.join;
+  ui.join.disabled = !state.join;
+  ui.retry.hidden = !state.retry;
+  ui.leave.hidden = !state.leave;
+  ui.leave.disabled = !state.leave;
+  ui.timer.hidden = !state.timer;
+  if (state.timer) startTimer();
+  else stopTimer();
+  keepFocus();
+}
+
+// Keyboard users keep a sensible focus when the button they pressed disappears.
+function keepFocus() {
+  const active = document.activeElement;
+  if (active && active !== document.body && !active.hidden && !active.disabled) return;
+  const next = [ui.join, ui.retry, ui.leave].find((b) => !b.hidden && !b.disabled);
+  if (next) next.focus();
+}
+
+function startTimer() {
+  if (timerHandle !== null) return;
+  const started = Date.now();
+  const tick = () => {
+    const seconds = Math.floor((Date.now() - started) / 1000);
+    const mm = String(Math.floor(seconds / 60)).padStart(2, '0');
+    const ss = String(seconds % 60).padStart(2, '0');
+    ui.timer.textContent = `${mm}:${ss}`;
+  };
+  tick();
+  timerHandle = setInterval(tick, 1000);
+}
+
+function stopTimer() {
+  if (timerHandle !== null) clearInterval(timerHandle);
+  timerHandle = null;
+}
+
+// POST to this link's own endpoints, relative to the page (works behind a path prefix).
+function post(action) {
+  const base = window.location.pathname.replace(/\/+$/, '');
+  return fetch(`${base}/${action}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+    cache: 'no-store',
+    credentials: 'same-origin',
+  });
+}
+
+function micProblem(error) {
+  const name = (error && error.name) || '';
+  if (name === 'NotAllowedError' || name === 'PermissionDeniedError' || name === 'SecurityError') {
+    return 'mic-denied';
+  }
+  if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') {
+    return 'mic-missing';
+  }
+  return 'mic-busy';
+}
+
+async function releaseMedia() {
+  const old = room;
+  room = null;
+  if (old) {
+    try {
+      await old.disconnect();
+    } catch (_) {
+      // already gone
+    }
+  }
+  if (mic) mic.stop();
+  mic = null;
+  ui.audio.replaceChildren();
+}
+
+function onTrackSubscribed(track) {
+  if (track.kind === Track.Kind.Audio) ui.audio.appendChild(track.attach());
+}
+
+function onDisconnected(reason) {
+  if (leaving || current !== 'live') return;
+  const over = [
+    DisconnectReason.ROOM_DELETED,
+    DisconnectReason.PARTICIPANT_REMOVED,
+    DisconnectReason.ROOM_CLOSED,
+  ];
+  releaseMedia();
+  render(over.includes(reason) ? 'ended' : 'voice-lost');
+}
+
+async function join() {
+  const mine = ++attempt;
+  const stale = () => mine !== attempt;
+  render('connecting', 'Asking for your microphone…');
+  if (!window.isSecureContext || !navigator.mediaDevices) {
+    render('insecure');
+    return;
+  }
+  try {
+    mic = await createLocalAudioTrack({
+      echoCancellation: true,
+      noiseSuppression: true,
+      autoGainControl: true,
+    });
+  } catch (error) {
+    mic = null;
+    if (!stale()) render(micProblem(error));
+    return;
+  }
+  if (stale()) {
+    mic.stop();
+    return;
+  }
+  render('connecting', `Connecting to ${agent}…`);
+  let response;
+  try {
+    response = await post('session');
+  } catch (_) {
+    if (stale()) return;
+    await releaseMedia();
+    render('error');
+    return;
+  }
+  if (stale()) return;
+  if (!response.ok) {
+    await releaseMedia();
+    render(response.status === 404 ? 'expired' : response.status === 429 ? 'busy' : 'error');
+    return;
+  }
+  let session = await response.json();
+  if (stale()) return;
+  const thisRoom = new Room({ adaptiveStream: false, dynacast: false });
+  room = thisRoom;
+  thisRoom.on(RoomEvent.TrackSubscribed, onTrackSubscribed);
+  thisRoom.on(RoomEvent.TrackUnsubscribed, (track) => track.detach().forEach((el) => el.remove()));
+  thisRoom.on(RoomEvent.Disconnected, onDisconnected);
+  try {
+    await thisRoom.connect(session.server_url, session.participant_token, {
+      autoSubscribe: true,
+      websocketTimeout: CONNECT_TIMEOUT_MS,
+      peerConnectionTimeout: CONNECT_TIMEOUT_MS,
+    });
+    session = null;
+    await thisRoom.localParticipant.publishTrack(mic);
+    await thisRoom.startAudio();
+  } catch (_) {
+    session = null;
+    if (stale() || room !== thisRoom) return;
+    await releaseMedia();
+    render('voice-failed');
+    return;
+  }
+  if (stale() || room !== thisRoom) return;
+  render('live');
+}
+
+async function leave() {
+  attempt += 1;
+  leaving = true;
+  render('leaving');
+  let response = null;
+  try {
+    response = await post('leave');
+  } catch (_) {
+    response = null;
+  }
+  await releaseMedia();
+  // 404: the link is gone, so the call already ended (or nothing can end it from here).
+  if (response && (response.ok || response.status === 404)) {
+    render('ended');
+  } else {
+    render('leave-failed');
+  }
+  leaving = false;
+}
+
+ui.join.addEventListener('click', join);
+ui.retry.addEventListener('click', join);
+ui.leave.addEventListener('click', leave);
+render('ready');
