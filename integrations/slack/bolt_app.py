@@ -19,6 +19,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
@@ -105,13 +106,21 @@ def build_bolt_app(
     return app
 
 
-def routes(app: AsyncApp) -> list[BaseRoute]:
+def routes(app: AsyncApp, signing_secret: str) -> list[BaseRoute]:
     """`POST /slack/events` (1 MiB limit, then bolt's signature check), and the OAuth pages."""
     adapter = AsyncSlackRequestHandler(app)
+    verifier = SignatureVerifier(signing_secret)
 
     async def events(request: Request) -> Response:
         body = await read_body(request)
-        response = await app.async_dispatch(to_async_bolt_request(request, body))
+        # Checked here too (bolt checks again) so a broken body never reaches a parser unsigned.
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            raise HTTPProblem(401, "invalid_signature", "missing, stale or wrong Slack signature")
+        try:
+            bolt_request = to_async_bolt_request(request, body)
+        except ValueError:  # JSON or UTF-8 that does not decode
+            raise HTTPProblem(400, "malformed_body", "the body is not a Slack payload") from None
+        response = await app.async_dispatch(bolt_request)
         if response.status == 404:  # signed, but neither a command nor an action we handle
             raise HTTPProblem(
                 400, "unhandled_slack_request", "not a Slack request this app handles"

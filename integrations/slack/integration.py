@@ -47,4 +47,5 @@ class SlackIntegration:
         app = build_bolt_app(ctx, workspaces, handlers)
         ctx.extras["slack_app"] = app
         log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")
-        return routes(app)
+        assert ctx.settings.slack_signing_secret is not None
+        return routes(app, ctx.settings.slack_signing_secret.get_secret_value())

@@ -1,0 +1,76 @@
+"""Channels the bot is not in, and Slack rate limits, while answering `/voice call`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.slack.conftest import SlackRig, make_rig
+from tests.support.fake_slack import BOT_USER
+from tests.support.servers import wait_until
+
+CHANNEL = "C0GENERAL"
+
+
+def test_bot_joins_a_public_channel_it_is_not_in_and_posts_the_card(rig: SlackRig) -> None:
+    rig.fake.only_members_of(joinable=(CHANNEL,))
+    rig.command("call sales")
+    card = wait_until(lambda: rig.fake.posts(CHANNEL), timeout=20, what="card")[0]
+    assert [c.args["channel"] for c in rig.fake.called("conversations.join")] == [CHANNEL]
+    assert [c.method for c in rig.fake.calls if c.method.startswith("chat.")] == [
+        "chat.postMessage",
+        "chat.postMessage",
+    ]
+    wait_until(lambda: [c for c in rig.stored_calls() if c.origin_context.get("card")])
+    assert card["metadata"]["event_type"] == "oneinbox_call_card"
+
+
+def test_private_channel_gets_the_card_via_response_url_and_an_invite_hint(rig: SlackRig) -> None:
+    rig.fake.only_members_of()  # in no channel, may join none (private channel, DM)
+    rig.command("call sales", channel_id="G0PRIVATE")
+    answers = wait_until(lambda: len(rig.responses()) >= 2 and rig.responses(), timeout=20)
+    card, hint = answers
+    assert card["response_type"] == "in_channel"
+    assert any(b["type"] == "actions" for b in card["blocks"])
+    assert hint["response_type"] == "ephemeral"
+    assert f"/invite <@{BOT_USER}>" in hint["text"]
+    assert rig.fake.posts() == []
+    (call,) = rig.stored_calls()
+    assert call.destinations[0]["config"]["thread_ts"] is None  # the result still has a home
+
+
+@pytest.fixture
+def no_join_rig(tmp_path: Path) -> Iterator[SlackRig]:
+    yield from make_rig(tmp_path, extra_config="\n[slack]\nauto_join = false\n")
+
+
+def test_without_auto_join_a_public_channel_is_answered_via_response_url(
+    no_join_rig: SlackRig,
+) -> None:
+    rig = no_join_rig
+    rig.fake.only_members_of(joinable=(CHANNEL,))
+    rig.command("call sales")
+    card, hint = wait_until(lambda: len(rig.responses()) >= 2 and rig.responses(), timeout=20)
+    assert card["response_type"] == "in_channel" and "/invite" in hint["text"]
+    assert rig.fake.called("conversations.join") == []
+
+
+def test_rate_limited_card_is_posted_after_retry_after(rig: SlackRig) -> None:
+    rig.fake.fail("chat.postMessage", "ratelimited", retry_after=1)
+    rig.command("call sales")
+    wait_until(lambda: rig.fake.posts(CHANNEL), timeout=20, what="card")
+    first, second = rig.fake.called("chat.postMessage")
+    assert second.at - first.at >= 0.9
+    wait_until(lambda: [c for c in rig.stored_calls() if c.origin_context.get("card")])
+
+
+def test_slow_oneinbox_still_acks_within_a_second(rig: SlackRig) -> None:
+    rig.sim("PATCH", "/_sim/config", json={"latency_seconds": 2.5})
+    for _ in range(3):
+        started = time.monotonic()
+        assert rig.command("call sales").status_code == 200
+        assert time.monotonic() - started < 1.0
+    wait_until(lambda: len(rig.fake.posts(CHANNEL)) == 3, timeout=30, what="three cards")
