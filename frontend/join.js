@@ -43,7 +43,9 @@ const STATES = {
   expired: {
     label: 'Link expired',
     message:
-      'This join link has expired or the call is over. Ask whoever sent it for a new link. You can close this tab.',
+      'This join link has expired or the call is over. Ask whoever sent it for a new link. ' +
+      'If the call may still be running, press “Leave” to end it.',
+    leave: true,
   },
   'mic-denied': {
     label: 'Microphone blocked',
