@@ -81,17 +81,17 @@ def make_rig(tmp_path: Path, *, extra_config: str = "", **overrides: Any) -> Ite
     config.write_text(AGENTS_TOML + extra_config)
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
     with serve_app(fake.app) as slack_server:
-        settings = load_settings(
-            database_url=database_url,
-            data_dir=tmp_path / "data",
-            gateway_secret_key="slack-tests-secret-key-0123456789",
-            gateway_config=config,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_bot_token=BOT_TOKEN,
-            slack_api_url=slack_server.url + "/api/",
-            oneinbox_api_key=None,
-            **overrides,
-        )
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "data_dir": tmp_path / "data",
+            "gateway_secret_key": "slack-tests-secret-key-0123456789",
+            "gateway_config": config,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_bot_token": BOT_TOKEN,
+            "slack_api_url": slack_server.url + "/api/",
+            "oneinbox_api_key": None,
+        }
+        settings = load_settings(**{**values, **overrides})
         with serve_app(create_app(settings)) as gateway:
             yield SlackRig(gateway, slack_server, fake, database_url)
 
