@@ -13,11 +13,18 @@ import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from gateway.calls.result import CallResult
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
 from integrations.slack import blocks
-from integrations.slack.channel import ChannelUnavailable, post_message, slack_error
+from integrations.slack.channel import (
+    NOT_A_MEMBER,
+    ChannelUnavailable,
+    join,
+    post_message,
+    slack_error,
+)
 from integrations.slack.workspace import NoInstallationError, SlackWorkspaces
 
 log = structlog.get_logger(__name__)
@@ -105,15 +112,30 @@ class SlackDestination:
     async def _already_posted(
         self, client: AsyncWebClient, channel: str, thread_ts: str | None, call_id: str
     ) -> bool:
+        try:
+            response = await self._read_thread(client, channel, thread_ts)
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if error == "thread_not_found":
+                return False
+            if error not in NOT_A_MEMBER:
+                raise
+            if not self.auto_join or error != "not_in_channel":
+                raise ChannelUnavailable(channel, error) from None
+            await join(client, channel)
+            response = await self._read_thread(client, channel, thread_ts)
+        return any(_is_ours(m, blocks.RESULT_EVENT, call_id) for m in response["messages"] or [])
+
+    async def _read_thread(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None
+    ) -> AsyncSlackResponse:
         if thread_ts is not None:
-            response = await client.conversations_replies(
+            return await client.conversations_replies(
                 channel=channel, ts=thread_ts, include_all_metadata=True, limit=HISTORY_LIMIT
             )
-        else:
-            response = await client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=HISTORY_LIMIT
-            )
-        return any(_is_ours(m, blocks.RESULT_EVENT, call_id) for m in response["messages"] or [])
+        return await client.conversations_history(
+            channel=channel, include_all_metadata=True, limit=HISTORY_LIMIT
+        )
 
     async def _find_card(self, client: AsyncWebClient, channel: str, call_id: str) -> str | None:
         try:

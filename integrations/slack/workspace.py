@@ -24,7 +24,6 @@ from gateway.store.database import Database
 BOT_SCOPES = [
     "commands",
     "chat:write",
-    "chat:write.public",
     "channels:join",
     "channels:history",
     "groups:history",

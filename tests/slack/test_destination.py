@@ -223,3 +223,18 @@ async def test_slack_unreachable_is_transient() -> None:
     )
     outcome = await dest.deliver(attempt({"channel": CHANNEL}), result())
     assert not outcome.ok and not outcome.permanent
+
+
+async def test_an_uncertain_retry_in_a_channel_the_bot_left_joins_before_checking(
+    fake: tuple[FakeSlack, ServerThread],
+) -> None:
+    slack, server = fake
+    hooked = result(origin={"kind": "hook", "name": "h", "context": {}})
+    assert (await destination(server).deliver(attempt({"channel": CHANNEL}), hooked)).ok
+    slack.only_members_of(joinable=(CHANNEL,))  # someone removed the bot since
+    again = await destination(server).deliver(
+        attempt({"channel": CHANNEL}, n=2, uncertain=True), hooked
+    )
+    assert again.ok
+    assert len(slack.posts(CHANNEL)) == 1
+    assert len(slack.called("conversations.join")) == 1
