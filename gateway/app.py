@@ -15,6 +15,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 
 from gateway import health
+from gateway.admin.openapi import openapi_routes
+from gateway.admin.routes import admin_routes
 from gateway.calls.service import CallService
 from gateway.config import GatewayConfig, load_config
 from gateway.context import AppContext
@@ -23,6 +25,7 @@ from gateway.http.middleware import RequestContextMiddleware
 from gateway.join.crypto import TokenBox
 from gateway.join.links import JoinLinks
 from gateway.join.routes import join_routes
+from gateway.metrics import GatewayMetrics, metrics_routes
 from gateway.oneinbox.client import OneInboxClient
 from gateway.plugins import discover
 from gateway.settings import Settings
@@ -39,6 +42,7 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
     """Every shared object, built once; nothing here does I/O."""
     config = config if config is not None else load_config(settings.config_path)
     db = Database(settings.database_url)
+    metrics = GatewayMetrics()
     simulator_app: Any = None
     if settings.local_mode:
         public_url = settings.public_base.replace("http", "ws", 1) + SIMULATOR_MOUNT
@@ -48,6 +52,7 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
             LOCAL_API_KEY,
             timeout=settings.oneinbox_timeout_seconds,
             transport=httpx.ASGITransport(app=simulator_app),
+            on_request=metrics.observe_upstream,
         )
     else:
         assert settings.oneinbox_api_key is not None
@@ -55,6 +60,7 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
             settings.oneinbox_base_url,
             settings.oneinbox_api_key.get_secret_value(),
             timeout=settings.oneinbox_timeout_seconds,
+            on_request=metrics.observe_upstream,
         )
     links = JoinLinks(
         TokenBox(settings.secret_key()),
@@ -70,6 +76,8 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
         links=links,
         calls=CallService(client, db, links, config),
     )
+    ctx.extras["metrics"] = metrics
+    ctx.extras["request_observers"] = [metrics.observe_request]
     if simulator_app is not None:
         ctx.extras["simulator_app"] = simulator_app
         # A mounted app's own lifespan never runs: close its timers with the gateway's.
@@ -81,6 +89,8 @@ def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> St
     """The gateway as an ASGI app; the lifespan migrates the store and runs the workers."""
     ctx = build_context(settings, config)
     routes: list[BaseRoute] = [*health.routes(ctx), *join_routes(ctx)]
+    routes += metrics_routes(ctx.extras["metrics"], ctx.db)
+    routes += [*admin_routes(ctx), *openapi_routes(ctx)]
     for integration in discover():
         routes.extend(integration.setup(ctx))
     if ctx.extras.get("simulator_app") is not None:

@@ -1,0 +1,1 @@
+"""The admin API (`/api/*`, bearer `ADMIN_TOKEN`) and its OpenAPI description."""

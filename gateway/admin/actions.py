@@ -1,0 +1,85 @@
+"""Operator actions shared by the admin API and the dashboard, with their errors as HTTP."""
+
+from __future__ import annotations
+
+import os
+
+from gateway.admin.models import StartCallRequest
+from gateway.calls.commands import Destination, Origin, StartedCall, StartWebCall
+from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.context import AppContext
+from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
+from gateway.http.errors import HTTPProblem
+from gateway.oneinbox.errors import (
+    NotFoundError,
+    OneInboxError,
+    RateLimitedError,
+    ValidationError,
+)
+
+
+def upstream_problem(exc: OneInboxError) -> HTTPProblem:
+    """A OneInbox failure as the answer an operator can act on (never with the key)."""
+    if isinstance(exc, NotFoundError):
+        return HTTPProblem(404, "upstream_not_found", exc.message)
+    if isinstance(exc, ValidationError):
+        return HTTPProblem(422, "upstream_rejected", exc.message)
+    if isinstance(exc, RateLimitedError):
+        return HTTPProblem(502, "upstream_rate_limited", exc.message)
+    return HTTPProblem(502, "upstream_unavailable", exc.message)
+
+
+async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin) -> StartedCall:
+    """Resolve the agent, check the callback, then start the web call.
+
+    Cheap checks come first so a bad request costs no upstream call and changes nothing.
+    """
+    try:
+        await ctx.calls.resolve_agent(request.agent)
+    except UnknownAgentError as exc:
+        raise HTTPProblem(404, "unknown_agent", str(exc)) from None
+    except OneInboxError as exc:
+        raise upstream_problem(exc) from None
+    destinations: list[Destination] = []
+    if request.callback is not None:
+        destinations.append(await _callback_destination(ctx, request))
+    command = StartWebCall(
+        agent=request.agent,
+        variables=dict(request.variables),
+        metadata=dict(request.metadata),
+        origin=origin,
+        destinations=destinations,
+    )
+    try:
+        return await ctx.calls.start_web_call(command)
+    except UnknownAgentError as exc:
+        raise HTTPProblem(404, "unknown_agent", str(exc)) from None
+    except OneInboxError as exc:
+        raise upstream_problem(exc) from None
+
+
+async def _callback_destination(ctx: AppContext, request: StartCallRequest) -> Destination:
+    assert request.callback is not None
+    callback = request.callback
+    if callback.secret_env is not None and not os.environ.get(callback.secret_env):
+        raise HTTPProblem(
+            422, "missing_secret", f"the environment variable {callback.secret_env} is not set"
+        )
+    try:
+        await check_callback_url(callback.url, allow_private=ctx.settings.callback_allow_private)
+    except UnsafeCallbackURL as exc:
+        raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+    config: dict[str, str] = {"url": callback.url}
+    if callback.secret_env is not None:
+        config["secret_env"] = callback.secret_env
+    return Destination(kind="callback", key=callback.url, config=config)
+
+
+async def stop_call(ctx: AppContext, call_id: str) -> None:
+    """Ask OneInbox to end the call; 404 for a call the gateway does not know."""
+    try:
+        await ctx.calls.stop_call(call_id)
+    except UnknownCallError as exc:
+        raise HTTPProblem(404, "unknown_call", str(exc)) from None
+    except OneInboxError as exc:
+        raise upstream_problem(exc) from None

@@ -1,0 +1,186 @@
+"""What the admin API and the dashboard read from the store, as response models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.admin.models import (
+    CallDetail,
+    CallEvent,
+    CallSummary,
+    DeliveryAttemptView,
+    DeliveryDetail,
+    DeliveryView,
+)
+from gateway.store.calls import CallRepository
+from gateway.store.database import Database
+from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
+
+# Deliveries an operator may want to send again: the outbox gave up on them.
+FAILED_DELIVERY_STATES = ("failed", "gone", "dead")
+# Deliveries the outbox is still working on: a replay would change nothing.
+QUEUED_DELIVERY_STATES = ("pending", "retrying", "sending")
+
+
+class UnknownDelivery(LookupError):
+    """No delivery has that id."""
+
+
+class NotReplayable(Exception):
+    """The delivery is still queued; the message says so."""
+
+
+def call_summary(row: CallRow) -> CallSummary:
+    """A call as a list shows it; outcome and duration come from the stored result."""
+    result = row.result or {}
+    duration = result.get("duration_seconds")
+    if duration is None and row.live_at is not None and row.ended_at is not None:
+        duration = (row.ended_at - row.live_at).total_seconds()
+    return CallSummary(
+        id=row.id,
+        agent_id=row.agent_id,
+        agent_name=row.agent_name,
+        state=row.state,
+        upstream_status=row.upstream_status,
+        origin_kind=row.origin_kind,
+        origin_name=row.origin_name,
+        outcome=result.get("outcome") if isinstance(result.get("outcome"), str) else None,
+        duration_seconds=float(duration) if isinstance(duration, int | float) else None,
+        created_at=row.created_at,
+        ended_at=row.ended_at,
+    )
+
+
+def delivery_view(row: DeliveryRow) -> DeliveryView:
+    return DeliveryView.model_validate(row, from_attributes=True)
+
+
+async def list_calls(
+    db: Database, *, limit: int, offset: int, state: str | None = None
+) -> list[CallSummary]:
+    """The newest calls first."""
+    async with db.session() as session:
+        rows = await CallRepository(session).recent(limit=limit, offset=offset, state=state)
+        return [call_summary(row) for row in rows]
+
+
+async def call_detail(db: Database, call_id: str) -> CallDetail | None:
+    """A call with its timeline, result and deliveries (each with its attempts)."""
+    async with db.session() as session:
+        calls = CallRepository(session)
+        row = await calls.get(call_id)
+        if row is None:
+            return None
+        events = await calls.events(call_id)
+        deliveries = (
+            (
+                await session.execute(
+                    sa.select(DeliveryRow)
+                    .where(DeliveryRow.call_id == call_id)
+                    .order_by(DeliveryRow.created_at, DeliveryRow.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        attempts = await _attempts(session, [d.id for d in deliveries])
+        summary = call_summary(row)
+        return CallDetail(
+            **summary.model_dump(),
+            origin_context=row.origin_context or {},
+            last_error=row.last_error,
+            live_at=row.live_at,
+            result=row.result,
+            events=[CallEvent.model_validate(e, from_attributes=True) for e in events],
+            deliveries=[
+                DeliveryDetail(
+                    **delivery_view(d).model_dump(),
+                    history=[
+                        DeliveryAttemptView.model_validate(a, from_attributes=True)
+                        for a in attempts.get(d.id, [])
+                    ],
+                )
+                for d in deliveries
+            ],
+        )
+
+
+async def _attempts(
+    session: AsyncSession, ids: Sequence[str]
+) -> dict[str, list[DeliveryAttemptRow]]:
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            sa.select(DeliveryAttemptRow)
+            .where(DeliveryAttemptRow.delivery_id.in_(ids))
+            .order_by(DeliveryAttemptRow.id)
+        )
+    ).scalars()
+    found: dict[str, list[DeliveryAttemptRow]] = {}
+    for attempt in rows:
+        found.setdefault(attempt.delivery_id, []).append(attempt)
+    return found
+
+
+async def list_deliveries(
+    db: Database,
+    *,
+    limit: int,
+    offset: int,
+    state: str | None = None,
+    failed: bool = False,
+) -> list[DeliveryView]:
+    """The newest deliveries first; `failed` keeps those the outbox gave up on."""
+    stmt = sa.select(DeliveryRow).order_by(DeliveryRow.created_at.desc(), DeliveryRow.id)
+    if state is not None:
+        stmt = stmt.where(DeliveryRow.state == state)
+    if failed:
+        stmt = stmt.where(DeliveryRow.state.in_(FAILED_DELIVERY_STATES))
+    async with db.session() as session:
+        rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
+        return [delivery_view(row) for row in rows]
+
+
+async def replay_delivery(db: Database, delivery_id: str) -> DeliveryView:
+    """Queue a delivery again, now, with a fresh retry schedule and the same id.
+
+    The id (the callback's `webhook-id`) stays, so a receiver that saw it already can tell.
+    Interim: the outbox's own `gateway.delivery.replay` takes over when it lands.
+    """
+    async with db.session() as session:
+        row = (
+            await session.execute(
+                sa.select(DeliveryRow).where(DeliveryRow.id == delivery_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise UnknownDelivery(delivery_id)
+        if row.state in QUEUED_DELIVERY_STATES:
+            raise NotReplayable(f"delivery {delivery_id} is already queued ({row.state})")
+        row.state = "pending"
+        row.attempts = 0
+        row.next_attempt_at = utcnow()
+        row.lease_owner = None
+        row.lease_expires_at = None
+        await session.flush()
+        return delivery_view(row)
+
+
+async def calls_since(db: Database, since: datetime) -> list[CallSummary]:
+    """Every call created since `since` (for the dashboard's charts), oldest first."""
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(CallRow).where(CallRow.created_at >= since).order_by(CallRow.created_at)
+            )
+        ).scalars()
+        return [call_summary(row) for row in rows]
+
+
+def day_ago() -> datetime:
+    return utcnow() - timedelta(hours=24)

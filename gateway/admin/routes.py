@@ -1,0 +1,134 @@
+"""`/api/*`: the admin API (DESIGN.md), behind `Authorization: Bearer <ADMIN_TOKEN>`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pydantic
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.admin import actions, queries
+from gateway.admin.auth import require_admin
+from gateway.admin.models import (
+    CallPage,
+    DeliveryPage,
+    ReplayAccepted,
+    StartCallRequest,
+    StartedCallBody,
+    StopAccepted,
+)
+from gateway.calls.commands import Origin
+from gateway.calls.states import CallState
+from gateway.context import AppContext
+from gateway.http.body import parse_json, read_body, require_json_type
+from gateway.http.errors import HTTPProblem
+
+Handler = Callable[[Request], Awaitable[Response]]
+MAX_PAGE = 200
+
+
+def _json(model: pydantic.BaseModel, status: int = 200) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json"), status_code=status)
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise HTTPProblem(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def _bool_param(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise HTTPProblem(400, "invalid_query", f"{name} must be true or false")
+    return raw in ("true", "1")
+
+
+def validation_problem(exc: pydantic.ValidationError) -> HTTPProblem:
+    """The first problem of a body, named by its field (never echoing the value)."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    return HTTPProblem(422, "invalid_body", f"{where}: {error['msg']}")
+
+
+def admin_routes(ctx: AppContext) -> list[Route]:
+    """The admin API's routes; each checks the token before reading anything else."""
+
+    def guarded(handler: Handler) -> Handler:
+        async def run(request: Request) -> Response:
+            require_admin(request, ctx.settings)
+            return await handler(request)
+
+        return run
+
+    async def list_calls(request: Request) -> Response:
+        state = request.query_params.get("state")
+        if state is not None and state not in {str(s) for s in CallState}:
+            raise HTTPProblem(400, "invalid_query", "state must be one of the call states")
+        limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
+        offset = _int_param(request, "offset", 0, 0, 1_000_000)
+        calls = await queries.list_calls(ctx.db, limit=limit, offset=offset, state=state)
+        return _json(CallPage(calls=calls, limit=limit, offset=offset))
+
+    async def show_call(request: Request) -> Response:
+        detail = await queries.call_detail(ctx.db, request.path_params["call_id"])
+        if detail is None:
+            raise HTTPProblem(404, "unknown_call", "the gateway has no call with that id")
+        return _json(detail)
+
+    async def start_call(request: Request) -> Response:
+        raw = await read_body(request)
+        require_json_type(request)
+        try:
+            body = StartCallRequest.model_validate(parse_json(raw))
+        except pydantic.ValidationError as exc:
+            raise validation_problem(exc) from None
+        origin = Origin(kind="admin", name="admin-api")
+        started = await actions.start_call(ctx, body, origin)
+        base = ctx.settings.public_base
+        answer = StartedCallBody(
+            **started.model_dump(), status_url=f"{base}/api/calls/{started.call_id}"
+        )
+        return _json(answer, status=201)
+
+    async def stop_call(request: Request) -> Response:
+        call_id = request.path_params["call_id"]
+        await actions.stop_call(ctx, call_id)
+        return _json(StopAccepted(call_id=call_id), status=202)
+
+    async def list_deliveries(request: Request) -> Response:
+        limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
+        offset = _int_param(request, "offset", 0, 0, 1_000_000)
+        failed = _bool_param(request, "failed")
+        state = request.query_params.get("state") or None
+        deliveries = await queries.list_deliveries(
+            ctx.db, limit=limit, offset=offset, state=state, failed=failed
+        )
+        return _json(DeliveryPage(deliveries=deliveries, limit=limit, offset=offset))
+
+    async def replay(request: Request) -> Response:
+        delivery_id = request.path_params["delivery_id"]
+        try:
+            view = await queries.replay_delivery(ctx.db, delivery_id)
+        except queries.UnknownDelivery:
+            raise HTTPProblem(404, "unknown_delivery", "no delivery has that id") from None
+        except queries.NotReplayable as exc:
+            raise HTTPProblem(409, "already_queued", str(exc)) from None
+        answer = ReplayAccepted(
+            delivery_id=view.id, state=view.state, next_attempt_at=view.next_attempt_at
+        )
+        return _json(answer, status=202)
+
+    return [
+        Route("/api/calls", guarded(list_calls), methods=["GET"]),
+        Route("/api/calls", guarded(start_call), methods=["POST"]),
+        Route("/api/calls/{call_id}", guarded(show_call), methods=["GET"]),
+        Route("/api/calls/{call_id}/stop", guarded(stop_call), methods=["POST"]),
+        Route("/api/deliveries", guarded(list_deliveries), methods=["GET"]),
+        Route("/api/deliveries/{delivery_id}/replay", guarded(replay), methods=["POST"]),
+    ]

@@ -1,0 +1,134 @@
+"""Prometheus metrics: one `CollectorRegistry` per app, served at `GET /metrics`.
+
+Counters and histograms are updated as things happen (requests, upstream calls, polls, Slack
+acks); the store's gauges (calls by state, deliveries by destination and state, the oldest
+due delivery) are read from the database at scrape time, so every replica reports the truth.
+Other modules find the object in `ctx.extras["metrics"]` and increment what they own:
+`metrics.polls.inc()` per upstream poll, `metrics.slack_slow_acks.inc()` per late Slack ack.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.store.database import Database
+from gateway.store.tables import CallRow, DeliveryRow, utcnow
+
+# Upstream calls: fast reads to slow creations, with room for a timeout at 15 s.
+UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
+# A delivery whose work is over; everything else with a due time is waiting to be sent.
+SETTLED_DELIVERY_STATES = ("delivered", "failed", "gone", "dead", "cancelled")
+
+
+class GatewayMetrics:
+    """Every metric the gateway exposes, in a registry of its own (tests build many apps)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "gateway_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            "gateway_http_request_seconds",
+            "Time to answer an HTTP request, by route template.",
+            ["route"],
+            registry=r,
+        )
+        self.upstream_seconds = Histogram(
+            "gateway_upstream_request_seconds",
+            "OneInbox API latency by endpoint template and outcome (ok, a status, timeout).",
+            ["endpoint", "outcome"],
+            buckets=UPSTREAM_BUCKETS,
+            registry=r,
+        )
+        self.polls = Counter(
+            "gateway_polls",
+            "Upstream polls of tracked calls (rate() gives polls per second).",
+            registry=r,
+        )
+        self.slack_slow_acks = Counter(
+            "gateway_slack_acks_over_1s",
+            "Slack requests acknowledged after more than one second (the deadline is 3 s).",
+            registry=r,
+        )
+        self.calls = Gauge("gateway_calls", "Calls in the store, by state.", ["state"], registry=r)
+        self.deliveries = Gauge(
+            "gateway_deliveries",
+            "Deliveries in the store, by destination and state.",
+            ["destination", "state"],
+            registry=r,
+        )
+        self.oldest_due_delivery = Gauge(
+            "gateway_oldest_due_delivery_seconds",
+            "Age of the oldest delivery that is due and not yet sent (0 when none).",
+            registry=r,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """A `request_observers` callback (see gateway.http.middleware)."""
+        self.requests.labels(method, route, str(status)).inc()
+        self.request_seconds.labels(route).observe(seconds)
+
+    def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:
+        """The OneInbox client's `on_request` callback."""
+        self.upstream_seconds.labels(endpoint, outcome).observe(seconds)
+
+    async def collect_store(self, db: Database) -> None:
+        """Refresh the store gauges from the database (called at scrape time)."""
+        now = utcnow()
+        async with db.session() as session:
+            calls = (
+                await session.execute(
+                    sa.select(CallRow.state, sa.func.count()).group_by(CallRow.state)
+                )
+            ).all()
+            deliveries = (
+                await session.execute(
+                    sa.select(DeliveryRow.destination, DeliveryRow.state, sa.func.count()).group_by(
+                        DeliveryRow.destination, DeliveryRow.state
+                    )
+                )
+            ).all()
+            oldest: datetime | None = (
+                await session.execute(
+                    sa.select(sa.func.min(DeliveryRow.next_attempt_at)).where(
+                        DeliveryRow.next_attempt_at <= now,
+                        DeliveryRow.delivered_at.is_(None),
+                        DeliveryRow.state.not_in(SETTLED_DELIVERY_STATES),
+                    )
+                )
+            ).scalar_one_or_none()
+        self.calls.clear()
+        for state, count in calls:
+            self.calls.labels(state).set(count)
+        self.deliveries.clear()
+        for destination, state, count in deliveries:
+            self.deliveries.labels(destination, state).set(count)
+        if oldest is not None and oldest.tzinfo is None:  # SQLite's func.min loses the zone
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        self.oldest_due_delivery.set((now - oldest).total_seconds() if oldest else 0.0)
+
+    def render(self) -> bytes:
+        """The text exposition format of every metric."""
+        return generate_latest(self.registry)
+
+
+def metrics_routes(metrics: GatewayMetrics, db: Database) -> list[Route]:
+    """`GET /metrics`. Unauthenticated, like most exporters: keep it off the public ingress."""
+
+    async def serve_metrics(request: Request) -> Response:
+        await metrics.collect_store(db)
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return [Route("/metrics", serve_metrics, methods=["GET"])]
