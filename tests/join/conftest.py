@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,25 +12,38 @@ from tests.join.harness import CallStarter
 from tests.support.servers import GatewayProcess, gateway_process
 
 
-@pytest.fixture
-def gateway_log(tmp_path: Path) -> Path:
-    return tmp_path / "gateway.log"
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """`python -m gateway serve` in local mode, one per test module (it takes ~3 s to start).
 
-
-@pytest.fixture
-def gateway(gateway_env: dict[str, str], gateway_log: Path) -> Iterator[GatewayProcess]:
-    """`python -m gateway serve` in local mode on an ephemeral port; its output in `gateway_log`."""
-    env = {**gateway_env, "LOG_LEVEL": "debug"}
-    with gateway_process(env, log_path=gateway_log) as proc:
+    Tests stay independent: each starts its own calls, and rate-limited tests present their
+    own client address (`X-Forwarded-For`, trusted from loopback as behind a proxy).
+    """
+    home = tmp_path_factory.mktemp("gateway")
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'gateway.db'}",
+        "DATA_DIR": str(home / "data"),
+        "GATEWAY_SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "debug",
+        "ONEINBOX_API_KEY": "",
+    }
+    with gateway_process(env, log_path=home / "gateway.log") as proc:
         yield proc
 
 
 @pytest.fixture
-async def starter(
-    gateway: GatewayProcess, gateway_env: dict[str, str]
-) -> AsyncIterator[CallStarter]:
+def gateway_log(gateway: GatewayProcess) -> Path:
+    """The gateway's whole output (stdout and stderr), one JSON object a line."""
+    assert gateway.log_path is not None
+    return gateway.log_path
+
+
+@pytest.fixture
+async def starter(gateway: GatewayProcess) -> AsyncIterator[CallStarter]:
+    """Plays an origin: starts calls on the gateway, the way Slack or a hook would."""
     origin = CallStarter(
-        gateway.url, gateway_env["DATABASE_URL"], gateway_env["GATEWAY_SECRET_KEY"]
+        gateway.url, gateway.env["DATABASE_URL"], gateway.env["GATEWAY_SECRET_KEY"]
     )
     try:
         yield origin
