@@ -136,6 +136,8 @@ def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> St
 
 def app_from_environment() -> Starlette:
     """uvicorn's factory for `serve`: settings from the environment, logging configured."""
-    from gateway.cli import settings_or_exit
+    from gateway.cli import print_banner_lines, settings_or_exit
 
-    return create_app(settings_or_exit())
+    app = create_app(settings_or_exit())
+    print_banner_lines(app.state.ctx.extras.get("banner_lines", []))
+    return app

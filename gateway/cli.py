@@ -41,6 +41,12 @@ def settings_or_exit(**overrides: object) -> Settings:
     return settings
 
 
+def print_banner_lines(lines: list[str]) -> None:
+    """Lines integrations add to the banner once the app is built (e.g. the demo hook's curl)."""
+    if lines:
+        typer.echo("\n".join([*lines, ""]), err=True)
+
+
 def banner(settings: Settings, host: str, port: int) -> str:
     base = settings.public_base
     lines = ["", "OneInbox Gateway"]

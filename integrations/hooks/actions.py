@@ -1,0 +1,205 @@
+"""From a mapped request to a started call or a created agent, with every error made clear.
+
+Planning (mapping, agent reference, callback checks) happens for every item before anything
+is started, so bad input changes nothing. Each item then runs under its idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+import structlog
+
+from gateway.calls.commands import CreateAgent, Destination, Origin, StartWebCall
+from gateway.calls.errors import UnknownAgentError
+from gateway.context import AppContext
+from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
+from gateway.http.errors import HTTPProblem
+from gateway.oneinbox.errors import (
+    AuthenticationError,
+    NotFoundError,
+    OneInboxError,
+    RateLimitedError,
+    UpstreamUnavailableError,
+)
+from gateway.oneinbox.errors import ValidationError as UpstreamValidationError
+from gateway.store.idempotency import IdempotencyKeyRepository, request_hash
+from integrations.hooks.adapters import Answer, Item
+from integrations.hooks.config import Hook
+from integrations.hooks.mapping import MappingError, map_fields
+from integrations.hooks.ratelimit import retry_after_header
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One item, ready to run: the command and the key that makes it idempotent."""
+
+    command: StartWebCall | CreateAgent
+    key: str | None
+    fingerprint: str
+
+
+def _unprocessable(exc: MappingError) -> HTTPProblem:
+    return HTTPProblem(422, "mapping_failed", f"mapped field {exc}")
+
+
+async def plan_item(
+    ctx: AppContext, hook: Hook, item: Item, document: Mapping[str, Any], key: str | None
+) -> Plan:
+    """Map one item into its command; raises 422 `HTTPProblem` for anything wrong in it."""
+    fingerprint = request_hash(item.raw)
+    try:
+        if hook.config.action == "create_agent":
+            fields = map_fields(hook.agent_fields, document, scalars=False)
+            name = hook.agent_fields["name"].text(document)
+            try:
+                command: StartWebCall | CreateAgent = CreateAgent(name=name, fields=fields)
+            except pydantic.ValidationError as exc:
+                message = str(exc.errors()[0]["msg"])
+                raise HTTPProblem(422, "invalid_agent", f"agent_fields.name: {message}") from None
+            return Plan(command, key, fingerprint)
+        agent = hook.config.agent
+        if hook.agent_from is not None:
+            agent = hook.agent_from.text(document)
+        assert agent is not None
+        variables = map_fields(hook.variables, document, scalars=True)
+        metadata = map_fields(hook.metadata, document, scalars=False)
+        destinations = await _destinations(ctx, hook, document)
+    except MappingError as exc:
+        raise _unprocessable(exc) from None
+    command = StartWebCall(
+        agent=agent,
+        variables=variables,
+        metadata=metadata,
+        origin=Origin(kind="hook", name=hook.name, context=metadata),
+        destinations=destinations,
+    )
+    return Plan(command, key, fingerprint)
+
+
+async def _destinations(
+    ctx: AppContext, hook: Hook, document: Mapping[str, Any]
+) -> list[Destination]:
+    out: list[Destination] = []
+    for index, entry in enumerate(hook.config.notify):
+        if entry.slack_channel is not None:
+            channel = entry.slack_channel
+            slack = Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
+            out.append(slack)
+            continue
+        url = entry.callback_url
+        if url is None:
+            url = hook.callback_from[index].text(document)
+        try:
+            await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
+        except UnsafeCallbackURL as exc:
+            raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+        config: dict[str, Any] = {"url": url}
+        if entry.secret_env is not None:
+            config["secret_env"] = entry.secret_env
+        out.append(Destination(kind="callback", key=url, config=config))
+    if not out and ctx.settings.local_mode:
+        out.append(Destination(kind="log", key="log"))
+    return out
+
+
+class HookRunner:
+    """Runs planned items for every hook, under their idempotency keys."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        # Agents created on first use: one creation per process, however many requests race.
+        self._agent_locks: dict[str, asyncio.Lock] = {}
+
+    async def run(self, hook: Hook, plan: Plan) -> Answer:
+        """The answer for one item; a repeat of a finished item gets the first answer."""
+        if plan.key is None:
+            return await self._execute(hook, plan)
+        scope = f"hook:{hook.name}"
+        async with self.ctx.db.session() as session:
+            claim = await IdempotencyKeyRepository(session).claim(scope, plan.key, plan.fingerprint)
+        if claim.outcome == "replay":
+            log.info("hook.replayed", hook=hook.name)
+            return Answer(claim.status or 200, claim.body or {})
+        if claim.outcome == "in_progress":
+            raise HTTPProblem(409, "in_progress", "a request with this idempotency key is running")
+        if claim.outcome == "mismatch":
+            raise HTTPProblem(
+                422, "idempotency_key_reused", "this idempotency key was used for another request"
+            )
+        try:
+            answer = await self._execute(hook, plan)
+        except BaseException:
+            # Nothing was started: give the key back so the sender's retry can succeed.
+            await asyncio.shield(self._release(scope, plan.key))
+            raise
+        async with self.ctx.db.session() as session:
+            await IdempotencyKeyRepository(session).complete(
+                scope, plan.key, answer.status, answer.body
+            )
+        return answer
+
+    async def _release(self, scope: str, key: str) -> None:
+        async with self.ctx.db.session() as session:
+            await IdempotencyKeyRepository(session).release(scope, key)
+
+    async def _execute(self, hook: Hook, plan: Plan) -> Answer:
+        try:
+            if isinstance(plan.command, CreateAgent):
+                created = await self.ctx.calls.create_agent(plan.command)
+                return Answer(201, {"agent_id": created.agent_id, "llm_id": created.llm_id})
+            command = plan.command
+            alias = self.ctx.config.agents.get(command.agent)
+            if alias is not None and alias.create is not None:
+                lock = self._agent_locks.setdefault(command.agent, asyncio.Lock())
+                async with lock:
+                    agent_id, _ = await self.ctx.calls.resolve_agent(command.agent)
+                command = command.model_copy(update={"agent": agent_id})
+            started = await self.ctx.calls.start_web_call(command)
+        except UnknownAgentError as exc:
+            raise HTTPProblem(422, "unknown_agent", str(exc)) from None
+        except OneInboxError as exc:
+            raise upstream_problem(exc) from None
+        status_url = f"{self.ctx.settings.public_base}/api/calls/{started.call_id}"
+        body = {
+            "call_id": started.call_id,
+            "join_url": started.join_url,
+            "status": "started",
+            "status_url": status_url,
+        }
+        return Answer(202, body)
+
+
+def upstream_problem(exc: OneInboxError) -> HTTPProblem:
+    """What the hook's sender hears when OneInbox said no."""
+    if isinstance(exc, AuthenticationError):
+        log.error("hook.upstream_auth", status=exc.status_code)
+        return HTTPProblem(
+            502,
+            "upstream_auth",
+            "OneInbox refused the gateway's API key; the gateway's operator must check "
+            "ONEINBOX_API_KEY",
+        )
+    if isinstance(exc, RateLimitedError):
+        seconds = exc.retry_after if exc.retry_after is not None else 1.0
+        return HTTPProblem(
+            503,
+            "upstream_rate_limited",
+            "OneInbox is rate limiting the gateway; retry later",
+            headers={"Retry-After": retry_after_header(seconds)},
+        )
+    if isinstance(exc, NotFoundError):
+        return HTTPProblem(422, "unknown_agent", f"OneInbox does not know that agent: {exc}")
+    if isinstance(exc, UpstreamValidationError):
+        return HTTPProblem(422, "upstream_rejected", f"OneInbox rejected the request: {exc}")
+    if isinstance(exc, UpstreamUnavailableError):
+        log.warning("hook.upstream_unavailable", error=str(exc))
+        return HTTPProblem(502, "upstream_unavailable", "OneInbox is unavailable; retry later")
+    log.error("hook.upstream_error", error=str(exc))
+    return HTTPProblem(502, "upstream_error", "OneInbox answered with an error")

@@ -1,0 +1,289 @@
+"""`[hooks.NAME]` tables: validated at start into ready-to-run `Hook` objects.
+
+A mistake stops start-up with one `ConfigError` naming the file, the table and the key.
+Secrets are referenced only by environment variable name (`*_env`) and read here, once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gateway.config import ConfigError, describe_error
+from gateway.delivery.ssrf import UnsafeCallbackURL, check_url_shape
+from gateway.logging import redactor
+from integrations.hooks import auth
+from integrations.hooks.adapters import PayloadAdapter
+from integrations.hooks.mapping import Expression, compile_expression
+from integrations.hooks.presets import GENERIC, load_preset, merge
+from integrations.hooks.ratelimit import TokenBucket, parse_rate
+
+log = structlog.get_logger(__name__)
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+HOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+SIGNATURE_SCHEMES = ("standard_webhooks", "hmac_sha256", "hubspot_v3")
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not ENV_NAME.match(value):
+        raise ValueError("must name an environment variable (letters, digits, _)")
+    return value
+
+
+def _expression(value: str | None) -> str | None:
+    if value is not None:
+        compile_expression(value)
+    return value
+
+
+class AuthConfig(BaseModel):
+    """`auth = { scheme = …, *_env = … }`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: auth.Scheme
+    secret_env: str | None = None
+    token_env: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    header: str | None = None  # hmac_sha256: where the signature is
+    prefix: str = ""  # hmac_sha256: e.g. "sha256="
+    encoding: Literal["hex", "base64"] = "hex"
+
+    @field_validator("secret_env", "token_env", "username_env", "password_env")
+    @classmethod
+    def _env_names(cls, value: str | None) -> str | None:
+        return _env_name(value)
+
+    @model_validator(mode="after")
+    def _keys_for_scheme(self) -> AuthConfig:
+        needed: dict[str, tuple[str, ...]] = {
+            "standard_webhooks": ("secret_env",),
+            "hmac_sha256": ("secret_env", "header"),
+            "hubspot_v3": ("secret_env",),
+            "bearer": ("token_env",),
+            "basic": ("username_env", "password_env"),
+            "none": (),
+        }
+        missing = [key for key in needed[self.scheme] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"scheme {self.scheme!r} needs {' and '.join(missing)}")
+        return self
+
+
+class NotifyConfig(BaseModel):
+    """One entry of `notify`: a callback URL (literal or mapped) or a Slack channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    callback_url: str | None = None
+    callback_url_from: str | None = None
+    slack_channel: str | None = None
+    secret_env: str | None = None
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env_names(cls, value: str | None) -> str | None:
+        return _env_name(value)
+
+    @field_validator("callback_url_from")
+    @classmethod
+    def _expressions(cls, value: str | None) -> str | None:
+        return _expression(value)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> NotifyConfig:
+        targets = [self.callback_url, self.callback_url_from, self.slack_channel]
+        if sum(t is not None for t in targets) != 1:
+            raise ValueError("give exactly one of callback_url, callback_url_from, slack_channel")
+        if self.slack_channel is not None and self.secret_env is not None:
+            raise ValueError("secret_env signs callbacks; a Slack channel takes none")
+        return self
+
+
+class HookConfig(BaseModel):
+    """`[hooks.NAME]`, after the preset's defaults are merged under it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["start_web_call", "create_agent"] = "start_web_call"
+    preset: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)  # for the preset's adapter
+    auth: AuthConfig
+    agent: str | None = None
+    agent_from: str | None = None
+    variables: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, str] = Field(default_factory=dict)
+    agent_fields: dict[str, str] = Field(default_factory=dict)
+    idempotency_key: str | None = None
+    notify: list[NotifyConfig] = Field(default_factory=list)
+    rate_limit: str | None = None
+
+    @field_validator("variables", "metadata", "agent_fields")
+    @classmethod
+    def _expressions(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, source in value.items():
+            try:
+                compile_expression(source)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return value
+
+    @field_validator("agent_from", "idempotency_key")
+    @classmethod
+    def _single_expressions(cls, value: str | None) -> str | None:
+        return _expression(value)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate(value)
+        return value
+
+    @model_validator(mode="after")
+    def _action_fields(self) -> HookConfig:
+        if self.action == "start_web_call":
+            if (self.agent is None) == (self.agent_from is None):
+                raise ValueError("start_web_call needs exactly one of `agent` or `agent_from`")
+            if self.agent_fields:
+                raise ValueError("agent_fields belongs to action = create_agent")
+        else:
+            if "name" not in self.agent_fields:
+                raise ValueError("create_agent needs agent_fields.name")
+            if self.agent or self.agent_from or self.notify or self.variables:
+                raise ValueError("create_agent takes only agent_fields (not agent, notify, …)")
+        return self
+
+
+@dataclass
+class Hook:
+    """A configured hook, ready to serve requests."""
+
+    name: str
+    config: HookConfig
+    verifier: auth.Verifier
+    adapter: PayloadAdapter
+    variables: dict[str, Expression] = field(default_factory=dict)
+    metadata: dict[str, Expression] = field(default_factory=dict)
+    agent_fields: dict[str, Expression] = field(default_factory=dict)
+    agent_from: Expression | None = None
+    idempotency_key: Expression | None = None
+    callback_from: dict[int, Expression] = field(default_factory=dict)  # notify index → expr
+    limiter: TokenBucket | None = None
+
+
+def _compiled(sources: Mapping[str, str]) -> dict[str, Expression]:
+    return {name: compile_expression(source) for name, source in sources.items()}
+
+
+class _Errors:
+    """Builds the one-line messages for one hook's table."""
+
+    def __init__(self, path: Path | str, name: str) -> None:
+        self.path, self.table = path, f"hooks.{name}"
+
+    def at(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: [{self.table}] {key}: {message}")
+
+
+def _secret(errors: _Errors, key: str, env: str | None) -> str:
+    assert env is not None  # the model made sure the scheme's keys are there
+    value = os.environ.get(env, "")
+    if not value:
+        raise errors.at(key, f"environment variable {env} is not set")
+    redactor.add(value)
+    return value
+
+
+def build_verifier(errors: _Errors, name: str, cfg: AuthConfig) -> auth.Verifier:
+    """The verifier for `cfg`, with its secrets read from the environment."""
+    if cfg.scheme == "none":
+        log.warning("hooks.unauthenticated", hook=name, hint="auth.scheme = none: anyone may call")
+        return auth.NoAuth()
+    if cfg.scheme == "bearer":
+        return auth.Bearer(_secret(errors, "auth.token_env", cfg.token_env))
+    if cfg.scheme == "basic":
+        user = _secret(errors, "auth.username_env", cfg.username_env)
+        return auth.Basic(user, _secret(errors, "auth.password_env", cfg.password_env))
+    secret = _secret(errors, "auth.secret_env", cfg.secret_env)
+    if cfg.scheme == "hubspot_v3":
+        return auth.HubSpotV3(secret)
+    if cfg.scheme == "hmac_sha256":
+        assert cfg.header is not None
+        return auth.HmacSha256(secret, cfg.header, cfg.prefix, cfg.encoding)
+    try:
+        return auth.StandardWebhooks(secret)
+    except ValueError as exc:
+        raise errors.at("auth.secret_env", f"{cfg.secret_env}: {exc}") from None
+
+
+def build_hook(
+    path: Path | str, name: str, table: Mapping[str, Any], *, allow_private: bool
+) -> Hook:
+    """Validate one `[hooks.NAME]` table into a `Hook`; raises `ConfigError`."""
+    errors = _Errors(path, name)
+    if not HOOK_NAME.match(name):
+        raise errors.at("(table)", "a hook name uses letters, digits, '-', '_' and '.'")
+    if not isinstance(table, Mapping):
+        raise errors.at("(table)", "must be a table")
+    preset = GENERIC
+    if "preset" in table:
+        try:
+            preset = load_preset(str(table["preset"]))
+        except ValueError as exc:
+            raise errors.at("preset", str(exc)) from None
+    try:
+        cfg = HookConfig.model_validate(merge(preset.defaults, table))
+    except ValidationError as exc:
+        raise ConfigError(describe_error(path, errors.table, exc)) from None
+    try:
+        adapter = preset.make_adapter(cfg.options)
+    except ValueError as exc:
+        raise errors.at("options", str(exc)) from None
+    for index, entry in enumerate(cfg.notify):
+        if entry.callback_url is not None:
+            try:
+                check_url_shape(entry.callback_url, allow_private=allow_private)
+            except UnsafeCallbackURL as exc:
+                raise errors.at(f"notify.{index}.callback_url", str(exc)) from None
+        if entry.secret_env is not None:
+            _secret(errors, f"notify.{index}.secret_env", entry.secret_env)
+    limiter = TokenBucket(*parse_rate(cfg.rate_limit)) if cfg.rate_limit else None
+    return Hook(
+        name=name,
+        config=cfg,
+        verifier=build_verifier(errors, name, cfg.auth),
+        adapter=adapter,
+        variables=_compiled(cfg.variables),
+        metadata=_compiled(cfg.metadata),
+        agent_fields=_compiled(cfg.agent_fields),
+        agent_from=compile_expression(cfg.agent_from) if cfg.agent_from else None,
+        idempotency_key=compile_expression(cfg.idempotency_key) if cfg.idempotency_key else None,
+        callback_from={
+            i: compile_expression(n.callback_url_from)
+            for i, n in enumerate(cfg.notify)
+            if n.callback_url_from
+        },
+        limiter=limiter,
+    )
+
+
+def load_hooks(
+    path: Path | str, tables: Mapping[str, Any], *, allow_private: bool
+) -> dict[str, Hook]:
+    """Every `[hooks.*]` table, validated; raises `ConfigError` at the first mistake."""
+    if not isinstance(tables, Mapping):
+        raise ConfigError(f"{path}: [hooks] must be a table of hooks")
+    return {
+        name: build_hook(path, name, table, allow_private=allow_private)
+        for name, table in tables.items()
+    }

@@ -1,0 +1,118 @@
+"""`POST /hooks/{name}`: size limit, authentication, rate limit, parse, plan, run, answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import quote
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.context import AppContext
+from gateway.http.body import read_body
+from gateway.http.errors import HTTPProblem
+from integrations.hooks.actions import HookRunner, Plan, plan_item
+from integrations.hooks.adapters import Answer
+from integrations.hooks.auth import AuthFailed, SignedRequest
+from integrations.hooks.config import Hook
+from integrations.hooks.mapping import MappingError
+from integrations.hooks.ratelimit import retry_after_header
+
+log = structlog.get_logger(__name__)
+
+# Never shown to field mapping, whatever the scheme: they carry credentials.
+ALWAYS_HIDDEN = frozenset({"authorization", "cookie", "proxy-authorization"})
+MAX_ITEMS = 100  # a Salesforce Outbound Message holds at most 100 notifications
+
+
+class HookEndpoint:
+    """The one route every configured hook shares."""
+
+    def __init__(self, ctx: AppContext, hooks: Mapping[str, Hook]) -> None:
+        self.ctx = ctx
+        self.hooks = hooks
+        self.runner = HookRunner(ctx)
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/hooks/{name}", self.handle, methods=["POST"], name="hook")]
+
+    def signed_url(self, request: Request, name: str) -> str:
+        """The URL the sender called, rebuilt from PUBLIC_BASE_URL (not the Host header)."""
+        url = f"{self.ctx.settings.public_base}/hooks/{quote(name, safe='')}"
+        query = request.url.query
+        return f"{url}?{query}" if query else url
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one hook request; every failure is an `HTTPProblem` with a clear message."""
+        name = request.path_params["name"]
+        hook = self.hooks.get(name)
+        if hook is None:
+            raise HTTPProblem(404, "unknown_hook", f"no hook named {name!r} is configured")
+        raw = await read_body(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        signed = SignedRequest(request.method, self.signed_url(request, name), headers, raw)
+        try:
+            hook.verifier.verify(signed)
+        except AuthFailed as exc:
+            log.warning("hook.unauthorized", hook=name, reason=str(exc))
+            raise HTTPProblem(401, "unauthorized", "authentication failed") from None
+        if hook.limiter is not None:
+            wait = hook.limiter.take()
+            if wait > 0:
+                raise HTTPProblem(
+                    429,
+                    "rate_limited",
+                    f"hook {name!r} allows {hook.config.rate_limit}; retry later",
+                    headers={"Retry-After": retry_after_header(wait)},
+                )
+        plans = await self._plan(request, hook, raw, headers, signed)
+        answers = [await self.runner.run(hook, plan) for plan in plans]
+        log.info("hook.accepted", hook=name, items=len(answers))
+        custom = hook.adapter.acknowledge(answers)
+        if custom is not None:
+            return custom
+        return _json(answers[0])
+
+    async def _plan(
+        self,
+        request: Request,
+        hook: Hook,
+        raw: bytes,
+        headers: Mapping[str, str],
+        signed: SignedRequest,
+    ) -> list[Plan]:
+        items = hook.adapter.parse(request, raw)
+        if not items:
+            raise HTTPProblem(422, "empty", "the request holds nothing to act on")
+        if len(items) > MAX_ITEMS:
+            raise HTTPProblem(422, "too_many_items", f"at most {MAX_ITEMS} items per request")
+        hidden = ALWAYS_HIDDEN | set(hook.verifier.secret_headers)
+        visible = {k: v for k, v in headers.items() if k not in hidden}
+        query = dict(request.query_params)
+        header_key = headers.get("idempotency-key", "").strip() or None
+        delivery_id = hook.verifier.delivery_id(signed)
+        plans = []
+        for index, item in enumerate(items):
+            document = {"body": item.body, "headers": visible, "query": query}
+            key = header_key if len(items) == 1 else None
+            if key is None and hook.idempotency_key is not None:
+                key = _key_from(hook, document)
+            key = key or item.sender_id
+            if key is None and delivery_id is not None:
+                key = delivery_id if len(items) == 1 else f"{delivery_id}:{index}"
+            plans.append(await plan_item(self.ctx, hook, item, document, key))
+        return plans
+
+
+def _key_from(hook: Hook, document: Mapping[str, object]) -> str:
+    assert hook.idempotency_key is not None
+    try:
+        return hook.idempotency_key.text(document)
+    except MappingError as exc:
+        raise HTTPProblem(422, "mapping_failed", f"idempotency_key {exc}") from None
+
+
+def _json(answer: Answer) -> Response:
+    return JSONResponse(answer.body, status_code=answer.status)

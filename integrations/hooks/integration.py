@@ -1,0 +1,36 @@
+"""`HooksIntegration`: validates `[hooks.*]` at start and serves `POST /hooks/{name}`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+from starlette.routing import BaseRoute
+
+from gateway.context import AppContext
+from integrations.hooks.config import Hook, load_hooks
+from integrations.hooks.demo import DEMO, demo_hook
+from integrations.hooks.endpoint import HookEndpoint
+
+log = structlog.get_logger(__name__)
+
+
+class HooksIntegration:
+    """Configured inbound hooks (and, in local mode without a config, the `demo` hook)."""
+
+    name = "hooks"
+
+    def setup(self, ctx: AppContext) -> Sequence[BaseRoute]:
+        """Validate every hook (raising `ConfigError`), then return the hook route."""
+        hooks: dict[str, Hook] = load_hooks(
+            ctx.config.path or "config",
+            ctx.config.tables.get("hooks", {}),
+            allow_private=ctx.settings.callback_allow_private,
+        )
+        demo = demo_hook(ctx)
+        if demo is not None and DEMO not in hooks:
+            hooks[DEMO] = demo
+        endpoint = HookEndpoint(ctx, hooks)
+        ctx.extras["hooks"] = endpoint
+        log.info("hooks.configured", hooks=sorted(hooks))
+        return endpoint.routes()
