@@ -97,6 +97,17 @@ PAGING = [
 ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 
 
+def _started_with_links() -> dict[str, Any]:
+    """201 for a started call, linked to the operations that take its id."""
+    answer = _answer(201, "Started; share join_url with the participant", "StartedCallBody")
+    call_id = {"call_id": "$response.body#/call_id"}
+    answer["201"]["links"] = {
+        "GetCall": {"operationId": "getCall", "parameters": call_id},
+        "StopCall": {"operationId": "stopCall", "parameters": call_id},
+    }
+    return answer
+
+
 def _admin_paths() -> dict[str, Any]:
     call_id = _path_param("call_id", "the OneInbox call id")
     return {
@@ -124,9 +135,7 @@ def _admin_paths() -> dict[str, Any]:
                 "security": ADMIN,
                 "requestBody": {"required": True, **_json_content(_ref("StartCallRequest"))},
                 "responses": {
-                    **_answer(
-                        201, "Started; share join_url with the participant", "StartedCallBody"
-                    ),
+                    **_started_with_links(),
                     **_errors(400, 401, 404, 413, 415, 422, 502),
                 },
             },

@@ -1,0 +1,142 @@
+"""A real local-mode gateway (uvicorn on loopback) with ADMIN_TOKEN, and the store beside it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from gateway.app import LOCAL_API_KEY, create_app
+from gateway.settings import load_settings
+from gateway.store.database import Database
+from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
+from tests.support.servers import ServerThread, serve_app
+
+ADMIN_TOKEN = "admin-test-token-5f2c9a"
+AGENTS_TOML = """
+[agents.sales]
+create = { first_message = "Hi, this is the sales line." }
+"""
+
+
+@dataclass
+class AdminRig:
+    gateway: ServerThread
+    database_url: str
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    def api(self, method: str, path: str, *, token: str | None = ADMIN_TOKEN, **kw: Any) -> Any:
+        headers = dict(kw.pop("headers", {}))
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return httpx.request(method, self.url + path, headers=headers, timeout=15, **kw)
+
+    def sim(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The in-process simulator, through the gateway's mount."""
+        headers = {"Authorization": f"Bearer {LOCAL_API_KEY}"}
+        return httpx.request(
+            method, self.url + "/oneinbox-sim" + path, headers=headers, timeout=10, **kwargs
+        )
+
+    def upstream_web_calls(self) -> int:
+        stats = self.sim("GET", "/_sim/stats").json()
+        return int(stats["by_endpoint"].get("POST /v1/calls/web", 0))
+
+    def start_call(self, **body: Any) -> dict[str, Any]:
+        response = self.api("POST", "/api/calls", json={"agent": "sales", **body})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def run(self, fn: Any) -> Any:
+        """Run `fn(session)` in a transaction on the gateway's store, from the test."""
+
+        async def go() -> Any:
+            db = Database(self.database_url)
+            try:
+                async with db.session() as session:
+                    return await fn(session)
+            finally:
+                await db.dispose()
+
+        return asyncio.run(go())
+
+    def count(self, table: Any) -> int:
+        async def read(session: Any) -> int:
+            return int(
+                (await session.execute(sa.select(sa.func.count()).select_from(table))).scalar_one()
+            )
+
+        return int(self.run(read))
+
+    def seed_delivery(
+        self, call_id: str, *, state: str, delivery_id: str, due_ago: float | None = None
+    ) -> None:
+        """A delivery row as the outbox writes it (with one failed attempt when failed)."""
+
+        async def write(session: Any) -> None:
+            now = utcnow()
+            session.add(
+                DeliveryRow(
+                    id=delivery_id,
+                    call_id=call_id,
+                    destination="callback",
+                    destination_key=f"https://crm.example/{delivery_id}",
+                    config={"url": f"https://crm.example/{delivery_id}"},
+                    state=state,
+                    attempts=5 if state == "failed" else 0,
+                    next_attempt_at=None if due_ago is None else now - timedelta(seconds=due_ago),
+                    last_status=500 if state == "failed" else None,
+                    last_error="HTTP 500 from receiver" if state == "failed" else None,
+                )
+            )
+            await session.flush()
+            if state == "failed":
+                session.add(
+                    DeliveryAttemptRow(delivery_id=delivery_id, status_code=500, duration_ms=12)
+                )
+
+        self.run(write)
+
+    def delivery(self, delivery_id: str) -> DeliveryRow | None:
+        async def read(session: Any) -> DeliveryRow | None:
+            return await session.get(DeliveryRow, delivery_id)
+
+        row: DeliveryRow | None = self.run(read)
+        return row
+
+    def calls(self) -> list[CallRow]:
+        async def read(session: Any) -> list[CallRow]:
+            return list((await session.execute(sa.select(CallRow))).scalars())
+
+        return list(self.run(read))
+
+
+@contextmanager
+def admin_rig(tmp_path: Path, **overrides: Any) -> Iterator[AdminRig]:
+    """Serve a local-mode gateway with the admin token; stopped even when the test fails."""
+    config = tmp_path / "gateway.toml"
+    config.write_text(AGENTS_TOML)
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": tmp_path / "data",
+        "gateway_secret_key": "admin-tests-secret-key-0123456789",
+        "gateway_config": config,
+        "admin_token": ADMIN_TOKEN,
+        "oneinbox_api_key": None,
+        "slack_bot_token": None,
+        "slack_signing_secret": None,
+    }
+    settings = load_settings(**{**values, **overrides})
+    with serve_app(create_app(settings)) as gateway:
+        yield AdminRig(gateway, database_url)

@@ -1,0 +1,68 @@
+"""`/metrics`: what an operator graphs, read from a live gateway in Prometheus' format."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.admin.rig import AdminRig
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(rig: AdminRig) -> Samples:
+    response = httpx.get(rig.url + "/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_requests_are_counted_by_route_template_and_status(rig: AdminRig) -> None:
+    rig.api("GET", "/api/calls")
+    rig.api("GET", "/api/calls/call_secret_id_1")
+    rig.api("GET", "/api/calls", token="wrong")
+    samples = scrape(rig)
+    total = "gateway_http_requests_total"
+    assert value(samples, total, method="GET", route="/api/calls", status="200") == 1
+    assert value(samples, total, method="GET", route="/api/calls", status="401") == 1
+    assert value(samples, total, method="GET", route="/api/calls/{call_id}", status="404") == 1
+    # the raw path (which may hold ids) is never a label
+    assert not any("call_secret_id_1" in str(key) for key in samples)
+
+
+def test_upstream_latency_and_the_store_gauges(rig: AdminRig) -> None:
+    call_id = rig.start_call()["call_id"]
+    rig.seed_delivery(call_id, state="pending", delivery_id="dlv_due", due_ago=30)
+    rig.seed_delivery(call_id, state="failed", delivery_id="dlv_failed")
+    samples = scrape(rig)
+
+    created = value(
+        samples,
+        "gateway_upstream_request_seconds_count",
+        endpoint="POST /v1/calls/web",
+        outcome="ok",
+    )
+    assert created == 1
+    assert value(samples, "gateway_calls", state="started") == 1
+    assert value(samples, "gateway_deliveries", destination="callback", state="pending") == 1
+    assert value(samples, "gateway_deliveries", destination="callback", state="failed") == 1
+    age = value(samples, "gateway_oldest_due_delivery_seconds")
+    assert 29 <= age < 120
+
+
+def test_counters_other_modules_increment_are_exposed(rig: AdminRig) -> None:
+    samples = scrape(rig)
+    assert ("gateway_polls_total", ()) in samples
+    assert ("gateway_slack_acks_over_1s_total", ()) in samples
+    assert value(samples, "gateway_oldest_due_delivery_seconds") == 0
