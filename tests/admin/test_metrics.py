@@ -7,7 +7,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.admin.rig import AdminRig
 
-
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
