@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from gateway.join.routes import BUNDLE
 from tests.join.harness import CallStarter, TestCall, rtc_connections, upstream_call
 from tests.support.servers import GatewayProcess, wait_until
 
@@ -38,6 +39,10 @@ pytestmark = [
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
+    pytest.mark.skipif(
+        not BUNDLE.exists(),
+        reason="the join page's script is not built: run `make frontend` (make test does)",
     ),
 ]
 
