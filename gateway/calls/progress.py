@@ -1,0 +1,244 @@
+"""CallProgress: what one look at a call upstream means for the call in the store.
+
+Every move of the state machine is written (with its event row) before the gateway acts on
+it: the call is marked `expired` before it is stopped upstream, and a finished call's
+`CallResult` and its deliveries are written in the transaction that moves it to `analyzed`
+or `failed`. Each write re-reads the call under a lock and gives up if another worker
+moved it meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.calls.result import CallResult, ResultOrigin
+from gateway.calls.states import CallState
+from gateway.delivery.outbox import Outbox
+from gateway.join.links import JoinLinks
+from gateway.oneinbox.models import Call
+from gateway.store.calls import CallRepository, IllegalTransition
+from gateway.store.database import Database
+from gateway.store.tables import CallEventRow, CallRow, utcnow
+
+log = structlog.get_logger(__name__)
+
+# States in which the tracker still looks at a call upstream (`expired`: it was stopped and
+# its end record is still to be read).
+POLLED_STATES = (CallState.STARTED, CallState.LIVE, CallState.ENDED, CallState.EXPIRED)
+# `next_poll_at` of a call a webhook hinted about: earlier than any real time, so it is
+# looked at before every merely overdue call.
+HINTED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+JOIN_TIMEOUT_REASON = "join_timeout"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How often to look at calls; from the settings."""
+
+    poll_interval: float = 5.0
+    join_timeout: float = 600.0
+    analysis_wait: float = 60.0
+
+    @property
+    def max_interval(self) -> float:
+        """The longest a quiet call goes unobserved (before the budget's queueing)."""
+        return self.poll_interval * 12
+
+    @property
+    def analysis_interval(self) -> float:
+        """How often an ended call is re-read while its analysis is being written."""
+        return min(self.poll_interval, 2.0)
+
+    def backoff(self, polls: int) -> float:
+        """Seconds until the next look at a call that has been looked at `polls` times."""
+        return min(self.max_interval, self.poll_interval * (1.5 ** min(polls, 20)))
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the tracker must do after a look: stop the call upstream, wake the outbox."""
+
+    stop_upstream: bool = False
+    enqueued: bool = False
+
+
+class CallProgress:
+    """Applies what OneInbox says about a call to the store."""
+
+    def __init__(self, db: Database, outbox: Outbox, links: JoinLinks, timing: Timing) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.links = links
+        self.timing = timing
+
+    async def apply(self, call_id: str, upstream: Call, leased_until: datetime) -> Step:
+        """Move the call as far as the upstream record allows; schedule the next look."""
+        async with self.db.session() as session:
+            calls = CallRepository(session)
+            row = await calls.get(call_id, for_update=True)
+            if row is None or row.state not in POLLED_STATES:
+                return Step()
+            try:
+                step, next_in = await self._advance(session, calls, row, upstream)
+            except IllegalTransition:
+                log.info("call.moved_meanwhile", call_id=call_id)
+                return Step()
+            self._schedule(row, next_in, leased_until)
+            row.upstream_status = upstream.status
+            row.last_error = None
+        return step
+
+    async def _advance(
+        self, session: AsyncSession, calls: CallRepository, row: CallRow, upstream: Call
+    ) -> tuple[Step, float | None]:
+        status = (upstream.status or "").lower()
+        now = utcnow()
+        if status == "failed":
+            await self._finish(session, calls, row, upstream, CallState.FAILED)
+            return Step(enqueued=True), None
+        if status == "completed":
+            if row.state != CallState.ENDED:
+                ended = upstream.ended_at or now
+                await calls.transition(
+                    row, CallState.ENDED, detail=_ended_detail(upstream), ended_at=ended
+                )
+            waited = (now - (row.ended_at or now)).total_seconds()
+            if upstream.analysis is None and waited < self.timing.analysis_wait:
+                left = self.timing.analysis_wait - waited
+                return Step(), min(self.timing.analysis_interval, left)
+            await self._finish(session, calls, row, upstream, CallState.ANALYZED)
+            return Step(enqueued=True), None
+        if status == "in_progress" and row.state == CallState.STARTED:
+            started = upstream.started_at or now
+            await calls.transition(row, CallState.LIVE, detail="joined", live_at=started)
+            return Step(), self.timing.backoff(0)
+        if row.state == CallState.EXPIRED:
+            return Step(stop_upstream=True), self.timing.analysis_interval
+        if row.state == CallState.STARTED:
+            deadline = row.created_at + timedelta(seconds=self.timing.join_timeout)
+            if now >= deadline:
+                await calls.transition(
+                    row,
+                    CallState.EXPIRED,
+                    detail=f"nobody joined within {self.timing.join_timeout:g} s; stopping it",
+                )
+                await self.links.purge_for_call(session, row.id)
+                return Step(stop_upstream=True), self.timing.analysis_interval
+            next_in = self.timing.backoff(row.poll_count)
+            return Step(), min(next_in, max(0.0, (deadline - now).total_seconds()))
+        return Step(), self.timing.backoff(row.poll_count)
+
+    async def _finish(
+        self,
+        session: AsyncSession,
+        calls: CallRepository,
+        row: CallRow,
+        upstream: Call,
+        to_state: CallState,
+    ) -> None:
+        """Build the result once, store it, move the call, queue its deliveries."""
+        result = await self._result(session, row, upstream)
+        if to_state == CallState.FAILED and row.state == CallState.EXPIRED:
+            to_state = CallState.ANALYZED  # an expired call cannot fail; its result says failed
+        detail = "analysis in" if upstream.analysis is not None else "delivered without analysis"
+        if upstream.analysis is None and to_state == CallState.ANALYZED:
+            detail += f" (none after {self.timing.analysis_wait:g} s)"
+        await calls.transition(
+            row,
+            to_state,
+            detail=detail if to_state == CallState.ANALYZED else _ended_detail(upstream),
+            result=result.model_dump(mode="json"),
+            ended_at=row.ended_at or result.ended_at,
+            next_poll_at=None,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        await self.links.purge_for_call(session, row.id)
+        await self.outbox.enqueue_for(session, row, result)
+        log.info(
+            "call.finished",
+            call_id=row.id,
+            state=str(to_state),
+            outcome=result.outcome,
+            analysis_missing=result.analysis_missing,
+        )
+
+    async def _result(self, session: AsyncSession, row: CallRow, upstream: Call) -> CallResult:
+        origin = ResultOrigin(
+            kind=row.origin_kind, name=row.origin_name, context=row.origin_context or {}
+        )
+        result = CallResult.from_call(upstream, origin=origin, agent_name=row.agent_name)
+        update: dict[str, object] = {}
+        if result.ended_at is None:
+            update["ended_at"] = row.ended_at or utcnow()
+        if not result.agent_id:
+            update["agent_id"] = row.agent_id
+        if await self._was_expired(session, row):
+            update["end_reason"] = JOIN_TIMEOUT_REASON
+        return result.model_copy(update=update) if update else result
+
+    async def _was_expired(self, session: AsyncSession, row: CallRow) -> bool:
+        if row.state == CallState.EXPIRED:
+            return True
+        found = await session.execute(
+            sa.select(CallEventRow.id)
+            .where(CallEventRow.call_id == row.id, CallEventRow.to_state == str(CallState.EXPIRED))
+            .limit(1)
+        )
+        return found.first() is not None
+
+    def _schedule(self, row: CallRow, next_in: float | None, leased_until: datetime) -> None:
+        """Set the next look, keeping an earlier one a webhook hint asked for meanwhile."""
+        row.poll_count += 1
+        row.lease_owner = None
+        row.lease_expires_at = None
+        if next_in is None or row.state not in POLLED_STATES:
+            row.next_poll_at = None
+            return
+        planned = utcnow() + timedelta(seconds=next_in)
+        current = row.next_poll_at
+        hinted = current is not None and current < leased_until and current < planned
+        row.next_poll_at = current if hinted else planned
+
+    async def lost(self, call_id: str) -> None:
+        """OneInbox answers 404: the call is `lost` (no result can be built)."""
+        async with self.db.session() as session:
+            calls = CallRepository(session)
+            row = await calls.get(call_id, for_update=True)
+            if row is None or row.state not in POLLED_STATES:
+                return
+            try:
+                await calls.transition(
+                    row,
+                    CallState.LOST,
+                    detail="OneInbox no longer knows this call (404)",
+                    next_poll_at=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            except IllegalTransition:
+                row.next_poll_at = None  # expired calls cannot be lost: stop looking
+                row.last_error = "OneInbox no longer knows this call (404)"
+            await self.links.purge_for_call(session, call_id)
+        log.warning("call.lost", call_id=call_id)
+
+    async def retry_later(
+        self, call_id: str, leased_until: datetime, delay: float, error: str
+    ) -> None:
+        """The look failed (upstream error): try again after `delay` seconds."""
+        async with self.db.session() as session:
+            row = await CallRepository(session).get(call_id, for_update=True)
+            if row is None or row.state not in POLLED_STATES:
+                return
+            self._schedule(row, delay, leased_until)
+            row.last_error = error
+
+
+def _ended_detail(upstream: Call) -> str:
+    reason = upstream.end_reason or "unknown reason"
+    return f"upstream {upstream.status or '?'} ({reason})"

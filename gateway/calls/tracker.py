@@ -1,0 +1,206 @@
+"""CallTracker: follows every call to its end by polling OneInbox within a budget.
+
+One loop per process, not one coroutine per call: it claims the calls that are due from the
+store in batches (a lease in `next_poll_at` itself: a claimed call is not due again until
+the lease runs out, so a crashed worker's calls come back by themselves; on PostgreSQL the
+batch is chosen with `FOR UPDATE SKIP LOCKED`, so replicas split the work). Each look costs
+a token of the `UpstreamBudget` (`POLL_BUDGET_PER_SECOND`), so however many calls are
+tracked, OneInbox sees a steady, bounded rate. Webhook hints move a call to the front.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import structlog
+
+from gateway.calls.budget import UpstreamBudget
+from gateway.calls.progress import HINTED_AT, POLLED_STATES, CallProgress, Step
+from gateway.delivery.outbox import Outbox
+from gateway.oneinbox.client import OneInboxClient
+from gateway.oneinbox.errors import NotFoundError, OneInboxError, RateLimitedError
+from gateway.store.database import Database
+from gateway.store.tables import CallRow, utcnow
+
+log = structlog.get_logger(__name__)
+
+LEASE = timedelta(seconds=60)
+POLLED = [str(s) for s in POLLED_STATES]
+
+
+class CallTracker:
+    """A `Worker`: claims due calls, reads them upstream, hands the answer to `CallProgress`."""
+
+    name = "call-tracker"
+
+    def __init__(
+        self,
+        db: Database,
+        client: OneInboxClient,
+        progress: CallProgress,
+        outbox: Outbox,
+        *,
+        identity: str,
+        budget: UpstreamBudget,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.progress = progress
+        self.outbox = outbox
+        self.identity = identity
+        self.budget = budget
+        self.idle_seconds = idle_seconds
+        # About a second of work in hand: enough to keep the budget busy, little enough
+        # that a hinted call never queues behind many ordinary ones.
+        self.concurrency = max(4, math.ceil(budget.rate))
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Start the loop; on SQLite first take back calls a dead process had claimed."""
+        if not self.db.is_postgres:
+            async with self.db.session() as session:
+                await session.execute(
+                    sa.update(CallRow)
+                    .where(CallRow.state.in_(POLLED), CallRow.lease_owner.is_not(None))
+                    .values(next_poll_at=utcnow(), lease_owner=None, lease_expires_at=None)
+                    .execution_options(synchronize_session=False)
+                )
+        self._stopping = False
+        self._loop_task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        """Stop claiming; looks in flight get a moment, the rest come back after restart."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        if self._inflight:
+            _, pending = await asyncio.wait(set(self._inflight), timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        async with self.db.session() as session:
+            await session.execute(
+                sa.update(CallRow)
+                .where(CallRow.lease_owner == self.identity, CallRow.state.in_(POLLED))
+                .values(next_poll_at=utcnow(), lease_owner=None, lease_expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    def wake(self) -> None:
+        """Look for due calls now (a webhook hint arrived)."""
+        self._wake.set()
+
+    async def hint(self, call_id: str) -> bool:
+        """Make a call due before all others; False when it is unknown or no longer tracked."""
+        async with self.db.session() as session:
+            result = await session.execute(
+                sa.update(CallRow)
+                .where(CallRow.id == call_id, CallRow.state.in_(POLLED))
+                .values(next_poll_at=HINTED_AT)
+                .execution_options(synchronize_session=False)
+            )
+            found = int(result.rowcount) == 1  # type: ignore[attr-defined]
+        if found:
+            self.wake()
+        return found
+
+    async def claim_due(self, limit: int) -> list[tuple[str, datetime]]:
+        """Lease up to `limit` due calls (hinted ones first); (call id, lease end) pairs."""
+        now = utcnow()
+        leased_until = now + LEASE
+        async with self.db.session() as session:
+            stmt = (
+                sa.select(CallRow.id)
+                .where(CallRow.state.in_(POLLED), CallRow.next_poll_at <= now)
+                .order_by(CallRow.next_poll_at)
+                .limit(limit)
+            )
+            if self.db.is_postgres:
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = list((await session.execute(stmt)).scalars().all())
+            if ids:
+                await session.execute(
+                    sa.update(CallRow)
+                    .where(CallRow.id.in_(ids))
+                    .values(
+                        next_poll_at=leased_until,
+                        lease_owner=self.identity,
+                        lease_expires_at=leased_until,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        return [(call_id, leased_until) for call_id in ids]
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            free = self.concurrency - len(self._inflight)
+            claimed: list[tuple[str, datetime]] = []
+            if free > 0:
+                try:
+                    claimed = await self.claim_due(free)
+                except Exception:
+                    log.exception("tracker.claim_failed")
+            for call_id, leased_until in claimed:
+                task = asyncio.create_task(self.look(call_id, leased_until), name=f"poll:{call_id}")
+                self._inflight.add(task)
+                task.add_done_callback(self._finished)
+            if claimed and len(claimed) == free:
+                # More may be due: go on as soon as a slot frees up.
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("tracker.look_crashed", task=task.get_name(), exc_info=task.exception())
+
+    async def look(self, call_id: str, leased_until: datetime) -> None:
+        """Read one call upstream (one budget token) and apply what it says."""
+        await self.budget.take()
+        try:
+            upstream = await self.client.get_call(call_id)
+        except NotFoundError:
+            await self.progress.lost(call_id)
+            return
+        except RateLimitedError as exc:
+            wait = exc.retry_after if exc.retry_after is not None else 1.0
+            self.budget.pause(wait)
+            delay = max(wait, self.progress.timing.poll_interval)
+            await self.progress.retry_later(call_id, leased_until, delay, "OneInbox rate limited")
+            return
+        except OneInboxError as exc:
+            log.warning("tracker.look_failed", call_id=call_id, error=str(exc))
+            delay = self.progress.timing.poll_interval
+            await self.progress.retry_later(call_id, leased_until, delay, str(exc)[:500])
+            return
+        step = await self.progress.apply(call_id, upstream, leased_until)
+        await self._act(call_id, step)
+
+    async def _act(self, call_id: str, step: Step) -> None:
+        if step.enqueued:
+            self.outbox.wake()
+        if step.stop_upstream:
+            await self.budget.take()
+            try:
+                await self.client.stop_call(call_id)
+                log.info("call.expired_stopped", call_id=call_id)
+            except OneInboxError as exc:
+                # The next look stops it again.
+                log.warning("call.stop_failed", call_id=call_id, error=str(exc))

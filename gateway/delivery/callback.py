@@ -1,0 +1,124 @@
+"""The `callback` destination: a signed POST of the result to a URL (Standard Webhooks).
+
+Config (stored, never secret): `url`, and `secret_env`, the name of the environment variable
+that holds the destination's `whsec_…` secret (without it the POST carries `webhook-id` and
+`webhook-timestamp` but no signature). Each try re-checks the URL with the SSRF
+guard after resolving its host, and connects to the address that was checked (so a DNS
+answer cannot change between the check and the connection). Redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import structlog
+
+from gateway.calls.result import CallResult
+from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
+from gateway.delivery.signing import SigningSecretError, signed_headers
+from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
+from gateway.oneinbox.retry import parse_retry_after
+
+log = structlog.get_logger(__name__)
+
+TIMEOUT_SECONDS = 15.0
+
+
+def callback_body(result: CallResult) -> bytes:
+    """`{"type", "timestamp", "data": CallResult}`, the same bytes on every try.
+
+    `timestamp` is when the call ended (not when the try happens), so a retried delivery
+    carries exactly the body of its first try.
+    """
+    moment = result.ended_at or result.started_at
+    body = {
+        "type": result.event_type,
+        "timestamp": moment.isoformat().replace("+00:00", "Z") if moment else None,
+        "data": result.model_dump(mode="json"),
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def pinned_url(url: str, address: str) -> str:
+    """`url` with its host replaced by the checked `address` (IPv6 in brackets)."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+class CallbackDestination:
+    """Registered as `callback`; one HTTP client for every callback."""
+
+    name = "callback"
+
+    def __init__(self, *, allow_private: bool, timeout: float = TIMEOUT_SECONDS) -> None:
+        self.allow_private = allow_private
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            headers={"User-Agent": "oneinbox-gateway"},
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def deliver(self, attempt: DeliveryAttempt, result: CallResult) -> DeliveryOutcome:
+        """POST the signed result; a 2xx is success, 410 disables, the rest is retried."""
+        url = str(attempt.config.get("url") or "")
+        secret_env = str(attempt.config.get("secret_env") or "")
+        if not url:
+            return DeliveryOutcome(ok=False, error="callback: no url configured", permanent=True)
+        secret = os.environ.get(secret_env) if secret_env else None
+        if secret_env and not secret:
+            return DeliveryOutcome(
+                ok=False,
+                error=f"callback: the secret variable {secret_env} is not set",
+                permanent=True,
+            )
+        try:
+            addresses = await check_callback_url(url, allow_private=self.allow_private)
+        except UnsafeCallbackURL as exc:
+            return DeliveryOutcome(ok=False, error=f"callback: {exc}", permanent=True)
+        body = callback_body(result)
+        timestamp = int(time.time())
+        headers = {"webhook-id": attempt.delivery_id, "webhook-timestamp": str(timestamp)}
+        if secret:
+            try:
+                headers = signed_headers(secret, attempt.delivery_id, timestamp, body)
+            except SigningSecretError as exc:
+                return DeliveryOutcome(ok=False, error=f"callback: {exc}", permanent=True)
+        host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+        hostname = urlsplit(url).hostname or ""
+        headers.update({"Content-Type": "application/json", "Host": host})
+        try:
+            response = await self._http.post(
+                pinned_url(url, addresses[0]),
+                content=body,
+                headers=headers,
+                extensions={"sni_hostname": hostname},
+            )
+        except httpx.TimeoutException:
+            return DeliveryOutcome(ok=False, error="callback: timed out")
+        except httpx.HTTPError as exc:
+            return DeliveryOutcome(ok=False, error=f"callback: {type(exc).__name__}")
+        return outcome_of(response)
+
+
+def outcome_of(response: httpx.Response) -> DeliveryOutcome:
+    """How a receiver's answer counts: 2xx ok, 410 gone, else retried (Retry-After honoured)."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return DeliveryOutcome(ok=True, status_code=status)
+    if status == 410:
+        return DeliveryOutcome(ok=False, status_code=status, error="callback: 410 Gone", gone=True)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    why = "redirect not followed" if 300 <= status < 400 else f"answered {status}"
+    return DeliveryOutcome(
+        ok=False, status_code=status, error=f"callback: {why}", retry_after=retry_after
+    )

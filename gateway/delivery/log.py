@@ -1,0 +1,35 @@
+"""The `log` destination: the result appears in the console log (local mode, demos)."""
+
+from __future__ import annotations
+
+import structlog
+
+from gateway.calls.result import CallResult
+from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
+
+log = structlog.get_logger("gateway.result")
+
+
+class LogDestination:
+    """Registered as `log`; used for a call that has no other destination."""
+
+    name = "log"
+
+    async def deliver(self, attempt: DeliveryAttempt, result: CallResult) -> DeliveryOutcome:
+        """Write one `call.result` log line with the outcome, the summary and the transcript."""
+        log.info(
+            "call.result",
+            delivery_id=attempt.delivery_id,
+            call_id=result.call_id,
+            type=result.event_type,
+            agent=result.agent_name or result.agent_id,
+            status=result.status,
+            outcome=result.outcome,
+            summary=result.summary,
+            duration_seconds=result.duration_seconds,
+            end_reason=result.end_reason,
+            analysis_missing=result.analysis_missing,
+            origin=f"{result.origin.kind}:{result.origin.name}",
+            messages=[f"{m.role}: {m.content}" for m in result.messages],
+        )
+        return DeliveryOutcome(ok=True)

@@ -1,0 +1,324 @@
+"""The outbox: queued deliveries of call results, claimed with leases and tried on a schedule.
+
+Rows are written in the transaction that finishes a call (`enqueue_for`), so a result is
+never lost between "the call is over" and "someone was told". Workers claim due rows with a
+lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas share the work without ever
+holding the same row; on SQLite one process owns the outbox). A row is tried at least once
+per claim and keeps its id across tries, which destinations use to stay effectively-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.calls.commands import Destination as DestinationSpec
+from gateway.calls.result import CallResult
+from gateway.calls.states import CallState
+from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
+from gateway.delivery.schedule import RetrySchedule
+from gateway.store.calls import CallRepository, IllegalTransition
+from gateway.store.database import Database
+from gateway.store.deliveries import ClaimedDelivery, DeliveryRepository, DeliveryState
+from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
+
+log = structlog.get_logger(__name__)
+
+LOG_DESTINATION = DestinationSpec(kind="log", key="log")
+# Longer than any one try (a callback times out after 15 s) so a live worker keeps its rows.
+LEASE = timedelta(seconds=60)
+# A try that takes longer than this is abandoned (and the next one is marked uncertain).
+ATTEMPT_TIMEOUT_SECONDS = 30.0
+# How long a delivery whose destination kind is not registered waits before looking again.
+UNREGISTERED_RECHECK = timedelta(seconds=60)
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class OutboxOptions:
+    concurrency: int = 32
+    idle_seconds: float = 0.5
+    schedule_scale: float = 1.0
+
+
+class Outbox:
+    """Queue deliveries for finished calls and run them; a `Worker` on `ctx.workers`."""
+
+    name = "outbox"
+
+    def __init__(
+        self,
+        db: Database,
+        destinations: DestinationRegistry,
+        *,
+        identity: str,
+        options: OutboxOptions | None = None,
+    ) -> None:
+        self.db = db
+        self.destinations = destinations
+        self.identity = identity
+        self.options = options or OutboxOptions()
+        self.schedule = RetrySchedule(scale=self.options.schedule_scale)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+
+    # Queueing (inside the caller's transaction)
+
+    async def enqueue_for(
+        self, session: AsyncSession, call: CallRow, result: CallResult
+    ) -> list[DeliveryRow]:
+        """One delivery per (call, destination) of `call`, due now, in the caller's transaction.
+
+        The caller moves the call to `analyzed`/`failed` and stores `result` in the same
+        transaction. A call with no destination gets the `log` destination, so its result
+        shows up in the console at least.
+        """
+        specs = [DestinationSpec.model_validate(d) for d in call.destinations or []]
+        if not specs:
+            specs = [LOG_DESTINATION]
+        repo = DeliveryRepository(session)
+        now = utcnow()
+        rows: list[DeliveryRow] = []
+        seen: set[str] = set()
+        for spec in specs:
+            if spec.key in seen:
+                continue
+            seen.add(spec.key)
+            rows.append(await repo.add(call.id, spec.kind, spec.key, dict(spec.config), now=now))
+        log.info("outbox.enqueued", call_id=call.id, deliveries=len(rows), type=result.event_type)
+        return rows
+
+    def wake(self) -> None:
+        """Look for due deliveries now (e.g. right after the tracker queued some)."""
+        self._wake.set()
+
+    # Worker
+
+    async def start(self) -> None:
+        """Start claiming; on SQLite first take back the leases a dead process left."""
+        if not self.db.is_postgres:
+            async with self.db.session() as session:
+                released = await DeliveryRepository(session).expire_all_leases()
+            if released:
+                log.info("outbox.leases_recovered", count=released)
+        self._stopping = False
+        self._loop_task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        """Stop claiming, let tries in flight finish for up to 10 s, then give leases back."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        if not self._inflight:
+            return
+        _, pending = await asyncio.wait(
+            set(self._inflight.values()), timeout=SHUTDOWN_GRACE_SECONDS
+        )
+        unfinished = [d for d, task in self._inflight.items() if task in pending]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if unfinished:
+            async with self.db.session() as session:
+                await DeliveryRepository(session).release_leases(
+                    self.identity, unfinished, uncertain=True
+                )
+            log.warning("outbox.stopped_with_unfinished", count=len(unfinished))
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                claimed = await self.claim_due()
+            except Exception:
+                log.exception("outbox.claim_failed")
+                claimed = []
+            for item in claimed:
+                self._launch(item)
+            if claimed and len(self._inflight) < self.options.concurrency:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.options.idle_seconds)
+
+    def _launch(self, item: ClaimedDelivery) -> None:
+        delivery_id = item.row.id
+        task = asyncio.create_task(self.run_one(item), name=f"delivery:{delivery_id}")
+        self._inflight[delivery_id] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._inflight.pop(delivery_id, None)
+            self._wake.set()  # a slot is free
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error(
+                    "outbox.try_crashed", delivery_id=delivery_id, exc_info=finished.exception()
+                )
+
+        task.add_done_callback(done)
+
+    async def claim_due(self, limit: int | None = None) -> list[ClaimedDelivery]:
+        """Lease due deliveries for this worker (no more than it has free slots for)."""
+        free = self.options.concurrency - len(self._inflight)
+        limit = min(free, limit) if limit is not None else free
+        if limit <= 0 or self._stopping:
+            return []
+        async with self.db.session() as session:
+            return await DeliveryRepository(session).claim_due(
+                self.identity, limit=limit, lease=LEASE, skip_locked=self.db.is_postgres
+            )
+
+    # One try
+
+    async def run_one(self, item: ClaimedDelivery) -> None:
+        """Try one claimed delivery and record how it went."""
+        row = item.row
+        async with self.db.session() as session:
+            call = await session.get(CallRow, row.call_id)
+            stored = call.result if call is not None else None
+        if stored is None:
+            await self._record(
+                row,
+                DeliveryOutcome(ok=False, error="the call has no stored result", permanent=True),
+                0.0,
+            )
+            return
+        result = CallResult.model_validate(stored)
+        destination = self.destinations.get(row.destination)
+        if destination is None:
+            await self._wait_for_destination(row)
+            return
+        attempt = DeliveryAttempt(
+            delivery_id=row.id,
+            call_id=row.call_id,
+            destination_key=row.destination_key,
+            config=dict(row.config or {}),
+            attempt=row.attempts + 1,
+            uncertain=item.uncertain,
+        )
+        started = time.monotonic()
+        try:
+            outcome = await asyncio.wait_for(
+                destination.deliver(attempt, result), timeout=ATTEMPT_TIMEOUT_SECONDS
+            )
+        except TimeoutError:
+            outcome = DeliveryOutcome(
+                ok=False, error=f"no answer within {ATTEMPT_TIMEOUT_SECONDS:g} s"
+            )
+        except Exception as exc:  # a destination bug must not kill the worker
+            log.exception("outbox.destination_crashed", delivery_id=row.id)
+            outcome = DeliveryOutcome(
+                ok=False, error=f"{row.destination} failed: {type(exc).__name__}"
+            )
+        await self._record(row, outcome, time.monotonic() - started)
+
+    async def _wait_for_destination(self, row: DeliveryRow) -> None:
+        error = (
+            f"no destination named {row.destination!r} is registered "
+            "(is its integration configured?); waiting"
+        )
+        async with self.db.session() as session:
+            fresh = await DeliveryRepository(session).get(row.id, for_update=True)
+            if fresh is None or fresh.lease_owner != self.identity:
+                return
+            fresh.last_error = error
+            fresh.next_attempt_at = utcnow() + UNREGISTERED_RECHECK
+            fresh.lease_owner = None
+            fresh.lease_expires_at = None
+        log.warning("outbox.destination_missing", delivery_id=row.id, destination=row.destination)
+
+    async def _record(self, row: DeliveryRow, outcome: DeliveryOutcome, seconds: float) -> None:
+        now = utcnow()
+        async with self.db.session() as session:
+            session.add(
+                DeliveryAttemptRow(
+                    delivery_id=row.id,
+                    at=now,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    duration_ms=round(seconds * 1000),
+                    worker=self.identity,
+                )
+            )
+            fresh = await DeliveryRepository(session).get(row.id, for_update=True)
+            if fresh is None:
+                return
+            if fresh.lease_owner != self.identity and not outcome.ok:
+                log.warning("outbox.lease_lost", delivery_id=row.id)
+                return
+            attempts = fresh.attempts + 1
+            state = self._next_state(outcome, attempts)
+            fresh.attempts = attempts
+            fresh.state = str(state)
+            fresh.last_status = outcome.status_code
+            fresh.last_error = outcome.error
+            fresh.lease_owner = None
+            fresh.lease_expires_at = None
+            if state is DeliveryState.PENDING:
+                fresh.next_attempt_at = self.schedule.next_attempt_at(
+                    now, attempts, outcome.retry_after
+                )
+            else:
+                fresh.next_attempt_at = None
+                if state is DeliveryState.DELIVERED:
+                    fresh.delivered_at = now
+                await self._maybe_finish_call(session, fresh.call_id)
+        self._log_outcome(row, state, attempts, outcome)
+
+    def _next_state(self, outcome: DeliveryOutcome, attempts: int) -> DeliveryState:
+        if outcome.ok:
+            return DeliveryState.DELIVERED
+        if outcome.gone:
+            return DeliveryState.DISABLED
+        if outcome.permanent or self.schedule.exhausted(attempts):
+            return DeliveryState.DEAD
+        return DeliveryState.PENDING
+
+    async def _maybe_finish_call(self, session: AsyncSession, call_id: str) -> None:
+        """Move the call to `delivered` once none of its deliveries is pending.
+
+        The call row is locked first, so two replicas finishing the last two deliveries of
+        a call at once see each other's writes.
+        """
+        calls = CallRepository(session)
+        call = await calls.get(call_id, for_update=True)
+        if call is None or call.state not in (CallState.ANALYZED, CallState.FAILED):
+            return
+        if await DeliveryRepository(session).unfinished_count(call_id) > 0:
+            return
+        with contextlib.suppress(IllegalTransition):
+            await calls.transition(call, CallState.DELIVERED, detail="every destination is done")
+
+    def _log_outcome(
+        self, row: DeliveryRow, state: DeliveryState, attempts: int, outcome: DeliveryOutcome
+    ) -> None:
+        fields: dict[str, Any] = {
+            "delivery_id": row.id,
+            "call_id": row.call_id,
+            "destination": row.destination,
+            "attempt": attempts,
+            "state": str(state),
+        }
+        if outcome.status_code is not None:
+            fields["status"] = outcome.status_code
+        if outcome.ok:
+            log.info("delivery.delivered", **fields)
+        else:
+            log.warning("delivery.failed", error=outcome.error, **fields)
+
+    @property
+    def inflight(self) -> Sequence[str]:
+        """Ids of the deliveries being tried right now in this process."""
+        return list(self._inflight)

@@ -1,0 +1,99 @@
+"""Wires call tracking and delivery into an `AppContext`: destinations, workers, the route."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.routing import BaseRoute
+
+from gateway.calls.budget import UpstreamBudget
+from gateway.calls.progress import CallProgress, Timing
+from gateway.calls.tracker import CallTracker
+from gateway.calls.webhooks import (
+    register_webhook,
+    should_register,
+    webhook_routes,
+    webhook_token,
+    webhook_url,
+)
+from gateway.context import AppContext
+from gateway.delivery.callback import CallbackDestination
+from gateway.delivery.log import LogDestination
+from gateway.delivery.outbox import Outbox, OutboxOptions
+from gateway.logging import redactor
+from gateway.oneinbox.client import OneInboxClient
+
+# The in-process simulator accepts any `oi_sk_` key.
+LOCAL_TRACKER_KEY = "oi_sk_local_tracker"
+
+
+def tracker_client(ctx: AppContext) -> OneInboxClient:
+    """A client of its own for the tracker, without retries: every request it makes is
+    paid for from the poll budget, and a failed look is simply looked at again later."""
+    settings = ctx.settings
+    simulator = ctx.extras.get("simulator_app")
+    if simulator is not None:
+        return OneInboxClient(
+            ctx.client.base_url,
+            LOCAL_TRACKER_KEY,
+            timeout=settings.oneinbox_timeout_seconds,
+            max_retries=0,
+            transport=httpx.ASGITransport(app=simulator),
+        )
+    assert settings.oneinbox_api_key is not None
+    return OneInboxClient(
+        settings.oneinbox_base_url,
+        settings.oneinbox_api_key.get_secret_value(),
+        timeout=settings.oneinbox_timeout_seconds,
+        max_retries=0,
+    )
+
+
+def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
+    """Register `callback` and `log`, the outbox and the tracker (as workers), and the
+    webhook registration; return `POST /webhooks/oneinbox`.
+
+    `ctx.extras["outbox"]` and `ctx.extras["tracker"]` are there for the admin API.
+    """
+    settings = ctx.settings
+    callback = CallbackDestination(allow_private=settings.callback_allow_private)
+    ctx.destinations.register(callback)
+    ctx.destinations.register(LogDestination())
+    ctx.on_shutdown.append(callback.aclose)
+
+    outbox = Outbox(
+        ctx.db,
+        ctx.destinations,
+        identity=ctx.identity,
+        options=OutboxOptions(schedule_scale=settings.delivery_schedule_scale),
+    )
+    timing = Timing(
+        poll_interval=settings.poll_interval_seconds,
+        join_timeout=settings.join_timeout_seconds,
+        analysis_wait=settings.analysis_wait_seconds,
+    )
+    client = tracker_client(ctx)
+    ctx.on_shutdown.append(client.aclose)
+    tracker = CallTracker(
+        ctx.db,
+        client,
+        CallProgress(ctx.db, outbox, ctx.links, timing),
+        outbox,
+        identity=ctx.identity,
+        budget=UpstreamBudget(settings.poll_budget_per_second),
+        idle_seconds=min(1.0, settings.poll_interval_seconds),
+    )
+    # Stopped in reverse order: the tracker stops queueing before the outbox drains.
+    ctx.workers.extend([outbox, tracker])
+    ctx.extras["outbox"] = outbox
+    ctx.extras["tracker"] = tracker
+
+    token = webhook_token(settings.secret_key())
+    redactor.add(token)
+    if should_register(settings):
+        url = webhook_url(settings, token)
+
+        async def register() -> None:
+            ctx.spawn(register_webhook(ctx.client, url), name="register-oneinbox-webhook")
+
+        ctx.on_startup.append(register)
+    return list(webhook_routes(tracker, token))

@@ -1,0 +1,182 @@
+"""The outbox's rows: deliveries of call results and the tries made for each."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.store.tables import DeliveryAttemptRow, DeliveryRow, utcnow
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at (or waiting for its destination to exist)
+    DELIVERED = "delivered"  # the destination accepted it
+    DEAD = "dead"  # every try of the schedule failed, or the failure is permanent
+    DISABLED = "disabled"  # the destination said it is gone (HTTP 410)
+
+
+FINAL_STATES = frozenset({DeliveryState.DELIVERED, DeliveryState.DEAD, DeliveryState.DISABLED})
+# What an operator may bring back with `deliveries replay`.
+REPLAYABLE_STATES = frozenset({DeliveryState.PENDING, DeliveryState.DEAD, DeliveryState.DISABLED})
+
+
+def delivery_id(call_id: str, destination_key: str) -> str:
+    """The stable id of (call, destination): the callback's `webhook-id`."""
+    digest = hashlib.sha256(f"{call_id}\n{destination_key}".encode()).hexdigest()
+    return f"msg_{digest[:32]}"
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery this worker holds a lease on; `uncertain` when an earlier try's fate is
+    unknown (its worker died or timed out mid-flight)."""
+
+    row: DeliveryRow
+    uncertain: bool
+
+
+class DeliveryRepository:
+    """Queries of the `deliveries` and `delivery_attempts` tables."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self, call_id: str, destination: str, key: str, config: dict[str, Any], *, now: datetime
+    ) -> DeliveryRow:
+        """Queue one delivery, due now."""
+        row = DeliveryRow(
+            id=delivery_id(call_id, key),
+            call_id=call_id,
+            destination=destination,
+            destination_key=key,
+            config=config,
+            state=str(DeliveryState.PENDING),
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def claim_due(
+        self, owner: str, *, limit: int, lease: timedelta, skip_locked: bool
+    ) -> list[ClaimedDelivery]:
+        """Lease up to `limit` due deliveries for `owner`.
+
+        On PostgreSQL the rows are chosen with `FOR UPDATE SKIP LOCKED`, so replicas never
+        claim the same row; a lease that ran out (its worker died) makes the row due again.
+        """
+        now = utcnow()
+        stmt = (
+            sa.select(DeliveryRow)
+            .where(
+                DeliveryRow.state == str(DeliveryState.PENDING),
+                DeliveryRow.next_attempt_at <= now,
+                sa.or_(DeliveryRow.lease_expires_at.is_(None), DeliveryRow.lease_expires_at <= now),
+            )
+            .order_by(DeliveryRow.next_attempt_at)
+            .limit(limit)
+        )
+        if skip_locked:
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list((await self.session.execute(stmt)).scalars().all())
+        claimed: list[ClaimedDelivery] = []
+        for row in rows:
+            # A lease still named means the last worker never reported back.
+            uncertain = row.lease_owner is not None or (
+                row.attempts > 0 and row.last_status is None
+            )
+            row.lease_owner = owner
+            row.lease_expires_at = now + lease
+            claimed.append(ClaimedDelivery(row, uncertain))
+        await self.session.flush()
+        return claimed
+
+    async def get(self, delivery_id: str, *, for_update: bool = False) -> DeliveryRow | None:
+        stmt = sa.select(DeliveryRow).where(DeliveryRow.id == delivery_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_call(self, call_id: str) -> Sequence[DeliveryRow]:
+        result = await self.session.execute(
+            sa.select(DeliveryRow)
+            .where(DeliveryRow.call_id == call_id)
+            .order_by(DeliveryRow.created_at, DeliveryRow.id)
+        )
+        return result.scalars().all()
+
+    async def attempts(self, delivery_id: str) -> Sequence[DeliveryAttemptRow]:
+        result = await self.session.execute(
+            sa.select(DeliveryAttemptRow)
+            .where(DeliveryAttemptRow.delivery_id == delivery_id)
+            .order_by(DeliveryAttemptRow.id)
+        )
+        return result.scalars().all()
+
+    async def recent(
+        self, *, failed_only: bool = False, limit: int = 50, offset: int = 0
+    ) -> Sequence[DeliveryRow]:
+        """Newest first. `failed_only`: dead, disabled, or pending after a failed try."""
+        stmt = sa.select(DeliveryRow).order_by(DeliveryRow.updated_at.desc(), DeliveryRow.id)
+        if failed_only:
+            stmt = stmt.where(
+                sa.or_(
+                    DeliveryRow.state.in_([str(DeliveryState.DEAD), str(DeliveryState.DISABLED)]),
+                    sa.and_(
+                        DeliveryRow.state == str(DeliveryState.PENDING),
+                        DeliveryRow.last_error.is_not(None),
+                    ),
+                )
+            )
+        result = await self.session.execute(stmt.limit(limit).offset(offset))
+        return result.scalars().all()
+
+    async def unfinished_count(self, call_id: str) -> int:
+        """How many of a call's deliveries are not in a final state."""
+        result = await self.session.execute(
+            sa.select(sa.func.count())
+            .select_from(DeliveryRow)
+            .where(
+                DeliveryRow.call_id == call_id,
+                DeliveryRow.state.not_in([str(s) for s in FINAL_STATES]),
+            )
+        )
+        return int(result.scalar_one())
+
+    async def release_leases(self, owner: str, ids: Sequence[str], *, uncertain: bool) -> None:
+        """Give leases back so any worker can take the rows now.
+
+        `uncertain` keeps the owner's name on the row: the next worker then knows a try may
+        have reached the destination.
+        """
+        if not ids:
+            return
+        values: dict[str, Any] = {"lease_expires_at": None}
+        if not uncertain:
+            values["lease_owner"] = None
+        await self.session.execute(
+            sa.update(DeliveryRow)
+            .where(DeliveryRow.id.in_(list(ids)), DeliveryRow.lease_owner == owner)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def expire_all_leases(self) -> int:
+        """Make every leased row claimable now (SQLite: the one process that owned them died)."""
+        result = await self.session.execute(
+            sa.update(DeliveryRow)
+            .where(DeliveryRow.lease_expires_at.is_not(None))
+            .values(lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
