@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 import uvicorn
 
+from gateway.cli_ops import calls_cli, deliveries_cli
 from gateway.config import ConfigError, load_config
 from gateway.logging import configure_logging
 from gateway.settings import Settings, SettingsError, load_settings
@@ -137,6 +138,10 @@ def check() -> None:
         typer.echo(f"{name.ljust(width)}  {'ok  ' if ok else 'FAIL'}  {detail}")
     if not all(ok for _, ok, _ in rows):
         raise typer.Exit(1)
+
+
+cli.add_typer(calls_cli, name="calls")
+cli.add_typer(deliveries_cli, name="deliveries")
 
 
 def main() -> None:

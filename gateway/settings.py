@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     join_timeout_seconds: int = Field(default=600, gt=0)
     poll_budget_per_second: float = Field(default=20.0, gt=0)
     analysis_wait_seconds: float = Field(default=60.0, ge=0)
+    # How often the tracker looks at a quiet call at first (it backs off from there).
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    # Multiplies the delivery retry schedule (5 s … 10 h); below 1 only to make tests fast.
+    delivery_schedule_scale: float = Field(default=1.0, gt=0)
     data_dir: Path = Path("./data")
     # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
