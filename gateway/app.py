@@ -20,6 +20,7 @@ from gateway.admin.routes import admin_routes
 from gateway.calls.service import CallService
 from gateway.config import GatewayConfig, load_config
 from gateway.context import AppContext
+from gateway.dashboard.routes import dashboard_routes
 from gateway.delivery.wiring import delivery_routes
 from gateway.http.errors import HTTPProblem, problem_response
 from gateway.http.middleware import RequestContextMiddleware
@@ -92,7 +93,7 @@ def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> St
     routes: list[BaseRoute] = [*health.routes(ctx), *join_routes(ctx)]
     routes += metrics_routes(ctx.extras["metrics"], ctx.db)
     routes += delivery_routes(ctx)
-    routes += [*admin_routes(ctx), *openapi_routes(ctx)]
+    routes += [*admin_routes(ctx), *openapi_routes(ctx), *dashboard_routes(ctx)]
     for integration in discover():
         routes.extend(integration.setup(ctx))
     if ctx.extras.get("simulator_app") is not None:

@@ -1,0 +1,1 @@
+"""The operator's dashboard at `/`: calls, deliveries, charts, replay, and "Try a call"."""

@@ -1,0 +1,330 @@
+"""`GET /` and `/dashboard/*`: server-rendered pages over the same store as the admin API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pydantic
+import sqlalchemy as sa
+import structlog
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from gateway.admin import actions, queries
+from gateway.admin.auth import token_matches
+from gateway.admin.models import StartCallRequest
+from gateway.calls.commands import CreateAgent, Origin
+from gateway.calls.states import TERMINAL, TRACKED
+from gateway.context import AppContext
+from gateway.dashboard import charts
+from gateway.dashboard.forms import read_form, require_csrf
+from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
+from gateway.http.errors import HTTPProblem
+from gateway.oneinbox.errors import OneInboxError
+from gateway.store.agents import AgentRepository
+from gateway.store.tables import JoinLinkRow, utcnow
+
+log = structlog.get_logger(__name__)
+HERE = Path(__file__).parent
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+Handler = Callable[[Request], Awaitable[Response]]
+SessionHandler = Callable[[Request, DashboardSession], Awaitable[Response]]
+BAD_NAME = "an agent name is 1-200 characters"
+
+
+class Dashboard:
+    """The pages; `local mode without ADMIN_TOKEN` needs no sign-in and says so."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        token = ctx.settings.admin_token
+        self.token = token.get_secret_value() if token is not None else None
+        self.open = ctx.settings.local_mode and not self.token
+        self.signer = SessionSigner(ctx.settings.secret_key(), self.token)
+        self.templates = Jinja2Templates(directory=HERE / "templates")
+
+    # -- sessions ---------------------------------------------------------------------
+    def session_of(self, request: Request) -> DashboardSession | None:
+        return self.signer.read(request.cookies.get(COOKIE))
+
+    def set_cookie(self, request: Request, response: Response, value: str) -> None:
+        secure = request.url.scheme == "https" or self.settings.public_base.startswith("https")
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=LIFETIME_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            path="/",
+        )
+
+    def render(
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any],
+        *,
+        status: int = 200,
+        session: DashboardSession | None = None,
+    ) -> Response:
+        base = {
+            "local_mode": self.settings.local_mode,
+            "open": self.open,
+            "signed_in": session is not None,
+            "csrf": session.csrf if session else "",
+        }
+        return self.templates.TemplateResponse(
+            request, name, {**base, **context}, status_code=status, headers=PAGE_HEADERS
+        )
+
+    def page(self, handler: SessionHandler) -> Handler:
+        """A page for a signed-in browser; in open mode a session is made on the way."""
+
+        async def run(request: Request) -> Response:
+            session = self.session_of(request)
+            fresh: str | None = None
+            if session is None and self.open:
+                fresh, session = self.signer.issue()
+            try:
+                if session is None:
+                    return await self.front(request)
+                response = await handler(request, session)
+            except HTTPProblem as problem:
+                response = self.render(
+                    request,
+                    "error.html",
+                    {"code": problem.code, "message": problem.message},
+                    status=problem.status,
+                    session=session,
+                )
+            if fresh is not None:
+                self.set_cookie(request, response, fresh)
+            return response
+
+        return run
+
+    def action(
+        self, handler: Callable[[Request, DashboardSession], Awaitable[Response]]
+    ) -> Handler:
+        """A form post: a session (401) and its CSRF token (403) come before anything else."""
+
+        async def run(request: Request) -> Response:
+            session = self.session_of(request)
+            if session is None:
+                problem = HTTPProblem(401, "signed_out", "sign in to the dashboard first")
+                return self.render(
+                    request,
+                    "error.html",
+                    {"code": problem.code, "message": problem.message},
+                    status=401,
+                )
+            try:
+                return await handler(request, session)
+            except HTTPProblem as problem:
+                return self.render(
+                    request,
+                    "error.html",
+                    {"code": problem.code, "message": problem.message},
+                    status=problem.status,
+                    session=session,
+                )
+
+        return run
+
+    async def front(self, request: Request, *, failed: bool = False) -> Response:
+        """The sign-in page, or the landing page when the dashboard is off."""
+        if self.token is None:
+            return self.render(request, "landing.html", {})
+        return self.render(
+            request, "signin.html", {"failed": failed}, status=401 if failed else 200
+        )
+
+    # -- pages ------------------------------------------------------------------------
+    async def overview(self, request: Request, session: DashboardSession) -> Response:
+        db = self.ctx.db
+        recent = await queries.list_calls(db, limit=50, offset=0)
+        day = await queries.calls_since(db, queries.day_ago())
+        failed = await queries.list_deliveries(db, limit=50, offset=0, failed=True)
+        async with db.session() as s:
+            agents = [row.name for row in await AgentRepository(s).list()]
+        agents = sorted(set(agents) | set(self.ctx.config.agents))
+        return self.render(
+            request,
+            "overview.html",
+            {
+                "calls": recent,
+                "failed": failed,
+                "bars": charts.outcome_bars(day),
+                "hours": charts.calls_per_hour(day, utcnow()),
+                "day_total": len(day),
+                "agents": agents,
+            },
+            session=session,
+        )
+
+    async def call_page(self, request: Request, session: DashboardSession) -> Response:
+        call_id = request.path_params["call_id"]
+        detail = await queries.call_detail(self.ctx.db, call_id)
+        if detail is None:
+            raise HTTPProblem(404, "unknown_call", "the gateway has no call with that id")
+        join_url = None
+        if self.settings.local_mode and detail.state in {str(s) for s in TRACKED}:
+            join_url = await self._join_url(call_id)
+        messages = (detail.result or {}).get("messages") or []
+        return self.render(
+            request,
+            "call.html",
+            {
+                "call": detail,
+                "messages": [m for m in messages if isinstance(m, dict)],
+                "summary": (detail.result or {}).get("summary"),
+                "join_url": join_url,
+                "can_end": self.settings.local_mode and detail.state in {"started", "live"},
+                "refresh": detail.state not in {str(s) for s in TERMINAL},
+            },
+            session=session,
+        )
+
+    async def _join_url(self, call_id: str) -> str | None:
+        async with self.ctx.db.session() as s:
+            row = (
+                await s.execute(sa.select(JoinLinkRow).where(JoinLinkRow.call_id == call_id))
+            ).scalar_one_or_none()
+            if row is None or row.purged_at is not None:
+                return None
+            credentials = self.ctx.links.reveal(row)
+        if credentials is None:
+            return None
+        return self.ctx.links.url_for(row.id, call_id, credentials)
+
+    # -- actions ----------------------------------------------------------------------
+    async def sign_in(self, request: Request) -> Response:
+        form = await read_form(request)
+        if self.token is None:
+            return await self.front(request)
+        if not token_matches(form.get("token", ""), self.settings):
+            log.info("dashboard.sign_in_failed")
+            return await self.front(request, failed=True)
+        value, _ = self.signer.issue()
+        response = RedirectResponse("/", status_code=303)
+        self.set_cookie(request, response, value)
+        return response
+
+    async def sign_out(self, request: Request, session: DashboardSession) -> Response:
+        require_csrf(session, await read_form(request))
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    async def replay(self, request: Request, session: DashboardSession) -> Response:
+        form = await read_form(request)
+        require_csrf(session, form)
+        delivery_id = request.path_params["delivery_id"]
+        try:
+            await queries.replay_delivery(self.ctx.db, delivery_id)
+        except queries.UnknownDelivery:
+            raise HTTPProblem(404, "unknown_delivery", "no delivery has that id") from None
+        except queries.NotReplayable as exc:
+            raise HTTPProblem(409, "already_queued", str(exc)) from None
+        log.info("dashboard.replayed", delivery_id=delivery_id)
+        return RedirectResponse(_local_path(form.get("next")), status_code=303)
+
+    async def try_call(self, request: Request, session: DashboardSession) -> Response:
+        if not self.settings.local_mode:
+            raise HTTPProblem(404, "not_found", "Try a call is for local mode")
+        form = await read_form(request)
+        require_csrf(session, form)
+        new_agent = form.get("new_agent", "").strip()
+        agent = new_agent or form.get("agent", "").strip()
+        if not agent:
+            raise HTTPProblem(422, "missing_agent", "pick an agent or name a new one")
+        if new_agent:
+            try:
+                await self.ctx.calls.create_agent(CreateAgent(name=new_agent))
+            except pydantic.ValidationError:
+                raise HTTPProblem(
+                    422, "invalid_agent", "an agent name is 1-200 characters"
+                ) from None
+            except OneInboxError as exc:
+                raise actions.upstream_problem(exc) from None
+        try:
+            body = StartCallRequest(agent=agent)
+        except pydantic.ValidationError:
+            raise HTTPProblem(422, "invalid_agent", BAD_NAME) from None
+        started = await actions.start_call(self.ctx, body, Origin(kind="dashboard", name="try"))
+        return RedirectResponse(f"/dashboard/calls/{started.call_id}", status_code=303)
+
+    async def end_simulated(self, request: Request, session: DashboardSession) -> Response:
+        simulator = self.ctx.extras.get("simulator_app")
+        if simulator is None:
+            raise HTTPProblem(404, "not_found", "only simulated calls can be ended here")
+        require_csrf(session, await read_form(request))
+        call_id = request.path_params["call_id"]
+        if await queries.call_detail(self.ctx.db, call_id) is None:
+            raise HTTPProblem(404, "unknown_call", "the gateway has no call with that id")
+        from gateway.app import LOCAL_API_KEY  # the app module imports this one
+
+        transport = httpx.ASGITransport(app=simulator)
+        async with httpx.AsyncClient(transport=transport, base_url="http://simulator") as sim:
+            answer = await sim.post(
+                f"/_sim/calls/{call_id}/end",
+                json={},
+                headers={"Authorization": f"Bearer {LOCAL_API_KEY}"},
+            )
+        if answer.status_code not in (200, 409):
+            raise HTTPProblem(502, "simulator_failed", f"the simulator said {answer.status_code}")
+        # Look at the call right away rather than at its next scheduled poll.
+        async with self.ctx.db.session() as s:
+            from gateway.store.calls import CallRepository
+
+            row = await CallRepository(s).get(call_id)
+            if row is not None and row.state in {str(t) for t in TRACKED}:
+                row.next_poll_at = utcnow()
+        return RedirectResponse(f"/dashboard/calls/{call_id}", status_code=303)
+
+
+def _local_path(value: str | None) -> str:
+    """Redirect only within the dashboard (no `//host` or `https:` open redirects)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def dashboard_routes(ctx: AppContext) -> list[BaseRoute]:
+    """`GET /` and the dashboard's pages, forms and stylesheet."""
+    board = Dashboard(ctx)
+    return [
+        Route("/", board.page(board.overview), methods=["GET"]),
+        Route("/dashboard/calls/{call_id}", board.page(board.call_page), methods=["GET"]),
+        Route("/dashboard/login", board.sign_in, methods=["POST"]),
+        Route("/dashboard/logout", board.action(board.sign_out), methods=["POST"]),
+        Route(
+            "/dashboard/deliveries/{delivery_id}/replay",
+            board.action(board.replay),
+            methods=["POST"],
+        ),
+        Route("/dashboard/try", board.action(board.try_call), methods=["POST"]),
+        Route(
+            "/dashboard/calls/{call_id}/end-simulated",
+            board.action(board.end_simulated),
+            methods=["POST"],
+        ),
+        Mount("/dashboard/static", app=StaticFiles(directory=HERE / "static"), name="dashboard"),
+    ]
