@@ -66,7 +66,8 @@ def compile_expression(source: str) -> Expression:
     try:
         return Expression(source, jmespath.compile(source))
     except JMESPathError as exc:
-        raise ValueError(f"not a valid JMESPath expression ({exc})") from None
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"not a valid JMESPath expression ({first_line})") from None
 
 
 def _kind(value: object) -> str:
