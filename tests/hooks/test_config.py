@@ -48,7 +48,7 @@ def start(tmp_path: Path, toml: str) -> None:
             "https",
         ),
         (
-            f'agent="a"\n{BEARER}\nnotify = [{{ slack_channel = "C1", callback_url = "https://a" }}]',
+            f'agent="a"\n{BEARER}\nnotify=[{{slack_channel = "C1", callback_url = "https://a"}}]',
             "notify.0",
             "exactly one",
         ),
