@@ -19,12 +19,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.store.database import Database
+from gateway.store.deliveries import FINAL_STATES
 from gateway.store.tables import CallRow, DeliveryRow, utcnow
 
 # Upstream calls: fast reads to slow creations, with room for a timeout at 15 s.
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
 # A delivery whose work is over; everything else with a due time is waiting to be sent.
-SETTLED_DELIVERY_STATES = ("delivered", "failed", "gone", "dead", "cancelled")
+SETTLED_DELIVERY_STATES = tuple(str(state) for state in FINAL_STATES)
 
 
 class GatewayMetrics:

@@ -42,7 +42,7 @@ ERRORS = {
     400: "Malformed JSON or query",
     401: "Missing or wrong bearer token",
     404: "Unknown id, or the admin API is off (no ADMIN_TOKEN)",
-    409: "Conflict with the current state",
+    409: "The delivery already reached its destination",
     413: "Body over 1 MiB",
     415: "Body is not application/json",
     422: "A field is missing or wrong",

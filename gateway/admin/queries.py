@@ -16,14 +16,14 @@ from gateway.admin.models import (
     DeliveryDetail,
     DeliveryView,
 )
+from gateway.delivery import replay
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
+from gateway.store.deliveries import REPLAYABLE_STATES, DeliveryState
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
 
 # Deliveries an operator may want to send again: the outbox gave up on them.
-FAILED_DELIVERY_STATES = ("failed", "gone", "dead")
-# Deliveries the outbox is still working on: a replay would change nothing.
-QUEUED_DELIVERY_STATES = ("pending", "retrying", "sending")
+FAILED_DELIVERY_STATES = tuple(str(s) for s in REPLAYABLE_STATES - {DeliveryState.PENDING})
 
 
 class UnknownDelivery(LookupError):
@@ -31,7 +31,7 @@ class UnknownDelivery(LookupError):
 
 
 class NotReplayable(Exception):
-    """The delivery is still queued; the message says so."""
+    """The delivery already reached its destination; the message says so."""
 
 
 def call_summary(row: CallRow) -> CallSummary:
@@ -146,29 +146,15 @@ async def list_deliveries(
         return [delivery_view(row) for row in rows]
 
 
-async def replay_delivery(db: Database, delivery_id: str) -> DeliveryView:
-    """Queue a delivery again, now, with a fresh retry schedule and the same id.
-
-    The id (the callback's `webhook-id`) stays, so a receiver that saw it already can tell.
-    Interim: the outbox's own `gateway.delivery.replay` takes over when it lands.
-    """
-    async with db.session() as session:
-        row = (
-            await session.execute(
-                sa.select(DeliveryRow).where(DeliveryRow.id == delivery_id).with_for_update()
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            raise UnknownDelivery(delivery_id)
-        if row.state in QUEUED_DELIVERY_STATES:
-            raise NotReplayable(f"delivery {delivery_id} is already queued ({row.state})")
-        row.state = "pending"
-        row.attempts = 0
-        row.next_attempt_at = utcnow()
-        row.lease_owner = None
-        row.lease_expires_at = None
-        await session.flush()
-        return delivery_view(row)
+async def replay_delivery(db: Database, delivery_id: str, *, by: str) -> DeliveryView:
+    """Queue a dead or disabled delivery again, now, with the same id (the outbox's replay)."""
+    try:
+        row = await replay.replay_delivery(db, delivery_id, by=by)
+    except replay.UnknownDeliveryError:
+        raise UnknownDelivery(delivery_id) from None
+    except replay.NotReplayableError as exc:
+        raise NotReplayable(str(exc)) from None
+    return delivery_view(row)
 
 
 async def calls_since(db: Database, since: datetime) -> list[CallSummary]:

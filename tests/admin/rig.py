@@ -93,14 +93,14 @@ class AdminRig:
                     destination_key=f"https://crm.example/{delivery_id}",
                     config={"url": f"https://crm.example/{delivery_id}"},
                     state=state,
-                    attempts=5 if state == "failed" else 0,
+                    attempts=5 if state == "dead" else 0,
                     next_attempt_at=None if due_ago is None else now - timedelta(seconds=due_ago),
-                    last_status=500 if state == "failed" else None,
-                    last_error="HTTP 500 from receiver" if state == "failed" else None,
+                    last_status=500 if state == "dead" else None,
+                    last_error="HTTP 500 from receiver" if state == "dead" else None,
                 )
             )
             await session.flush()
-            if state == "failed":
+            if state == "dead":
                 session.add(
                     DeliveryAttemptRow(delivery_id=delivery_id, status_code=500, duration_ms=12)
                 )

@@ -168,7 +168,7 @@ def test_unknown_ids_get_404(rig: AdminRig) -> None:
 
 def test_failed_deliveries_are_listed_and_replayed_with_the_same_id(rig: AdminRig) -> None:
     call_id = rig.start_call()["call_id"]
-    rig.seed_delivery(call_id, state="failed", delivery_id="dlv_failed")
+    rig.seed_delivery(call_id, state="dead", delivery_id="dlv_failed")
     rig.seed_delivery(call_id, state="delivered", delivery_id="dlv_done")
 
     everything = rig.api("GET", "/api/deliveries").json()["deliveries"]
@@ -188,6 +188,8 @@ def test_failed_deliveries_are_listed_and_replayed_with_the_same_id(rig: AdminRi
     assert (row.state, row.attempts) == ("pending", 0)
     assert row.next_attempt_at is not None
 
-    again = rig.api("POST", "/api/deliveries/dlv_failed/replay")
-    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_queued")
+    done = rig.api("POST", "/api/deliveries/dlv_done/replay")
+    assert (done.status_code, done.json()["error"]["code"]) == (409, "not_replayable")
+    delivered = rig.delivery("dlv_done")
+    assert delivered is not None and delivered.state == "delivered"
     assert rig.count(DeliveryRow) == 2

@@ -43,7 +43,7 @@ def test_requests_are_counted_by_route_template_and_status(rig: AdminRig) -> Non
 def test_upstream_latency_and_the_store_gauges(rig: AdminRig) -> None:
     call_id = rig.start_call()["call_id"]
     rig.seed_delivery(call_id, state="pending", delivery_id="dlv_due", due_ago=30)
-    rig.seed_delivery(call_id, state="failed", delivery_id="dlv_failed")
+    rig.seed_delivery(call_id, state="dead", delivery_id="dlv_failed")
     samples = scrape(rig)
 
     created = value(
@@ -55,7 +55,7 @@ def test_upstream_latency_and_the_store_gauges(rig: AdminRig) -> None:
     assert created == 1
     assert value(samples, "gateway_calls", state="started") == 1
     assert value(samples, "gateway_deliveries", destination="callback", state="pending") == 1
-    assert value(samples, "gateway_deliveries", destination="callback", state="failed") == 1
+    assert value(samples, "gateway_deliveries", destination="callback", state="dead") == 1
     age = value(samples, "gateway_oldest_due_delivery_seconds")
     assert 29 <= age < 120
 
