@@ -7,6 +7,7 @@ kept by `ctx.spawn`, and the answer goes out through the Web API or the `respons
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -55,9 +56,12 @@ class Invocation:
 class SlackHandlers:
     """The domain side of every `/voice` sub-command, button and modal."""
 
-    def __init__(self, ctx: AppContext, *, auto_join: bool) -> None:
+    def __init__(self, ctx: AppContext, *, auto_join: bool, max_concurrent: int = 200) -> None:
         self.ctx = ctx
         self.auto_join = auto_join
+        # Background work waits its turn here, parked, so a burst of commands cannot flood
+        # the event loop and delay the acks of the commands that follow.
+        self._slots = asyncio.Semaphore(max_concurrent)
         self.command = ctx.settings.slack_command
         self.admins = set(ctx.settings.slack_admin_users)
 
@@ -135,7 +139,14 @@ class SlackHandlers:
 
     # ---- background work ----------------------------------------------------------------
     def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
-        self.ctx.spawn(coro, name=f"slack.{what}")
+        self.ctx.spawn(self._in_turn(coro), name=f"slack.{what}")
+
+    async def _in_turn(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            async with self._slots:
+                await coro
+        finally:
+            coro.close()  # cancelled while waiting its turn: never started, nothing to warn
 
     async def _call(
         self,

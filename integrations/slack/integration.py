@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import structlog
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.routing import BaseRoute
 
 from gateway.config import ConfigError, describe_error
@@ -25,6 +25,8 @@ class SlackOptions(BaseModel):
 
     # Join a public channel by itself (scope channels:join) instead of asking to be invited.
     auto_join: bool = True
+    # Slack commands worked on at once (each may wait seconds on OneInbox); the rest queue.
+    max_concurrent_work: int = Field(default=200, ge=1, le=10_000)
 
 
 class SlackIntegration:
@@ -43,7 +45,9 @@ class SlackIntegration:
             return []
         workspaces = SlackWorkspaces.from_settings(ctx.settings, ctx.db)
         ctx.destinations.register(SlackDestination(workspaces, auto_join=options.auto_join))
-        handlers = SlackHandlers(ctx, auto_join=options.auto_join)
+        handlers = SlackHandlers(
+            ctx, auto_join=options.auto_join, max_concurrent=options.max_concurrent_work
+        )
         app = build_bolt_app(ctx, workspaces, handlers)
         ctx.extras["slack_app"] = app
         log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")

@@ -1,0 +1,297 @@
+"""Slack ack latency: signed `/voice call` commands with OneInbox answering in 2.5 s.
+
+wrk (Debian's package) replays pre-signed slash commands against a real gateway process in
+local mode (simulator latency 2.5 s, fake Slack API on loopback) and, as a floor in the same
+run, against a bare Starlette endpoint that only verifies the Slack signature and answers.
+Reports ack p50/p99 and commands per second for both. Goal: p99 < 50 ms at 10 connections
+and at least 500 commands/s. Bounded to a few tens of seconds; loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+SECRET = "bench-signing-secret-0123456789abcdef"
+TOKEN = "xoxb-bench-token"
+CONNECTIONS = 10
+DURATION_S = 8
+LATENCY_S = 2.5
+VARIANTS = 200  # distinct pre-signed commands wrk cycles through
+
+
+def floor_app() -> Starlette:
+    """The floor: verify the signature, answer. Nothing else."""
+    verifier = SignatureVerifier(SECRET)
+
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return PlainTextResponse("invalid", status_code=401)
+        return PlainTextResponse("Starting a call with *sales*…")
+
+    return Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
+
+
+def _signed_requests(slack_url: str) -> list[dict[str, Any]]:
+    now = str(int(time.time()))
+    verifier = SignatureVerifier(SECRET)
+    requests = []
+    for i in range(VARIANTS):
+        body = urlencode(
+            {
+                "team_id": "T0001",
+                "channel_id": "C0BENCH",
+                "user_id": f"U{i:05d}",
+                "command": "/voice",
+                "text": os.environ.get("BENCH_SLACK_TEXT", f'call sales customer_name="Ada {i}"'),
+                "response_url": f"{slack_url}/response/{i}",
+                "trigger_id": f"{i}.1.x",
+            }
+        )
+        requests.append(
+            {
+                "body": body,
+                "ts": now,
+                "sig": verifier.generate_signature(timestamp=now, body=body),
+            }
+        )
+    return requests
+
+
+LUA = """
+local reqs = %s
+local i = 0
+request = function()
+  i = (i %% #reqs) + 1
+  local r = reqs[i]
+  return wrk.format("POST", "/slack/events", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Slack-Request-Timestamp"] = r.ts,
+    ["X-Slack-Signature"] = r.sig,
+  }, r.body)
+end
+done = function(summary, latency, requests)
+  local s = summary.errors
+  io.write(string.format(
+    "RESULT {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"p50_us\\": %%d, \\"p99_us\\": %%d, "
+    .. "\\"errors\\": %%d, \\"non2xx\\": %%d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    s.connect + s.read + s.write + s.timeout, s.status))
+end
+"""
+
+
+def _lua(requests: list[dict[str, Any]]) -> str:
+    items = ",".join(
+        f"{{body={_lua_str(r['body'])}, ts={_lua_str(r['ts'])}, sig={_lua_str(r['sig'])}}}"
+        for r in requests
+    )
+    return LUA % ("{" + items + "}")
+
+
+def _lua_str(value: str) -> str:
+    return json.dumps(value)  # JSON string escapes are valid Lua string escapes for ASCII
+
+
+def _warm_up(gateway_url: str, slack_url: str, fake: Any) -> None:
+    """One call before the run, so the `sales` alias exists and the first card is out."""
+    request = _signed_requests(slack_url)[0]
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": request["ts"],
+        "X-Slack-Signature": request["sig"],
+    }
+    httpx.post(gateway_url + "/slack/events", content=request["body"], headers=headers)
+    deadline = time.monotonic() + 20
+    while not fake.called("chat.postMessage"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the warm-up call never posted its card")
+        time.sleep(0.05)
+
+
+def _wrk(url: str, script: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{DURATION_S}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DURATION_S + 30,
+        check=True,
+    )
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    data: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    return data
+
+
+def _serve(args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{args} exited; see {log}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{args} did not start; see {log}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def run() -> list[dict[str, Any]]:
+    """Ack p50/p99 and commands/s of the gateway beside the bare-signature floor."""
+    if shutil.which("wrk") is None:
+        return [
+            {
+                "name": "slack ack",
+                "value": None,
+                "unit": "skipped: wrk not installed",
+                "compared_with": None,
+            }
+        ]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.fake_slack import FakeSlack
+    from tests.support.servers import free_port, serve_app
+
+    work = Path(tempfile.mkdtemp(prefix="bench-slack-"))
+    fake = FakeSlack(token=TOKEN)
+    (work / "gateway.toml").write_text(
+        '[agents.sales]\ncreate = { first_message = "Hi" }\n'
+        + os.environ.get("BENCH_SLACK_TOML", "")
+    )
+    with serve_app(fake.app) as slack_server:
+        script = work / "signed.lua"
+        script.write_text(_lua(_signed_requests(slack_server.url)))
+        gw_port, floor_port = free_port(), free_port()
+        env = {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'gateway.db'}",
+            "DATA_DIR": str(work / "data"),
+            "GATEWAY_SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "GATEWAY_CONFIG": str(work / "gateway.toml"),
+            "ONEINBOX_API_KEY": "",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_API_URL": slack_server.url + "/api/",
+            "LOG_LEVEL": "warning",
+            "LOG_FORMAT": "json",
+        }
+        gateway = _serve(
+            ["-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(gw_port)],
+            env,
+            gw_port,
+            work / "gateway.log",
+        )
+        try:
+            _warm_up(f"http://127.0.0.1:{gw_port}", slack_server.url, fake)
+            httpx.patch(
+                f"http://127.0.0.1:{gw_port}/oneinbox-sim/_sim/config",
+                json={"latency_seconds": LATENCY_S},
+                timeout=5,
+            ).raise_for_status()
+            measured = _wrk(f"http://127.0.0.1:{gw_port}", script)
+        finally:
+            _stop(gateway)
+        floor = _serve(
+            [
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench.slack:floor_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(floor_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+            floor_port,
+            work / "floor.log",
+        )
+        try:
+            base = _wrk(f"http://127.0.0.1:{floor_port}", script)
+        finally:
+            _stop(floor)
+    return _rows(measured, base, len(fake.called("chat.postMessage")))
+
+
+def _rows(gw: dict[str, Any], floor: dict[str, Any], cards: int) -> list[dict[str, Any]]:
+    def ms(us: float) -> float:
+        return round(us / 1000, 2)
+
+    note = f"{CONNECTIONS} connections, upstream {LATENCY_S} s"
+    return [
+        {
+            "name": "slack ack p50",
+            "value": ms(gw["p50_us"]),
+            "unit": "ms",
+            "compared_with": f"floor {ms(floor['p50_us'])} ms ({note})",
+        },
+        {
+            "name": "slack ack p99",
+            "value": ms(gw["p99_us"]),
+            "unit": "ms",
+            "compared_with": f"floor {ms(floor['p99_us'])} ms; goal < 50 ms",
+        },
+        {
+            "name": "slack commands/s",
+            "value": round(gw["rps"]),
+            "unit": "req/s",
+            "compared_with": f"floor {round(floor['rps'])} req/s; goal >= 500",
+        },
+        {
+            "name": "slack failed acks",
+            "value": gw["errors"] + gw["non2xx"],
+            "unit": "requests",
+            "compared_with": f"of {gw['requests']}; {cards} cards posted during the run",
+        },
+    ]
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
