@@ -1,0 +1,1 @@
+"""HubSpot: a preset for workflow "Send a webhook" actions signed with signature v3."""

@@ -1,0 +1,1 @@
+"""Salesforce: Outbound Messages (SOAP, acknowledged with `<Ack>true</Ack>`) and Flow callouts."""

@@ -1,0 +1,32 @@
+"""`preset = "salesforce"` (Outbound Messages) and `preset = "salesforce.flow"` (Flow callouts)."""
+
+from __future__ import annotations
+
+from integrations.hooks.presets import Preset
+from integrations.salesforce.outbound import make_adapter
+
+PRESETS = {
+    "default": Preset(
+        "salesforce",
+        defaults={
+            "variables": {
+                "customer_name": "body.sObject.FirstName || body.sObject.Name || 'there'",
+            },
+            "metadata": {
+                "crm": "'salesforce'",
+                "crm_record_id": "body.sObject.Id",
+                "crm_record_type": "body.sObject.type || ''",
+                "salesforce_notification_id": "body.Id",
+            },
+        },
+        make_adapter=make_adapter,
+    ),
+    "flow": Preset(
+        "salesforce.flow",
+        defaults={
+            "auth": {"scheme": "bearer", "token_env": "SALESFORCE_FLOW_TOKEN"},
+            "variables": {"customer_name": "body.firstName || body.name || 'there'"},
+            "metadata": {"crm": "'salesforce'", "crm_record_id": "body.recordId"},
+        },
+    ),
+}
