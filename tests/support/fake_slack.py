@@ -8,6 +8,7 @@ recorded too. `fail(method, error, times=, retry_after=)` makes a method answer 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -52,6 +53,8 @@ class FakeSlack:
         self.joinable: set[str] = set()  # public channels conversations.join may enter
         self.restrict_membership = False
         self.faults: dict[str, list[Fault]] = {}
+        # While set, a thread reply is stored but its answer is held back (a crash window).
+        self.hold_thread_replies = False
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self.app = Starlette(
@@ -127,6 +130,9 @@ class FakeSlack:
             return JSONResponse({"ok": False, "error": "unknown_method"})
         with self._lock:
             body = handler(args)
+        if method == "chat.postMessage" and args.get("thread_ts"):
+            while self.hold_thread_replies:
+                await asyncio.sleep(0.05)
         return JSONResponse(body)
 
     async def _response(self, request: Request) -> Response:
