@@ -48,6 +48,7 @@ class CallbackReceiver:
     gone: bool = False  # answer 410 to everything
     delay: float = 0.0  # seconds before answering
     received: list[Received] = field(default_factory=list)
+    arrivals: int = 0  # POSTs that reached the receiver, answered or not yet
     _tries: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -64,6 +65,8 @@ class CallbackReceiver:
         except WebhookVerificationError:
             verified = False
         msg_id = headers.get("webhook-id", "")
+        with self._lock:
+            self.arrivals += 1
         if self.delay:
             await asyncio.sleep(self.delay)
         with self._lock:
