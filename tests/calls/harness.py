@@ -184,7 +184,7 @@ def remote_env(
         "TEST_HOOK_TOKEN": HOOK_TOKEN,
         "CALLBACK_ALLOW_PRIVATE": "true",
         "POLL_INTERVAL_SECONDS": "0.5",
-        "POLL_BUDGET_PER_SECOND": "200",
+        "POLL_BUDGET_PER_SECOND": "50",
         "DELIVERY_SCHEDULE_SCALE": "0.002",
         "LOG_LEVEL": "info",
         **secrets,

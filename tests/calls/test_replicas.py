@@ -24,7 +24,7 @@ from tests.calls.harness import (
     wait_for_results,
 )
 from tests.support.receiver import CallbackReceiver
-from tests.support.servers import GatewayProcess, serve_app, wait_until
+from tests.support.servers import GatewayProcess, free_port, serve_app, wait_until
 
 CALLS = 300
 REPLICAS = 3
@@ -65,14 +65,22 @@ def test_three_replicas_deliver_each_result_exactly_once(
                     callbacks=[(rx.url + "/hook", "TEST_RECEIVER_SECRET")],
                 )
             )
+            ports = [free_port() for _ in range(REPLICAS)]
+            # One public URL, as behind a load balancer: OneInbox gets one webhook, its
+            # hints reach one replica, and the others see them in the store.
+            shared = {
+                "DATABASE_URL": postgres_url,
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports[0]}",
+            }
             env = remote_env(
-                {**gateway_env, "DATABASE_URL": postgres_url},
+                {**gateway_env, **shared},
                 sim_url=sim.url,
                 config_path=config,
                 secrets={"TEST_RECEIVER_SECRET": receiver.secret},
             )
             replicas = [
-                GatewayProcess(env, log_path=tmp_path / f"gateway-{n}.log") for n in range(REPLICAS)
+                GatewayProcess(env, port=port, log_path=tmp_path / f"gateway-{n}.log")
+                for n, port in enumerate(ports)
             ]
             for replica in replicas:
                 stack.callback(replica.stop)
