@@ -50,6 +50,12 @@ class SlackIntegration:
         )
         app = build_bolt_app(ctx, workspaces, handlers)
         ctx.extras["slack_app"] = app
+
+        async def open_session() -> None:
+            app.client.session = await workspaces.open()
+
+        ctx.on_startup.append(open_session)
+        ctx.on_shutdown.append(workspaces.close)
         log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")
         assert ctx.settings.slack_signing_secret is not None
         return routes(app, ctx.settings.slack_signing_secret.get_secret_value())

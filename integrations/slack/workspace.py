@@ -7,8 +7,9 @@ own database through slack_sdk's async SQLAlchemy stores (migration 0002_slack).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -45,6 +46,23 @@ class SlackWorkspaces:
     bot_token: str | None
     installations: AsyncSQLAlchemyInstallationStore | None = None
     states: AsyncSQLAlchemyOAuthStateStore | None = None
+    # One connection pool for every Web API call (bolt's per-request clients share it too).
+    session: aiohttp.ClientSession | None = field(default=None, repr=False)
+
+    async def open(self) -> aiohttp.ClientSession:
+        """Create the shared HTTP session (inside the running loop, at start-up)."""
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100),
+                timeout=aiohttp.ClientTimeout(total=30),
+            )
+        return self.session
+
+    async def close(self) -> None:
+        """Close the shared HTTP session (at shutdown)."""
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> SlackWorkspaces:
@@ -77,7 +95,12 @@ class SlackWorkspaces:
         handlers = [AsyncConnectionErrorRetryHandler()]
         if retry_rate_limits:
             handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))  # type: ignore[arg-type]
-        return AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers)  # type: ignore[arg-type]
+        return AsyncWebClient(
+            token=token,
+            base_url=self.api_url,
+            session=self.session,
+            retry_handlers=handlers,  # type: ignore[arg-type]
+        )
 
     async def token_for(self, team_id: str | None) -> str:
         """The bot token for a workspace; raises `NoInstallationError`."""
