@@ -19,8 +19,8 @@ PRESETS = {
             },
             "metadata": {
                 "crm": "'hubspot'",
-                "crm_contact_id": "to_string(body.hs_object_id)",
-                "crm_owner_id": "body.hubspot_owner_id",
+                "crm_contact_id": "body.hs_object_id",
+                "crm_owner_id": "body.hubspot_owner_id || ''",
             },
         },
     )

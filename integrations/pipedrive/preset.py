@@ -62,7 +62,7 @@ PRESETS = {
             },
             "metadata": {
                 "crm": "'pipedrive'",
-                "crm_person_id": "to_string(body.data.id)",
+                "crm_person_id": "body.data.id",
                 "crm_event_id": "body.meta.id",
             },
         },

@@ -49,7 +49,7 @@ def test_a_person_event_starts_a_call_with_name_and_phone(gw: Gateway) -> None:
     assert response.status_code == 202, response.text
     call = gw.simulator.calls[response.json()["call_id"]]
     assert call.variables == {"customer_name": "Ada", "phone": "+14155550100"}
-    assert call.metadata["crm_person_id"] == "3"
+    assert call.metadata["crm_person_id"] == 3
     assert call.metadata["crm_event_id"] == "0c6a1b9e-4a1f-4f33-9b0e-6f2f3c1d2e11"
 
 
