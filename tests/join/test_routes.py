@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,16 @@ class Visitor:
 @pytest.fixture
 def visitor() -> Visitor:
     return Visitor()
+
+
+def until_limited(send: Callable[[], httpx.Response], *, most: int) -> list[int]:
+    """Send until the first 429 (which ends the list); fails if none comes in `most`."""
+    statuses: list[int] = []
+    while len(statuses) < most:
+        statuses.append(send().status_code)
+        if statuses[-1] == 429:
+            return statuses
+    raise AssertionError(f"no 429 in {most} requests: {statuses}")
 
 
 def still_running(gateway: GatewayProcess, call: TestCall) -> bool:
@@ -178,8 +189,9 @@ async def test_sessions_are_rate_limited_per_link(
 ) -> None:
     call = await starter.start_call()
     other = await starter.start_call()
-    answers = [visitor.post(call.join_url + "/session").status_code for _ in range(11)]
-    assert answers == [200] * 10 + [429]
+    # 10 a minute, refilled continuously: a slow machine may earn one more on the way.
+    answers = until_limited(lambda: visitor.post(call.join_url + "/session"), most=20)
+    assert 10 <= answers.count(200) <= 11
     limited = visitor.post(call.join_url + "/session")
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"
@@ -194,8 +206,11 @@ async def test_sessions_are_rate_limited_per_client_address(
 ) -> None:
     call = await starter.start_call()
     # Guessing ids spends the address's budget like any other attempt...
-    guesses = [visitor.post(f"{gateway.url}/join/{i:032d}/session").status_code for i in range(30)]
-    assert guesses == [404] * 30
+    guesses = iter(range(100))
+    answers = until_limited(
+        lambda: visitor.post(f"{gateway.url}/join/{next(guesses):032d}/session"), most=40
+    )
+    assert 30 <= answers.count(404) <= 32 and 200 not in answers
     # ...after which even a real link gets 429 from that address.
     blocked = visitor.post(call.join_url + "/session")
     assert blocked.status_code == 429
