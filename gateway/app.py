@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +19,7 @@ from gateway import health
 from gateway.admin.openapi import openapi_routes
 from gateway.admin.routes import admin_routes
 from gateway.calls.service import CallService
-from gateway.config import GatewayConfig, load_config
+from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import AppContext
 from gateway.dashboard.routes import dashboard_routes
 from gateway.delivery.wiring import delivery_routes
@@ -141,6 +142,10 @@ def app_from_environment() -> Starlette:
     """uvicorn's factory for `serve`: settings from the environment, logging configured."""
     from gateway.cli import print_banner_lines, settings_or_exit
 
-    app = create_app(settings_or_exit())
+    try:
+        app = create_app(settings_or_exit())
+    except ConfigError as exc:  # an integration's table is wrong: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     print_banner_lines(app.state.ctx.extras.get("banner_lines", []))
     return app
