@@ -189,3 +189,27 @@ def remote_env(
         "LOG_LEVEL": "info",
         **secrets,
     }
+
+
+def read_store(database_url: str, call_id: str) -> dict[str, Any]:
+    """A call's row, events and deliveries, read with a connection of the test's own."""
+    import asyncio
+
+    from gateway.store.calls import CallRepository
+    from gateway.store.database import Database
+    from gateway.store.deliveries import DeliveryRepository
+
+    async def read() -> dict[str, Any]:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                calls = CallRepository(session)
+                row = await calls.get(call_id)
+                assert row is not None
+                events = [e.to_state for e in await calls.events(call_id)]
+                deliveries = list(await DeliveryRepository(session).for_call(call_id))
+                return {"call": row, "events": events, "deliveries": deliveries}
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())

@@ -47,6 +47,7 @@ class CallbackReceiver:
     fail_first: int = 0  # answer 500 to the first N tries of every webhook-id
     gone: bool = False  # answer 410 to everything
     delay: float = 0.0  # seconds before answering
+    redirect_to: str | None = None  # answer 307 to this URL
     received: list[Received] = field(default_factory=list)
     arrivals: int = 0  # POSTs that reached the receiver, answered or not yet
     _tries: Counter[str] = field(default_factory=Counter)
@@ -77,13 +78,16 @@ class CallbackReceiver:
             status = 400
         elif self.gone:
             status = 410
+        elif self.redirect_to is not None:
+            status = 307
         elif tries <= self.fail_first:
             status = 500
         with self._lock:
             self.received.append(
                 Received(msg_id, headers.get("webhook-timestamp", ""), body, verified, status)
             )
-        return JSONResponse({"ok": status == 200}, status_code=status)
+        headers_out = {"Location": self.redirect_to} if status == 307 and self.redirect_to else {}
+        return JSONResponse({"ok": status == 200}, status_code=status, headers=headers_out)
 
     # What tests look at
 

@@ -1,0 +1,109 @@
+"""The callback destination on its own: the SSRF guard is applied at send time, after DNS,
+and a signature any Standard Webhooks library accepts."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+
+import pytest
+from standardwebhooks import Webhook
+
+from gateway.calls.result import CallResult, ResultOrigin
+from gateway.delivery.callback import CallbackDestination, callback_body, pinned_url
+from gateway.delivery.registry import DeliveryAttempt
+from gateway.delivery.signing import SigningSecretError, sign, signed_headers
+from tests.support.receiver import CallbackReceiver, new_secret
+from tests.support.servers import serve_app
+
+RESULT = CallResult(
+    call_id="call_1",
+    agent_id="agt_1",
+    status="completed",
+    origin=ResultOrigin(kind="hook", name="crm"),
+    summary="ok",
+)
+
+
+def attempt(url: str, secret_env: str | None = "CB_SECRET") -> DeliveryAttempt:  # noqa: S107
+    config = {"url": url, **({"secret_env": secret_env} if secret_env else {})}
+    return DeliveryAttempt("msg_1", "call_1", url, config, attempt=1, uncertain=False)
+
+
+def deliver(destination: CallbackDestination, url: str, **kw: object) -> object:
+    async def run() -> object:
+        try:
+            return await destination.deliver(attempt(url, **kw), RESULT)  # type: ignore[arg-type]
+        finally:
+            await destination.aclose()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_private_address_is_refused_at_send_time_after_dns(
+    host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = CallbackReceiver()
+    monkeypatch.setenv("CB_SECRET", receiver.secret)
+    with serve_app(receiver.app) as rx:
+        url = f"https://{host}:{rx.port}/hook"
+        outcome = deliver(CallbackDestination(allow_private=False), url)
+    assert outcome.permanent and not outcome.ok  # type: ignore[attr-defined]
+    assert "private or internal" in outcome.error  # type: ignore[attr-defined]
+    assert receiver.all() == []
+
+
+def test_a_missing_secret_variable_is_a_permanent_error_that_names_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CB_SECRET", raising=False)
+    outcome = deliver(CallbackDestination(allow_private=True), "http://127.0.0.1:9/hook")
+    assert outcome.permanent  # type: ignore[attr-defined]
+    assert "CB_SECRET is not set" in outcome.error  # type: ignore[attr-defined]
+
+
+def test_a_signed_post_reaches_the_receiver_by_its_checked_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    receiver = CallbackReceiver()
+    monkeypatch.setenv("CB_SECRET", receiver.secret)
+    with serve_app(receiver.app) as rx:
+        outcome = deliver(
+            CallbackDestination(allow_private=True), f"http://localhost:{rx.port}/hook"
+        )
+    assert outcome.ok  # type: ignore[attr-defined]
+    [post] = receiver.all()
+    assert post.verified and post.webhook_id == "msg_1"
+    assert post.body == callback_body(RESULT)
+    assert json.loads(post.body)["type"] == "call.completed"
+
+
+def test_signatures_verify_with_the_reference_library() -> None:
+    secret = new_secret()
+    body = callback_body(RESULT)
+    headers = signed_headers(secret, "msg_abc", 1_700_000_000, body)
+    assert headers["webhook-signature"].startswith("v1,")
+    verifier = Webhook(secret)
+    with pytest.raises(Exception, match=r"too old|timestamp"):
+        verifier.verify(body, headers)  # the reference library checks the timestamp's age too
+    import time
+
+    fresh = signed_headers(secret, "msg_abc", int(time.time()), body)
+    assert verifier.verify(body, fresh)["data"]["call_id"] == "call_1"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["not-whsec", "whsec_!!!", "whsec_" + base64.b64encode(b"short").decode()],
+)
+def test_an_unusable_secret_is_refused_without_echoing_it(secret: str) -> None:
+    with pytest.raises(SigningSecretError) as caught:
+        sign(secret, "msg_1", 1, b"{}")
+    assert secret not in str(caught.value)
+
+
+def test_pinned_urls_keep_port_path_and_query() -> None:
+    assert pinned_url("https://example.com/a?b=1", "93.184.216.34") == "https://93.184.216.34/a?b=1"
+    assert pinned_url("http://h:8080/x", "::1") == "http://[::1]:8080/x"
