@@ -11,6 +11,7 @@ from gateway.context import AppContext
 from integrations.hooks.config import Hook, load_hooks
 from integrations.hooks.demo import DEMO, demo_hook
 from integrations.hooks.endpoint import HookEndpoint
+from integrations.hooks.janitor import IdempotencyJanitor
 
 log = structlog.get_logger(__name__)
 
@@ -32,5 +33,7 @@ class HooksIntegration:
             hooks[DEMO] = demo
         endpoint = HookEndpoint(ctx, hooks)
         ctx.extras["hooks"] = endpoint
+        if hooks:
+            ctx.workers.append(IdempotencyJanitor(ctx.db))
         log.info("hooks.configured", hooks=sorted(hooks))
         return endpoint.routes()

@@ -153,3 +153,31 @@ async def test_an_expired_key_can_be_claimed_again(sqlite_url: str) -> None:
             )
     finally:
         await db.dispose()
+
+
+async def test_the_janitor_deletes_only_expired_keys(sqlite_url: str) -> None:
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from gateway.store.tables import IdempotencyKeyRow, utcnow
+    from integrations.hooks.janitor import IdempotencyJanitor
+
+    db = Database(sqlite_url)
+    await db.migrate()
+    try:
+        async with db.session() as session:
+            repo = IdempotencyKeyRepository(session)
+            for key in ("old", "new"):
+                assert (await repo.claim("s", key, "h")).outcome == "claimed"
+            await session.execute(
+                sa.update(IdempotencyKeyRow)
+                .where(IdempotencyKeyRow.key == "old")
+                .values(expires_at=utcnow() - timedelta(seconds=1))
+            )
+        assert await IdempotencyJanitor(db).purge_once() == 1
+        async with db.session() as session:
+            keys = (await session.execute(sa.select(IdempotencyKeyRow.key))).scalars().all()
+        assert keys == ["new"]
+    finally:
+        await db.dispose()
