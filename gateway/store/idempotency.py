@@ -28,6 +28,13 @@ def request_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def _stored_key(key: str) -> str:
+    """Keys longer than the column are kept as their hash, so long keys never collide."""
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Claim:
     """The outcome of `claim`.
@@ -73,7 +80,7 @@ class IdempotencyKeyRepository:
         Commit the caller's transaction right after a `claimed` outcome, so that concurrent
         requests see the key while this one acts.
         """
-        key = key[:MAX_KEY_LENGTH]
+        key = _stored_key(key)
         for _ in range(2):
             result: Any = await self.session.execute(self._insert(scope, key, fingerprint))
             if result.rowcount == 1:
@@ -107,7 +114,7 @@ class IdempotencyKeyRepository:
         """Record the answer a repeat of this request will get."""
         await self.session.execute(
             sa.update(IdempotencyKeyRow)
-            .where(IdempotencyKeyRow.scope == scope, IdempotencyKeyRow.key == key[:MAX_KEY_LENGTH])
+            .where(IdempotencyKeyRow.scope == scope, IdempotencyKeyRow.key == _stored_key(key))
             .values(state="done", response_status=status, response_body=body)
         )
 
@@ -116,7 +123,7 @@ class IdempotencyKeyRepository:
         await self.session.execute(
             sa.delete(IdempotencyKeyRow).where(
                 IdempotencyKeyRow.scope == scope,
-                IdempotencyKeyRow.key == key[:MAX_KEY_LENGTH],
+                IdempotencyKeyRow.key == _stored_key(key),
                 IdempotencyKeyRow.state == "in_progress",
             )
         )

@@ -181,3 +181,19 @@ async def test_the_janitor_deletes_only_expired_keys(sqlite_url: str) -> None:
         assert keys == ["new"]
     finally:
         await db.dispose()
+
+
+async def test_long_keys_that_share_a_prefix_are_different_keys(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    await db.migrate()
+    try:
+        async with db.session() as session:
+            repo = IdempotencyKeyRepository(session)
+            first, second = "k" * 400 + "1", "k" * 400 + "2"
+            assert (await repo.claim("s", first, "h1")).outcome == "claimed"
+            assert (await repo.claim("s", second, "h2")).outcome == "claimed"
+            await repo.complete("s", first, 202, {"n": 1})
+            replay = await repo.claim("s", first, "h1")
+            assert (replay.outcome, replay.body) == ("replay", {"n": 1})
+    finally:
+        await db.dispose()
