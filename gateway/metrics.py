@@ -3,8 +3,9 @@
 Counters and histograms are updated as things happen (requests, upstream calls, polls, Slack
 acks); the store's gauges (calls by state, deliveries by destination and state, the oldest
 due delivery) are read from the database at scrape time, so every replica reports the truth.
-Other modules find the object in `ctx.extras["metrics"]` and increment what they own:
-`metrics.polls.inc()` per upstream poll, `metrics.slack_slow_acks.inc()` per late Slack ack.
+The object is in `ctx.extras["metrics"]`. Polls (upstream `GET /v1/calls/{id}`) and Slack
+acks over 1 s (answers on `/slack/events`) are counted here from the client's and the
+middleware's callbacks, so nobody needs to increment them by hand.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from gateway.store.tables import CallRow, DeliveryRow, utcnow
 
 # Upstream calls: fast reads to slow creations, with room for a timeout at 15 s.
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
+POLL_ENDPOINT = "GET /v1/calls/{id}"
+SLACK_ROUTES = frozenset({"/slack/events"})
+SLOW_ACK_SECONDS = 1.0
 # A delivery whose work is over; everything else with a due time is waiting to be sent.
 SETTLED_DELIVERY_STATES = tuple(str(state) for state in FINAL_STATES)
 
@@ -80,10 +84,14 @@ class GatewayMetrics:
         """A `request_observers` callback (see gateway.http.middleware)."""
         self.requests.labels(method, route, str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
+        if route in SLACK_ROUTES and seconds > SLOW_ACK_SECONDS:
+            self.slack_slow_acks.inc()
 
     def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:
         """The OneInbox client's `on_request` callback."""
         self.upstream_seconds.labels(endpoint, outcome).observe(seconds)
+        if endpoint == POLL_ENDPOINT:
+            self.polls.inc()
 
     async def collect_store(self, db: Database) -> None:
         """Refresh the store gauges from the database (called at scrape time)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.metrics import GatewayMetrics
 from tests.admin.rig import AdminRig
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -65,3 +66,29 @@ def test_counters_other_modules_increment_are_exposed(rig: AdminRig) -> None:
     assert ("gateway_polls_total", ()) in samples
     assert ("gateway_slack_acks_over_1s_total", ()) in samples
     assert value(samples, "gateway_oldest_due_delivery_seconds") == 0
+
+
+def exposed(metrics: GatewayMetrics) -> dict[str, float]:
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(metrics.render().decode())
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+def test_upstream_reads_of_a_call_count_as_polls() -> None:
+    # The tracker's client reports through `on_request` like the main client does.
+    metrics = GatewayMetrics()
+    metrics.observe_upstream("GET /v1/calls/{id}", "ok", 0.02)
+    metrics.observe_upstream("GET /v1/calls/{id}", "timeout", 15.0)
+    metrics.observe_upstream("POST /v1/calls/web", "ok", 0.3)
+    assert exposed(metrics)["gateway_polls_total"] == 2
+
+
+def test_slack_answers_slower_than_a_second_are_counted() -> None:
+    metrics = GatewayMetrics()
+    metrics.observe_request("POST", "/slack/events", 200, 0.2)
+    metrics.observe_request("POST", "/slack/events", 200, 1.4)
+    metrics.observe_request("POST", "/hooks/{name}", 202, 2.5)  # not Slack
+    assert exposed(metrics)["gateway_slack_acks_over_1s_total"] == 1
