@@ -110,3 +110,52 @@ def test_results_survive_two_kill_9s_during_delivery(
     print(
         f"\ncrash test: {len(posts)} POSTs for {CALLS} results, {receiver.duplicates()} duplicates"
     )
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_finishes_deliveries_in_flight_and_loses_nothing(
+    tmp_path: Path, gateway_env: dict[str, str]
+) -> None:
+    receiver = CallbackReceiver(delay=1.5)
+    sim = simulator_process(tmp_path, "--analysis-delay", "0.2").start(ready_path="/")
+    port = free_port()
+    gateways: list[GatewayProcess] = []
+    try:
+        with serve_app(receiver.app) as rx:
+            config = tmp_path / "gateway.toml"
+            config.write_text(
+                hook_toml(
+                    agent=create_agent(sim.url),
+                    callbacks=[(rx.url + "/hook", "TEST_RECEIVER_SECRET")],
+                )
+            )
+            env = remote_env(
+                gateway_env,
+                sim_url=sim.url,
+                config_path=config,
+                secrets={"TEST_RECEIVER_SECRET": receiver.secret},
+            )
+            log = tmp_path / "gateway.log"
+            gateway = GatewayProcess(env, port=port, log_path=log).start()
+            gateways.append(gateway)
+            call_ids = start_calls(gateway.url, 10)
+            end_calls(sim.url, call_ids)
+            wait_until(lambda: receiver.arrivals >= 1, timeout=30, what="a delivery in flight")
+            in_flight = receiver.arrivals - len(receiver.all())
+            gateway.stop()  # SIGTERM
+            # uvicorn re-raises SIGTERM after its graceful shutdown, so look at the log.
+            assert '"gateway.stopped"' in log.read_text()
+            answered_before_restart = set(receiver.accepted_call_ids())
+
+            gateway = GatewayProcess(env, port=port, log_path=log).start()
+            gateways.append(gateway)
+            wait_for_results(receiver, call_ids, timeout=60)
+    finally:
+        for proc in gateways:
+            proc.stop()
+        sim.stop()
+
+    assert in_flight >= 1
+    assert len(answered_before_restart) >= in_flight  # finished, not abandoned
+    assert receiver.duplicates() == 0  # a clean stop re-sends nothing
+    assert "outbox.stopped_with_unfinished" not in log.read_text()
