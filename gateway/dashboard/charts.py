@@ -6,8 +6,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.admin.models import CallSummary
-
 BAR_WIDTH = 360  # px of the longest outcome bar
 HOURS = 24
 COLUMN_HEIGHT = 120  # px of the tallest hourly column
@@ -29,9 +27,13 @@ class HourColumn:
     height: int
 
 
-def outcome_bars(calls: list[CallSummary]) -> list[OutcomeBar]:
+# (created_at, state, outcome) of one call.
+Point = tuple[datetime, str, str | None]
+
+
+def outcome_bars(points: list[Point]) -> list[OutcomeBar]:
     """Calls per outcome, most frequent first; a call without an outcome counts by state."""
-    counts = Counter(call.outcome or f"({call.state})" for call in calls)
+    counts = Counter(outcome or f"({state})" for _, state, outcome in points)
     top = max(counts.values(), default=0)
     return [
         OutcomeBar(label, count, max(2, round(BAR_WIDTH * count / top)), index * 26)
@@ -39,11 +41,11 @@ def outcome_bars(calls: list[CallSummary]) -> list[OutcomeBar]:
     ]
 
 
-def calls_per_hour(calls: list[CallSummary], now: datetime) -> list[HourColumn]:
+def calls_per_hour(points: list[Point], now: datetime) -> list[HourColumn]:
     """One column per hour of the last 24, the current hour last."""
     this_hour = now.replace(minute=0, second=0, microsecond=0)
     starts = [this_hour - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
-    counts = Counter(call.created_at.replace(minute=0, second=0, microsecond=0) for call in calls)
+    counts = Counter(created.replace(minute=0, second=0, microsecond=0) for created, _, _ in points)
     top = max((counts[start] for start in starts), default=0)
     return [
         HourColumn(

@@ -160,7 +160,7 @@ class Dashboard:
     async def overview(self, request: Request, session: DashboardSession) -> Response:
         db = self.ctx.db
         recent = await queries.list_calls(db, limit=50, offset=0)
-        day = await queries.calls_since(db, queries.day_ago())
+        day = await queries.chart_points(db, queries.day_ago())
         failed = await queries.list_deliveries(db, limit=50, offset=0, failed=True)
         async with db.session() as s:
             agents = [row.name for row in await AgentRepository(s).list()]
