@@ -1,7 +1,7 @@
 """Slack ack latency: signed `/voice call` commands with OneInbox answering in 2.5 s.
 
 wrk (Debian's package) replays pre-signed slash commands against a real gateway process in
-local mode (simulator latency 2.5 s, fake Slack API on loopback) and, as a floor in the same
+front of a OneInbox simulator process answering in 2.5 s (fake Slack API on loopback) and, as a floor in the same
 run, against a bare Starlette endpoint that only verifies the Slack signature and answers.
 Reports ack p50/p99 and commands per second for both. Goal: p99 < 50 ms at 10 connections
 and at least 500 commands/s. Bounded to a few tens of seconds; loopback only.
@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-bench-token"
+SIM_KEY = "oi_sk_bench_simulator"
 CONNECTIONS = 10
 DURATION_S = 8
 LATENCY_S = 2.5
@@ -149,7 +150,9 @@ def _wrk(url: str, script: Path) -> dict[str, Any]:
     return data
 
 
-def _serve(args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(
+    args: list[str], env: dict[str, str], port: int, log: Path, *, ready_path: str = "/healthz"
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, *args],
@@ -163,7 +166,7 @@ def _serve(args: list[str], env: dict[str, str], port: int, log: Path) -> subpro
         if proc.poll() is not None:
             raise RuntimeError(f"{args} exited; see {log}")
         try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1)
             return proc
         except httpx.HTTPError:
             time.sleep(0.1)
@@ -205,35 +208,60 @@ def run() -> list[dict[str, Any]]:
     with serve_app(fake.app) as slack_server:
         script = work / "signed.lua"
         script.write_text(_lua(_signed_requests(slack_server.url)))
-        gw_port, floor_port = free_port(), free_port()
+        gw_port, floor_port, sim_port = free_port(), free_port(), free_port()
+        # OneInbox as its own process, as in production: its work is not the gateway's.
+        simulator = _serve(
+            [
+                "-m",
+                "gateway",
+                "simulate",
+                "--port",
+                str(sim_port),
+                "--latency",
+                "0",
+                "--analysis-delay",
+                "0.5",
+                "--api-key",
+                SIM_KEY,
+            ],
+            {"LOG_LEVEL": "warning"},
+            sim_port,
+            work / "simulator.log",
+            ready_path="/_sim/config",
+        )
         env = {
             "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'gateway.db'}",
             "DATA_DIR": str(work / "data"),
             "GATEWAY_SECRET_KEY": "bench-secret-key-0123456789abcdef",
             "GATEWAY_CONFIG": str(work / "gateway.toml"),
-            "ONEINBOX_API_KEY": "",
+            "ONEINBOX_API_KEY": SIM_KEY,
+            "ONEINBOX_BASE_URL": f"http://127.0.0.1:{sim_port}",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{gw_port}",
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_API_URL": slack_server.url + "/api/",
             "LOG_LEVEL": "warning",
             "LOG_FORMAT": "json",
         }
-        gateway = _serve(
-            ["-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(gw_port)],
-            env,
-            gw_port,
-            work / "gateway.log",
-        )
         try:
-            _warm_up(f"http://127.0.0.1:{gw_port}", slack_server.url, fake)
-            httpx.patch(
-                f"http://127.0.0.1:{gw_port}/oneinbox-sim/_sim/config",
-                json={"latency_seconds": LATENCY_S},
-                timeout=5,
-            ).raise_for_status()
-            measured = _wrk(f"http://127.0.0.1:{gw_port}", script)
+            gateway = _serve(
+                ["-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(gw_port)],
+                env,
+                gw_port,
+                work / "gateway.log",
+            )
+            try:
+                _warm_up(f"http://127.0.0.1:{gw_port}", slack_server.url, fake)
+                httpx.patch(
+                    f"http://127.0.0.1:{sim_port}/_sim/config",
+                    json={"latency_seconds": LATENCY_S},
+                    timeout=5,
+                ).raise_for_status()
+                measured = _wrk(f"http://127.0.0.1:{gw_port}", script)
+            finally:
+                _stop(gateway)
         finally:
-            _stop(gateway)
+            _stop(simulator)
         floor = _serve(
             [
                 "-m",

@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 Ack = Callable[..., Awaitable[Any]]
 ADMIN_ONLY = (grammar.AgentCreateCommand, grammar.AgentSetCommand, grammar.PromptCommand)
 CREATE_MODAL = "agent_create_modal"
+BUSY = "I'm handling a lot of requests right now; nothing was started. Try again in a minute."
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,22 @@ class Invocation:
 class SlackHandlers:
     """The domain side of every `/voice` sub-command, button and modal."""
 
-    def __init__(self, ctx: AppContext, *, auto_join: bool, max_concurrent: int = 200) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        auto_join: bool,
+        max_concurrent: int = 200,
+        max_waiting: int = 1000,
+    ) -> None:
         self.ctx = ctx
         self.auto_join = auto_join
         # Background work waits its turn here, parked, so a burst of commands cannot flood
-        # the event loop and delay the acks of the commands that follow.
+        # the event loop and delay the acks of the commands that follow; past `max_waiting`
+        # a command is turned away at once rather than queued without bound.
         self._slots = asyncio.Semaphore(max_concurrent)
+        self._waiting = 0
+        self._max_waiting = max_waiting
         self.command = ctx.settings.slack_command
         self.admins = set(ctx.settings.slack_admin_users)
 
@@ -86,6 +97,9 @@ class SlackHandlers:
             return
         if isinstance(command, ADMIN_ONLY) and self.admins and inv.user_id not in self.admins:
             await ack(text=self._refusal())
+            return
+        if not isinstance(command, grammar.HelpCommand) and self._waiting >= self._max_waiting:
+            await ack(text=BUSY)
             return
         match command:
             case grammar.HelpCommand():
@@ -139,13 +153,18 @@ class SlackHandlers:
 
     # ---- background work ----------------------------------------------------------------
     def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        self._waiting += 1
         self.ctx.spawn(self._in_turn(coro), name=f"slack.{what}")
 
     async def _in_turn(self, coro: Coroutine[Any, Any, None]) -> None:
+        waiting = True
         try:
             async with self._slots:
+                self._waiting, waiting = self._waiting - 1, False
                 await coro
         finally:
+            if waiting:
+                self._waiting -= 1
             coro.close()  # cancelled while waiting its turn: never started, nothing to warn
 
     async def _call(

@@ -74,3 +74,28 @@ def test_slow_oneinbox_still_acks_within_a_second(rig: SlackRig) -> None:
         assert rig.command("call sales").status_code == 200
         assert time.monotonic() - started < 1.0
     wait_until(lambda: len(rig.fake.posts(CHANNEL)) == 3, timeout=30, what="three cards")
+
+
+@pytest.fixture
+def narrow_rig(tmp_path: Path) -> Iterator[SlackRig]:
+    yield from make_rig(
+        tmp_path, extra_config="\n[slack]\nmax_concurrent_work = 1\nmax_waiting_work = 1\n"
+    )
+
+
+def test_past_its_backlog_the_gateway_turns_commands_away_and_starts_nothing_for_them(
+    narrow_rig: SlackRig,
+) -> None:
+    rig = narrow_rig
+    rig.sim("PATCH", "/_sim/config", json={"latency_seconds": 1.5})
+    first = rig.command("call sales")  # being worked on
+    wait_until(lambda: rig.sim("GET", "/_sim/stats").json()["total"] >= 1, what="first upstream")
+    second = rig.command("call sales")  # waits its turn
+    third = rig.command("call sales")  # turned away
+    assert "Starting a call" in first.text and "Starting a call" in second.text
+    assert "nothing was started" in third.text
+    assert "drives OneInbox" in rig.command("help").text  # help is always answered
+    wait_until(lambda: len(rig.fake.posts(CHANNEL)) == 2, timeout=30, what="two cards")
+    time.sleep(0.3)
+    assert len(rig.stored_calls()) == 2
+    assert "Starting a call" in rig.command("call sales").text  # room again
