@@ -141,3 +141,35 @@ def test_without_admin_token_remote_mode_shows_a_landing_page_and_local_mode_is_
             assert "set <code>ADMIN_TOKEN</code>" in page.text.replace("Set", "set")
             assert "Try a call" not in page.text
             assert httpx.post(rig.url + "/dashboard/try", data={"x": "1"}).status_code == 401
+
+
+POSTS = [
+    "/dashboard/logout",
+    "/dashboard/deliveries/dlv_x/replay",
+    "/dashboard/try",
+    "/dashboard/calls/call_x/end-simulated",
+]
+
+
+@pytest.mark.parametrize("path", POSTS)
+def test_every_form_post_checks_session_csrf_size_and_type(rig: AdminRig, path: str) -> None:
+    assert httpx.post(rig.url + path, data={"csrf": "x"}).status_code == 401
+    client, csrf = sign_in(rig)
+    assert client.post(path, data={"csrf": "forged"}).status_code == 403
+    big = client.post(path, content=b"csrf=" + b"a" * (1024 * 1024 + 1), headers=FORM)
+    assert big.status_code == 413
+    assert client.post(path, json={"csrf": csrf}).status_code == 415
+    assert rig.count(CallRow) == 0
+    assert 'action="/dashboard/login"' not in client.get("/").text  # still signed in
+
+
+def test_sign_in_refuses_oversized_and_non_form_bodies(rig: AdminRig) -> None:
+    big = httpx.post(
+        rig.url + "/dashboard/login", content=b"token=" + b"a" * (1024 * 1024 + 1), headers=FORM
+    )
+    assert big.status_code == 413
+    as_json = httpx.post(rig.url + "/dashboard/login", json={"token": ADMIN_TOKEN})
+    assert as_json.status_code == 415
+    assert "set-cookie" not in as_json.headers
+    missing = httpx.post(rig.url + "/dashboard/login", data={"other": "x"})
+    assert missing.status_code == 401
