@@ -79,7 +79,7 @@ def make_rig(tmp_path: Path, *, extra_config: str = "", **overrides: Any) -> Ite
     fake = FakeSlack(token=BOT_TOKEN)
     config = tmp_path / "gateway.toml"
     config.write_text(AGENTS_TOML + extra_config)
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    database_url = overrides.pop("database_url", f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
     with serve_app(fake.app) as slack_server:
         values: dict[str, Any] = {
             "database_url": database_url,

@@ -99,3 +99,24 @@ def test_the_destination_finds_each_workspace_token_in_the_store(oauth_rig: Slac
             await db.dispose()
 
     assert asyncio.run(lookup()) == (oauth_rig.fake.token, True)
+
+
+@pytest.fixture
+def oauth_rig_any_db(tmp_path: Path, database_url: str) -> Iterator[SlackRig]:
+    yield from make_rig(
+        tmp_path,
+        database_url=database_url,
+        slack_bot_token=None,
+        slack_client_id="1234.5678",
+        slack_client_secret="oauth-client-secret-value",
+        public_base_url="https://gw.example",
+    )
+
+
+def test_install_and_a_call_card_on_each_database(oauth_rig_any_db: SlackRig) -> None:
+    rig = oauth_rig_any_db
+    assert install(rig).status_code == 200
+    rig.command("call sales")
+    card = wait_until(lambda: rig.fake.posts("C0GENERAL"), timeout=20, what="card")[0]
+    (call,) = wait_until(lambda: [c for c in rig.stored_calls() if c.origin_context.get("card")])
+    assert call.destinations[0]["config"]["thread_ts"] == card["ts"]
