@@ -216,6 +216,10 @@ async def test_refused_microphone_says_what_to_do_and_leave_still_ends_the_call(
     # Nothing joined: no socket reached the simulator and the call did not go live.
     assert rtc_connections(gateway.url, call.call_id) == []
     assert upstream_status(gateway, call) != "in_progress"
+    # "Try again" asks again (and is refused again, in this browser).
+    await page.click("#retry")
+    await wait_state(page, "mic-denied", 15_000)
+    assert rtc_connections(gateway.url, call.call_id) == []
 
     await page.click("#leave")
     await wait_state(page, "ended", 15_000)
@@ -272,3 +276,23 @@ async def test_a_link_that_expires_while_the_page_is_open_shows_the_expired_stat
     await page.click("#leave")
     await wait_state(page, "ended", 15_000)
     wait_until(lambda: upstream_status(gateway, call) == "completed", timeout=10)
+
+
+async def test_leave_before_joining_ends_the_call(
+    browser: Any,
+    gateway: GatewayProcess,
+    starter: CallStarter,
+    tmp_path: Path,
+) -> None:
+    call = await starter.start_call("Ada")
+    page = await phone_page(browser, GRANT_MIC)
+    seen = Recorder(page)
+    await page.goto(call.join_url)
+    await page.wait_for_selector("#leave:not([disabled])")
+    await page.focus("#leave")
+    await page.keyboard.press("Enter")
+    await wait_state(page, "ended", 15_000)
+    text = await seen.snapshot(tmp_path, "left-before-joining")
+    assert "You can close this tab" in text
+    wait_until(lambda: upstream_status(gateway, call) == "completed", timeout=10)
+    assert rtc_connections(gateway.url, call.call_id) == []
