@@ -107,6 +107,19 @@ def call_card(
     return text, blocks
 
 
+def stopping_card(card: list[Block], call_id: str) -> list[Block]:
+    """The card after its Stop button: state "Stopping…", the Stop button gone."""
+    updated: list[Block] = []
+    for block in card:
+        if block.get("type") == "context":
+            block = _context(f"{state_label('stopping')}  ·  Call `{escape(call_id)}`")
+        elif block.get("type") == "actions":
+            kept = [e for e in block.get("elements", []) if e.get("action_id") != STOP_ACTION]
+            block = {**block, "elements": kept}
+        updated.append(block)
+    return updated
+
+
 def ended_card(result: CallResult) -> Message:
     """The card once the call is over: no buttons, the duration and the outcome."""
     agent = escape(result.agent_name or result.agent_id)

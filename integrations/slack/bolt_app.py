@@ -79,11 +79,15 @@ def build_bolt_app(
         )
 
     @app.action(STOP_ACTION)
-    async def on_stop(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_stop(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
         call_id = str((body.get("actions") or [{}])[0].get("value") or "")
         if call_id:
-            await handlers.on_stop_button(call_id=call_id, respond=respond)
+            await handlers.on_stop_button(
+                call_id=call_id, body=body, respond=respond, client=client
+            )
 
     @app.action("join_call")
     async def on_join(ack: AsyncAck) -> None:

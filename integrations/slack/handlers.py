@@ -129,9 +129,27 @@ class SlackHandlers:
                 await ack(text=f"Updating the prompt of *{blocks.escape(command.agent)}*…")
                 self._spawn(self._prompt(command, respond), "prompt")
 
-    async def on_stop_button(self, *, call_id: str, respond: AsyncRespond) -> None:
-        """The card's Stop button (already acked by the caller)."""
-        self._spawn(self._stop(call_id, respond), "stop_button")
+    async def on_stop_button(
+        self, *, call_id: str, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        """The card's Stop button (already acked): stop, and show "Stopping…" on the card."""
+        self._spawn(self._stop_from_card(call_id, body, respond, client), "stop_button")
+
+    async def _stop_from_card(
+        self, call_id: str, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        # "Stopping…" goes on the card before the stop, so the ended card can never be
+        # overwritten by it; if the stop fails, the card is put back as it was.
+        channel = str((body.get("channel") or {}).get("id") or "")
+        message = body.get("message") or {}
+        ts = str((body.get("container") or {}).get("message_ts") or message.get("ts") or "")
+        text = str(message.get("text") or "Voice call")
+        card = message.get("blocks") if channel and ts else None
+        if card:
+            stopping = blocks.stopping_card(card, call_id)
+            await client.chat_update(channel=channel, ts=ts, text=text, blocks=stopping)
+        if not await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))) and card:
+            await client.chat_update(channel=channel, ts=ts, text=text, blocks=card)
 
     async def on_create_submitted(
         self, *, values: dict[str, Any], private_metadata: str, user_id: str, client: AsyncWebClient

@@ -182,3 +182,18 @@ def _texts(value: Any) -> list[str]:
     if isinstance(value, list):
         return [t for v in value for t in _texts(v)]
     return []
+
+
+def test_stopping_card_drops_the_stop_button_and_says_stopping() -> None:
+    _, card = blocks.call_card(
+        call_id="call_1", agent_name="sales", started_by="<@U1>", join_url="https://gw/join/abc"
+    )
+    stopping = blocks.stopping_card(card, "call_1")
+    assert stopping[0] == card[0]
+    assert stopping[1] == {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": ":black_square_for_stop: Stopping…  ·  Call `call_1`"}
+        ],
+    }
+    assert [e["action_id"] for e in stopping[2]["elements"]] == ["join_call"]

@@ -145,7 +145,14 @@ def test_stop_button_and_status(rig: SlackRig) -> None:
         lambda: rig.sim("GET", f"/v1/calls/{call_id}").json()["status"] == "completed",
         what="stopped upstream",
     )
-    assert wait_until(lambda: [r for r in rig.responses() if "is stopping" in r["text"]])
+    updated = wait_until(
+        lambda: (
+            rig.fake.message(CHANNEL, card["ts"]).get("edited")
+            and rig.fake.message(CHANNEL, card["ts"])
+        )
+    )
+    assert "Stopping…" in json.dumps(updated["blocks"], ensure_ascii=False)
+    assert "stop_call" not in json.dumps(updated["blocks"])
 
 
 def test_stop_and_status_of_an_unknown_call(rig: SlackRig) -> None:
@@ -247,3 +254,38 @@ def test_only_admins_may_create_or_change_agents(admin_rig: SlackRig, text: str)
 def test_anyone_may_start_a_call_when_admins_are_set(admin_rig: SlackRig) -> None:
     admin_rig.command("call sales", user_id="U0SOMEONE")
     wait_until(lambda: admin_rig.fake.posts(CHANNEL), timeout=20, what="card")
+
+
+def test_stop_button_of_an_unknown_call_puts_the_card_back(rig: SlackRig) -> None:
+    rig.command("call sales")
+    card = wait_until(lambda: rig.fake.posts(CHANNEL), timeout=20, what="card")[0]
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0USER2"},
+        "team": {"id": "T0001"},
+        "api_app_id": "A0001",
+        "channel": {"id": CHANNEL},
+        "container": {"type": "message", "message_ts": card["ts"], "channel_id": CHANNEL},
+        "message": card,
+        "response_url": rig.response_url,
+        "trigger_id": "1.2.3",
+        "actions": [
+            {
+                "action_id": "stop_call",
+                "block_id": "call_actions",
+                "value": "call_nope",
+                "type": "button",
+            }
+        ],
+    }
+    assert interaction(rig, payload).status_code == 200
+    assert wait_until(
+        lambda: [r for r in rig.responses() if "I don't know call `call_nope`" in r["text"]]
+    )
+    restored = wait_until(
+        lambda: (
+            rig.fake.message(CHANNEL, card["ts"]).get("edited") == 2
+            and rig.fake.message(CHANNEL, card["ts"])
+        )
+    )
+    assert restored["blocks"] == card["blocks"]
