@@ -140,8 +140,11 @@ function render(name, message) {
   keepFocus();
 }
 
-// Keyboard users keep a sensible focus when the button they pressed disappears.
+// Keyboard users keep a sensible focus when the button they pressed disappears (a
+// disabled button loses focus to <body>). The first render leaves focus where it is.
+let acted = false;
 function keepFocus() {
+  if (!acted) return;
   const active = document.activeElement;
   if (active && active !== document.body && !active.hidden && !active.disabled) return;
   const next = [ui.join, ui.retry, ui.leave].find((b) => !b.hidden && !b.disabled);
@@ -305,7 +308,14 @@ async function leave() {
   leaving = false;
 }
 
-ui.join.addEventListener('click', join);
-ui.retry.addEventListener('click', join);
-ui.leave.addEventListener('click', leave);
+for (const [button, action] of [
+  [ui.join, join],
+  [ui.retry, join],
+  [ui.leave, leave],
+]) {
+  button.addEventListener('click', () => {
+    acted = true;
+    action();
+  });
+}
 render('ready');

@@ -167,6 +167,8 @@ async def test_join_connects_with_the_calls_token_then_leave_ends_the_call(
     text = await seen.snapshot(tmp_path, "2-connecting")
     assert "connecting" in text.lower()
     assert await page.is_enabled("#leave")
+    # "Join call" went away under the keyboard user's focus: it moved to Leave.
+    assert await page.evaluate("document.activeElement.id") == "leave"
 
     # The simulator saw exactly this call's token, and the call went live upstream.
     records = wait_until(
