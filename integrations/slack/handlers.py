@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from gateway.calls.commands import CreateAgent, Origin, StartWebCall
@@ -118,7 +120,8 @@ class SlackHandlers:
                 self._spawn(self._agents(respond), "agents")
             case grammar.AgentCreateCommand(name=None):
                 await ack()
-                self._spawn(self._open_create_modal(inv, client, respond), "modal")
+                # Not queued: Slack's trigger_id for the modal expires after 3 s.
+                self.ctx.spawn(self._open_create_modal(inv, client, respond), name="slack.modal")
             case grammar.AgentCreateCommand(name=str(name)):
                 await ack(text=f"Creating agent *{blocks.escape(name)}*…")
                 self._spawn(self._create(name, command.fields, respond), "agent_create")
@@ -230,6 +233,11 @@ class SlackHandlers:
         except ChannelUnavailable:
             await respond(text=text, blocks=card, response_type="in_channel")
             await respond(text=invite_hint(bot_user_id), response_type="ephemeral")
+            return
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            # Slack refused or is unreachable: the reply URL is the one way left to the user.
+            log.warning("slack.card_not_posted", call_id=started.call_id, exc_info=True)
+            await respond(text=text, blocks=card, response_type="in_channel")
             return
         await attach_card(self.ctx.db, started.call_id, channel=inv.channel_id, ts=ts)
 

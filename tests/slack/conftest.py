@@ -17,7 +17,7 @@ from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from tests.slack.signing import BOT_TOKEN, SIGNING_SECRET, command_body, signed_headers
 from tests.support.fake_slack import FakeSlack
-from tests.support.servers import ServerThread, serve_app
+from tests.support.servers import ServerThread, free_port, serve_app
 
 AGENTS_TOML = """
 [agents.sales]
@@ -80,6 +80,7 @@ def make_rig(tmp_path: Path, *, extra_config: str = "", **overrides: Any) -> Ite
     config = tmp_path / "gateway.toml"
     config.write_text(AGENTS_TOML + extra_config)
     database_url = overrides.pop("database_url", f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
+    port = free_port()
     with serve_app(fake.app) as slack_server:
         values: dict[str, Any] = {
             "database_url": database_url,
@@ -90,10 +91,17 @@ def make_rig(tmp_path: Path, *, extra_config: str = "", **overrides: Any) -> Ite
             "slack_bot_token": BOT_TOKEN,
             "slack_api_url": slack_server.url + "/api/",
             "oneinbox_api_key": None,
+            "public_base_url": f"http://127.0.0.1:{port}",
         }
         settings = load_settings(**{**values, **overrides})
-        with serve_app(create_app(settings)) as gateway:
+        gateway = ServerThread(create_app(settings))
+        # Served where PUBLIC_BASE_URL says, so join links and OneInbox webhooks reach it.
+        gateway.port = gateway.server.config.port = port
+        gateway.start()
+        try:
             yield SlackRig(gateway, slack_server, fake, database_url)
+        finally:
+            gateway.stop()
 
 
 @pytest.fixture

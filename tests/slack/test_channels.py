@@ -99,3 +99,14 @@ def test_past_its_backlog_the_gateway_turns_commands_away_and_starts_nothing_for
     time.sleep(0.3)
     assert len(rig.stored_calls()) == 2
     assert "Starting a call" in rig.command("call sales").text  # room again
+
+
+def test_when_slack_refuses_the_card_it_still_reaches_the_user_via_response_url(
+    rig: SlackRig,
+) -> None:
+    rig.fake.fail("chat.postMessage", "internal_error")
+    rig.command("call sales")
+    (card,) = wait_until(rig.responses, timeout=20, what="card via response_url")
+    assert card["response_type"] == "in_channel"
+    assert any(b["type"] == "actions" for b in card["blocks"])
+    assert rig.fake.posts() == []

@@ -40,7 +40,8 @@ def test_call_is_acked_fast_even_when_oneinbox_is_slow_and_posts_a_card(rig: Sla
 
     card = wait_until(lambda: rig.fake.posts(CHANNEL), timeout=20, what="card")[0]
     found = buttons(card)
-    assert found["join_call"]["url"].startswith("http://127.0.0.1:8080/join/")  # PUBLIC_BASE_URL
+    assert found["join_call"]["url"].startswith(rig.gateway.url + "/join/")
+    assert httpx.get(found["join_call"]["url"]).status_code == 200
     assert "<@U0USER1>" in card["blocks"][0]["text"]["text"]
     assert "sales" in card["blocks"][0]["text"]["text"]
     assert card["metadata"]["event_type"] == "oneinbox_call_card"
