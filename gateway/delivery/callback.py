@@ -96,18 +96,22 @@ class CallbackDestination:
         host = urlsplit(url).netloc.rsplit("@", 1)[-1]
         hostname = urlsplit(url).hostname or ""
         headers.update({"Content-Type": "application/json", "Host": host})
-        try:
-            response = await self._http.post(
-                pinned_url(url, addresses[0]),
-                content=body,
-                headers=headers,
-                extensions={"sni_hostname": hostname},
-            )
-        except httpx.TimeoutException:
-            return DeliveryOutcome(ok=False, error="callback: timed out")
-        except httpx.HTTPError as exc:
-            return DeliveryOutcome(ok=False, error=f"callback: {type(exc).__name__}")
-        return outcome_of(response)
+        for address in addresses:
+            try:
+                response = await self._http.post(
+                    pinned_url(url, address),
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": hostname},
+                )
+            except httpx.ConnectError:
+                continue  # nothing was sent: the next checked address may answer
+            except httpx.TimeoutException:
+                return DeliveryOutcome(ok=False, error="callback: timed out")
+            except httpx.HTTPError as exc:
+                return DeliveryOutcome(ok=False, error=f"callback: {type(exc).__name__}")
+            return outcome_of(response)
+        return DeliveryOutcome(ok=False, error="callback: could not connect")
 
 
 def outcome_of(response: httpx.Response) -> DeliveryOutcome:

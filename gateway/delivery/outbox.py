@@ -252,6 +252,8 @@ class Outbox:
                     worker=self.identity,
                 )
             )
+            # Lock the call before its delivery, in the order every other writer uses.
+            await CallRepository(session).get(row.call_id, for_update=True)
             fresh = await DeliveryRepository(session).get(row.id, for_update=True)
             if fresh is None:
                 return
