@@ -261,8 +261,18 @@ async function join() {
     render(response.status === 404 ? 'expired' : response.status === 429 ? 'busy' : 'error');
     return;
   }
-  let session = await response.json();
+  let session;
+  try {
+    session = await response.json();
+  } catch (_) {
+    session = null;
+  }
   if (stale()) return;
+  if (!session || !session.server_url || !session.participant_token) {
+    await releaseMedia();
+    render('error');
+    return;
+  }
   const thisRoom = new Room({ adaptiveStream: false, dynacast: false });
   room = thisRoom;
   thisRoom.on(RoomEvent.TrackSubscribed, onTrackSubscribed);
