@@ -26,6 +26,7 @@ from gateway.dashboard import charts
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
+from gateway.join.ratelimit import Budget, RateLimiter
 from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow
@@ -45,6 +46,8 @@ PAGE_HEADERS = {
 Handler = Callable[[Request], Awaitable[Response]]
 SessionHandler = Callable[[Request, DashboardSession], Awaitable[Response]]
 BAD_NAME = "an agent name is 1-200 characters"
+# Sign-in attempts per client address: plenty for a person, nothing for a guessing script.
+SIGN_IN_PER_ADDRESS = Budget(requests=10, seconds=60)
 
 
 class Dashboard:
@@ -58,6 +61,7 @@ class Dashboard:
         self.open = ctx.settings.local_mode and not self.token
         self.signer = SessionSigner(ctx.settings.secret_key(), self.token)
         self.templates = Jinja2Templates(directory=HERE / "templates")
+        self.sign_ins = RateLimiter(SIGN_IN_PER_ADDRESS)
 
     # -- sessions ---------------------------------------------------------------------
     def session_of(self, request: Request) -> DashboardSession | None:
@@ -216,6 +220,15 @@ class Dashboard:
 
     # -- actions ----------------------------------------------------------------------
     async def sign_in(self, request: Request) -> Response:
+        address = request.client.host if request.client is not None else "unknown"
+        wait = self.sign_ins.take(address)
+        if wait > 0:
+            raise HTTPProblem(
+                429,
+                "too_many_sign_ins",
+                "too many sign-in attempts; wait a minute",
+                headers={"Retry-After": RateLimiter.retry_after(wait)},
+            )
         form = await read_form(request)
         if self.token is None:
             return await self.front(request)

@@ -173,3 +173,15 @@ def test_sign_in_refuses_oversized_and_non_form_bodies(rig: AdminRig) -> None:
     assert "set-cookie" not in as_json.headers
     missing = httpx.post(rig.url + "/dashboard/login", data={"other": "x"})
     assert missing.status_code == 401
+
+
+def test_guessing_the_token_is_rate_limited(rig: AdminRig) -> None:
+    answers = [
+        httpx.post(rig.url + "/dashboard/login", data={"token": f"guess-{i}"}).status_code
+        for i in range(11)
+    ]
+    assert answers == [401] * 10 + [429]
+    # even the right token waits now: the limit is per address, not per guess
+    late = httpx.post(rig.url + "/dashboard/login", data={"token": ADMIN_TOKEN})
+    assert late.status_code == 429
+    assert int(late.headers["retry-after"]) >= 1
