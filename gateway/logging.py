@@ -30,12 +30,31 @@ SECRET_KEYS = re.compile(
 class SecretRedactor:
     """A structlog processor: scrub known secret values and secret-shaped strings."""
 
+    # Run-time secrets (tokens of recent calls) are kept in a bounded, oldest-first set so that
+    # scrubbing stays cheap however many calls a process has seen; configured secrets are pinned.
+    MAX_LEARNED = 256
+
     def __init__(self, known_secrets: Iterable[str] = ()) -> None:
-        self._known: set[str] = {s for s in known_secrets if len(s) >= 6}
+        self._pinned: set[str] = {s for s in known_secrets if len(s) >= 6}
+        self._learned: dict[str, None] = {}
+
+    @property
+    def _known(self) -> list[str]:
+        return [*self._pinned, *self._learned]
+
+    def pin(self, *secrets: str) -> None:
+        """Always scrub these configured secrets."""
+        self._pinned.update(s for s in secrets if s and len(s) >= 6)
 
     def add(self, *secrets: str) -> None:
-        """Scrub these values too from now on (e.g. a token learned at run time)."""
-        self._known.update(s for s in secrets if s and len(s) >= 6)
+        """Scrub these values too (e.g. a token learned at run time), up to MAX_LEARNED."""
+        for secret in secrets:
+            if not secret or len(secret) < 6 or secret in self._pinned:
+                continue
+            self._learned.pop(secret, None)
+            self._learned[secret] = None
+            while len(self._learned) > self.MAX_LEARNED:
+                del self._learned[next(iter(self._learned))]
 
     def scrub(self, value: Any) -> Any:
         """Return `value` with every secret in it replaced, recursing into containers."""
@@ -70,7 +89,7 @@ def configure_logging(
     *, fmt: str | None = None, level: str = "info", secrets: Iterable[str] = ()
 ) -> None:
     """Configure structlog and the stdlib root logger once: JSON off a TTY, console on one."""
-    redactor.add(*secrets)
+    redactor.pin(*secrets)
     if fmt is None:
         fmt = "console" if sys.stderr.isatty() else "json"
     shared: list[Any] = [

@@ -71,6 +71,18 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
+    @field_validator("join_url_template")
+    @classmethod
+    def _usable_template(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from gateway.join.links import template_problem
+
+        problem = template_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     @field_validator("slack_admin_users", mode="before")
     @classmethod
     def _split_user_ids(cls, value: object) -> object:

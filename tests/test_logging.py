@@ -61,3 +61,12 @@ def test_configured_json_logs_never_carry_a_secret(capsys: pytest.CaptureFixture
     for secret in ("s3cr3t-admin-token", JWT, "oi_sk_abcdef123456"):
         assert secret not in line
     assert redactor.scrub("s3cr3t-admin-token") == REDACTED
+
+
+def test_learned_secrets_are_bounded_and_configured_ones_pinned() -> None:
+    redact = SecretRedactor(["configured-secret-value"])
+    learned = [f"runtime-token-{i:04d}" for i in range(SecretRedactor.MAX_LEARNED + 10)]
+    redact.add(*learned)
+    assert redact.scrub(learned[-1]) == REDACTED
+    assert redact.scrub(learned[0]) == learned[0]  # the oldest fell out of the bounded set
+    assert redact.scrub("configured-secret-value") == REDACTED

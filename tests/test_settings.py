@@ -48,3 +48,17 @@ def test_admin_users_are_split_and_secrets_listed(monkeypatch: pytest.MonkeyPatc
     assert settings.slack_admin_users == ["U1", "U2", "U3"]
     assert "xoxb-123-abc" in settings.secret_values()
     assert "xoxb-123-abc" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("https://meet.example/?t={token}", "JOIN_URL_TEMPLATE: unknown placeholder {token}"),
+        ("meet.example/{participant_token}", "JOIN_URL_TEMPLATE: must be an http://"),
+        ("https://x/{participant_token!r}", "JOIN_URL_TEMPLATE: placeholders take no format"),
+    ],
+)
+def test_a_bad_join_url_template_is_one_line(template: str, problem: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(join_url_template=template)
+    assert str(info.value).startswith(problem)
