@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.calls.webhooks import webhook_token
 from gateway.store.database import Database
 from gateway.store.deliveries import DeliveryRepository
 from gateway.store.tables import CallRow
@@ -90,6 +91,10 @@ def test_faulty_upstream_and_receivers_still_deliver_and_410_disables_only_itsel
     finally:
         sim.stop()
 
+    log = (tmp_path / "gateway.log").read_text()
+    token = webhook_token(env["GATEWAY_SECRET_KEY"].encode())
+    for secret in (token, flaky.secret, gone.secret, env["ONEINBOX_API_KEY"]):
+        assert secret not in log
     answered = stats["by_status"]["GET /v1/calls/{id}"]
     assert any(code.startswith("5") for code in answered), "no 5xx was injected"
     assert "429" in answered, "no 429 was injected"

@@ -100,10 +100,13 @@ def test_a_delivery_that_never_succeeds_goes_dead_and_a_replay_delivers_it(
             )
             again = cli(gw, "deliveries", "replay", dead.id)
             shown = cli(gw, "calls", "show", call_id)
+            listed_calls = cli(gw, "calls", "list", "--state", "delivered")
             with pytest.raises(UnknownDeliveryError):
                 asyncio.run(replay_on(gw.ctx.settings.database_url, "msg_nope"))
     assert again.returncode == 1 and "only failed ones can be replayed" in again.stderr
     assert shown.returncode == 0, shown.stderr
+    assert listed_calls.returncode == 0 and call_id in listed_calls.stdout
+    assert "hook:crm" in listed_calls.stdout
     for expected in ("-> ended", "ended -> analyzed", "analyzed -> delivered", dead.id):
         assert expected in shown.stdout
     assert shown.stdout.count("status=500") == 8 and "status=200" in shown.stdout
