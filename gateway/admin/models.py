@@ -37,8 +37,15 @@ class StartCallRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agent: str = Field(min_length=1, max_length=200)
-    variables: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    agent: str = Field(
+        min_length=1,
+        max_length=200,
+        examples=["sales"],
+        description="an agent id (agt_…), a name the gateway knows, or a configured alias",
+    )
+    variables: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, examples=[{"customer_name": "Ada"}]
+    )
     metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
     callback: CallbackTarget | None = None
 
