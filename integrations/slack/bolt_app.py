@@ -45,7 +45,6 @@ def build_bolt_app(
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret.get_secret_value(),
         "process_before_response": True,
-        "client": workspaces.client(workspaces.bot_token),
     }
     if workspaces.oauth:
         assert settings.slack_client_id is not None and settings.slack_client_secret is not None
@@ -61,10 +60,16 @@ def build_bolt_app(
                 redirect_uri_path=REDIRECT_PATH,
                 redirect_uri=settings.public_base + REDIRECT_PATH,
             ),
+            client=workspaces.client(),
             **common,
         )
     else:
-        app = AsyncApp(**common)  # the client carries the bot token
+        app = AsyncApp(token=workspaces.bot_token, **common)
+        # bolt built the client; point it at SLACK_API_URL with our retry policy. (Handing
+        # bolt a client instead makes it warn whenever SLACK_BOT_TOKEN is in the environment.)
+        configured = workspaces.client(workspaces.bot_token)
+        app.client.base_url = configured.base_url
+        app.client.retry_handlers = configured.retry_handlers
 
     @app.command(settings.slack_command)
     async def on_command(
