@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.calls.webhooks import webhook_token
 from tests.calls.harness import HOOK_TOKEN, hook_toml, local_gateway, read_store
 from tests.support.receiver import CallbackReceiver
 from tests.support.servers import serve_app, wait_until
@@ -35,8 +36,7 @@ def test_a_failed_call_is_delivered_as_call_failed(tmp_path: Path, receiver: Any
         gw.end_call(call_id, failed=True)
         [post] = wait_until(receiver.accepted, timeout=15, what="the callback")
         wait_until(
-            lambda: read_store(gw.ctx.settings.database_url, call_id)["call"].state
-            == "delivered",
+            lambda: read_store(gw.ctx.settings.database_url, call_id)["call"].state == "delivered",
             what="delivered",
         )
         events = read_store(gw.ctx.settings.database_url, call_id)["events"]
@@ -58,9 +58,11 @@ def test_a_call_nobody_joins_is_stopped_and_its_result_says_so(
             f"{gw.sim}/v1/calls/{call_id}", headers={"Authorization": "Bearer oi_sk_test"}
         ).json()
         store = wait_until(
-            lambda: (s := read_store(gw.ctx.settings.database_url, call_id))["call"].state
-            == "delivered"
-            and s,
+            lambda: (
+                (s := read_store(gw.ctx.settings.database_url, call_id))["call"].state
+                == "delivered"
+                and s
+            ),
             what="delivered",
         )
     assert upstream["status"] == "completed" and upstream["end_reason"] == "api_stop"
@@ -91,10 +93,17 @@ def test_a_call_oneinbox_forgot_is_lost_and_tracking_stops(tmp_path: Path, recei
     with local_gateway(tmp_path, config_for(receiver), poll_interval_seconds=0.3) as gw:
         call_id = gw.start_call()["call_id"]
         assert httpx.post(gw.sim + "/_sim/reset").status_code == 200
+        hint = httpx.post(
+            gw.url + "/webhooks/oneinbox",
+            params={"token": webhook_token(gw.ctx.settings.secret_key())},
+            json={"event": "call.ended", "call_id": call_id},
+        )
+        assert hint.status_code == 202
         store = wait_until(
-            lambda: (s := read_store(gw.ctx.settings.database_url, call_id))["call"].state
-            == "lost"
-            and s,
+            lambda: (
+                (s := read_store(gw.ctx.settings.database_url, call_id))["call"].state == "lost"
+                and s
+            ),
             timeout=15,
             what="lost",
         )

@@ -1,0 +1,40 @@
+"""However many calls need a look at once, OneInbox sees no more than the poll budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.calls.harness import HOOK_TOKEN, hook_toml, local_gateway, read_store
+from tests.support.servers import wait_until
+
+CALLS = 30
+BUDGET = 10
+
+
+def test_thirty_hinted_calls_are_read_at_the_budgets_pace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_HOOK_TOKEN", HOOK_TOKEN)
+    config = hook_toml(agent="create", callbacks=[])
+    with local_gateway(
+        tmp_path, config, poll_budget_per_second=BUDGET, poll_interval_seconds=30
+    ) as gw:
+        call_ids = [gw.start_call()["call_id"] for _ in range(CALLS)]
+        for call_id in call_ids:
+            gw.join_call(call_id)  # each join sends a call.started hint: all due at once
+        url = gw.ctx.settings.database_url
+        wait_until(
+            lambda: all(read_store(url, c)["call"].state == "live" for c in call_ids),
+            timeout=20,
+            interval=0.25,
+            what="every call seen live",
+        )
+        stats = httpx.get(gw.sim + "/_sim/stats").json()
+    per_second = [counts.get("GET /v1/calls/{id}", 0) for counts in stats["per_second"].values()]
+    assert sum(per_second) >= CALLS
+    # A bucket of one token: at most the budget plus that one token in any second.
+    assert max(per_second) <= BUDGET + 1, per_second
+    assert len([n for n in per_second if n]) >= CALLS // BUDGET  # spread over seconds
