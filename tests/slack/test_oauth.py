@@ -120,3 +120,23 @@ def test_install_and_a_call_card_on_each_database(oauth_rig_any_db: SlackRig) ->
     card = wait_until(lambda: rig.fake.posts("C0GENERAL"), timeout=20, what="card")[0]
     (call,) = wait_until(lambda: [c for c in rig.stored_calls() if c.origin_context.get("card")])
     assert call.destinations[0]["config"]["thread_ts"] == card["ts"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"state": "x"}, {"code": "x"}, {"error": "access_denied", "state": "x"}],
+    ids=["nothing", "no-code", "no-state", "denied"],
+)
+def test_a_redirect_missing_its_fields_installs_nothing(
+    oauth_rig: SlackRig, params: dict[str, str]
+) -> None:
+    response = httpx.get(oauth_rig.gateway.url + "/slack/oauth_redirect", params=params)
+    # bolt answers a user's "Cancel" with its failure page (200), every other case with 4xx
+    assert response.status_code >= 400 or "error" in params
+    assert "success" not in response.text.lower()
+    assert "xoxb" not in response.text and "oauth-client-secret" not in response.text
+    assert oauth_rig.fake.called("oauth.v2.access") == []
+
+
+def test_install_routes_exist_only_in_oauth_mode(rig: SlackRig) -> None:
+    assert httpx.get(rig.gateway.url + "/slack/install").status_code == 404
