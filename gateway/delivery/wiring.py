@@ -30,6 +30,8 @@ def tracker_client(ctx: AppContext) -> OneInboxClient:
     """A client of its own for the tracker, without retries: every request it makes is
     paid for from the poll budget, and a failed look is simply looked at again later."""
     settings = ctx.settings
+    metrics = ctx.extras.get("metrics")
+    on_request = getattr(metrics, "observe_upstream", None)  # polls counted like all requests
     simulator = ctx.extras.get("simulator_app")
     if simulator is not None:
         return OneInboxClient(
@@ -38,6 +40,7 @@ def tracker_client(ctx: AppContext) -> OneInboxClient:
             timeout=settings.oneinbox_timeout_seconds,
             max_retries=0,
             transport=httpx.ASGITransport(app=simulator),
+            on_request=on_request,
         )
     assert settings.oneinbox_api_key is not None
     return OneInboxClient(
@@ -45,6 +48,7 @@ def tracker_client(ctx: AppContext) -> OneInboxClient:
         settings.oneinbox_api_key.get_secret_value(),
         timeout=settings.oneinbox_timeout_seconds,
         max_retries=0,
+        on_request=on_request,
     )
 
 

@@ -33,8 +33,15 @@ def test_thirty_hinted_calls_are_read_at_the_budgets_pace(
             what="every call seen live",
         )
         stats = httpx.get(gw.sim + "/_sim/stats").json()
+        exported = httpx.get(gw.url + "/metrics").text
     per_second = [counts.get("GET /v1/calls/{id}", 0) for counts in stats["per_second"].values()]
     assert sum(per_second) >= CALLS
+    polls = next(
+        float(line.split()[-1])
+        for line in exported.splitlines()
+        if line.startswith("gateway_polls_total")
+    )
+    assert polls >= CALLS  # the tracker's requests are counted like every other
     # A bucket of one token: at most the budget plus that one token in any second.
     assert max(per_second) <= BUDGET + 1, per_second
     assert len([n for n in per_second if n]) >= CALLS // BUDGET  # spread over seconds
