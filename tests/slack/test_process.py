@@ -155,6 +155,8 @@ def assert_one_result(flow: Flow, card: dict[str, Any], call_id: str) -> None:
     assert not any(b["type"] == "actions" for b in updated["blocks"])
     sent = json.dumps([c.args for c in flow.fake.calls])
     assert "oi_sk_" not in sent
+    logged = flow.log.read_text()
+    assert BOT_TOKEN not in logged and SIGNING_SECRET not in logged
 
 
 def test_call_card_then_one_thread_reply_when_the_call_ends(flow: Flow) -> None:
