@@ -200,7 +200,7 @@ def _secret(errors: _Errors, key: str, env: str | None) -> str:
     value = os.environ.get(env, "")
     if not value:
         raise errors.at(key, f"environment variable {env} is not set")
-    redactor.add(value)
+    redactor.pin(value)
     return value
 
 

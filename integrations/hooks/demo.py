@@ -36,7 +36,7 @@ def demo_hook(ctx: AppContext) -> Hook | None:
     if not ctx.settings.local_mode or ctx.config.path is not None:
         return None
     token = demo_token(ctx.settings.data_dir)
-    redactor.add(token)
+    redactor.pin(token)
     ctx.config.agents.setdefault(DEMO, AgentAlias(create=dict(DEMO_AGENT)))
     variables = {"customer_name": "body.name || 'there'"}
     config = HookConfig(

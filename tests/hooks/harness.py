@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.logging import configure_logging
 from gateway.settings import load_settings
 from gateway.store.database import Database
 from tests.support.servers import ServerThread, serve_app
@@ -83,6 +84,8 @@ def gateway(
         "log_format": "json",
     }
     values.update(settings)
+    # As `serve` does; also rebinds the log stream if an earlier test captured and closed it.
+    configure_logging(fmt="json", level="info")
     app = create_app(load_settings(**values))
     with serve_app(app) as server:
         yield Gateway(server, app, url)
