@@ -87,3 +87,26 @@ def test_the_curl_in_the_banner_works_as_printed(tmp_path: Path) -> None:
         )
         assert response.status_code == 202, response.text
         assert response.json()["join_url"]
+
+
+def test_expressions_see_the_query_and_headers_and_literals(tmp_path: Path) -> None:
+    config = """
+[agents.sales]
+create = {}
+[hooks.mapped]
+agent_from = "query.agent"
+auth = { scheme = "bearer", token_env = "NEW_LEAD_TOKEN" }
+variables = { customer_name = "join(' ', [body.first, body.last])", vip = "body.score > `90`" }
+metadata = { source = "headers.\\"x-source\\"", crm = "'custom'", tags = "body.tags" }
+"""
+    with gateway(tmp_path, config) as gw:
+        body = {"first": "Ada", "last": "Lovelace", "score": 95, "tags": ["a", "b"]}
+        response = gw.post("mapped?agent=sales", json=body, headers={**AUTH, "X-Source": "form"})
+        assert response.status_code == 202, response.text
+        call = gw.simulator.calls[response.json()["call_id"]]
+        assert call.variables == {"customer_name": "Ada Lovelace", "vip": True}
+        assert call.metadata["source"] == "form"
+        assert call.metadata["crm"] == "custom"
+        assert call.metadata["tags"] == ["a", "b"]
+        missing = gw.post("mapped", json=body, headers=AUTH)
+        assert missing.status_code == 422 and "query.agent" in missing.text
