@@ -119,9 +119,12 @@ class Outbox:
         self._stopping = True
         self._wake.set()
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            # Let the loop finish its turn: a claim it committed is launched, not orphaned.
+            _, running = await asyncio.wait({self._loop_task}, timeout=5)
+            for task in running:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self._loop_task = None
         if not self._inflight:
             return
