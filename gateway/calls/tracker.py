@@ -29,6 +29,7 @@ from gateway.store.tables import CallRow, utcnow
 log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=60)
+MAX_PAUSE = 60.0
 POLLED = [str(s) for s in POLLED_STATES]
 
 
@@ -180,7 +181,8 @@ class CallTracker:
             await self.progress.lost(call_id)
             return
         except RateLimitedError as exc:
-            wait = exc.retry_after if exc.retry_after is not None else 1.0
+            # Honour Retry-After, but a bogus hour-long one must not stop all tracking.
+            wait = min(exc.retry_after if exc.retry_after is not None else 1.0, MAX_PAUSE)
             self.budget.pause(wait)
             delay = max(wait, self.progress.timing.poll_interval)
             await self.progress.retry_later(call_id, leased_until, delay, "OneInbox rate limited")
