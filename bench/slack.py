@@ -1,8 +1,9 @@
 """Slack ack latency: signed `/voice call` commands with OneInbox answering in 2.5 s.
 
 wrk (Debian's package) replays pre-signed slash commands against a real gateway process in
-front of a OneInbox simulator process answering in 2.5 s (fake Slack API on loopback) and, as a floor in the same
-run, against a bare Starlette endpoint that only verifies the Slack signature and answers.
+front of a OneInbox simulator process answering in 2.5 s (fake Slack API on loopback) and,
+as a floor in the same run, against a bare Starlette endpoint that only verifies the Slack
+signature and answers.
 Reports ack p50/p99 and commands per second for both. Goal: p99 < 50 ms at 10 connections
 and at least 500 commands/s. Bounded to a few tens of seconds; loopback only.
 """
@@ -78,6 +79,16 @@ def _signed_requests(slack_url: str) -> list[dict[str, Any]]:
 LUA = """
 local reqs = %s
 local i = 0
+local threads = {}
+busy = 0
+setup = function(thread)
+  table.insert(threads, thread)
+end
+response = function(status, headers, body)
+  if string.find(body, "nothing was started", 1, true) then
+    busy = busy + 1
+  end
+end
 request = function()
   i = (i %% #reqs) + 1
   local r = reqs[i]
@@ -89,11 +100,15 @@ request = function()
 end
 done = function(summary, latency, requests)
   local s = summary.errors
+  local turned_away = 0
+  for _, thread in ipairs(threads) do
+    turned_away = turned_away + thread:get("busy")
+  end
   io.write(string.format(
     "RESULT {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"p50_us\\": %%d, \\"p99_us\\": %%d, "
-    .. "\\"errors\\": %%d, \\"non2xx\\": %%d}\\n",
+    .. "\\"errors\\": %%d, \\"non2xx\\": %%d, \\"busy\\": %%d}\\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    s.connect + s.read + s.write + s.timeout, s.status))
+    s.connect + s.read + s.write + s.timeout, s.status, turned_away))
 end
 """
 
@@ -310,6 +325,13 @@ def _rows(gw: dict[str, Any], floor: dict[str, Any], cards: int) -> list[dict[st
             "value": round(gw["rps"]),
             "unit": "req/s",
             "compared_with": f"floor {round(floor['rps'])} req/s; goal >= 500",
+        },
+        {
+            "name": "slack commands accepted/s",
+            "value": round((gw["requests"] - gw["busy"]) / (gw["duration_us"] / 1e6)),
+            "unit": "req/s",
+            "compared_with": f"{gw['busy']} of {gw['requests']} answered busy "
+            "(backlog full: [slack] max_waiting_work)",
         },
         {
             "name": "slack failed acks",
