@@ -36,7 +36,8 @@ class HookEndpoint:
         self.runner = HookRunner(ctx)
 
     def routes(self) -> list[BaseRoute]:
-        return [Route("/hooks/{name}", self.handle, methods=["POST"], name="hook")]
+        methods = ["POST", "GET", "PUT", "PATCH", "DELETE"]  # all but POST get a JSON 405
+        return [Route("/hooks/{name}", self.handle, methods=methods, name="hook")]
 
     def signed_url(self, request: Request, name: str) -> str:
         """The URL the sender called, rebuilt from PUBLIC_BASE_URL (not the Host header)."""
@@ -46,6 +47,8 @@ class HookEndpoint:
 
     async def handle(self, request: Request) -> Response:
         """Answer one hook request; every failure is an `HTTPProblem` with a clear message."""
+        if request.method != "POST":
+            raise HTTPProblem(405, "method_not_allowed", "use POST", headers={"Allow": "POST"})
         name = request.path_params["name"]
         hook = self.hooks.get(name)
         if hook is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.hooks.harness import Gateway, gateway
@@ -180,3 +181,11 @@ def test_the_rate_limit_answers_429_with_retry_after(gw: Gateway) -> None:
     limited = statuses[2]
     assert error(limited, 429)["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_other_methods_get_a_json_405(gw: Gateway) -> None:
+    before = gw.count("calls")
+    response = httpx.get(f"{gw.url}/hooks/new-lead", headers=AUTH)
+    assert error(response, 405)["code"] == "method_not_allowed"
+    assert response.headers["Allow"] == "POST"
+    assert gw.count("calls") == before
