@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import aiohttp
+import sqlalchemy as sa
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -107,7 +108,29 @@ class SlackWorkspaces:
         if self.bot_token is not None:
             return self.bot_token
         assert self.installations is not None
+        if team_id is None:
+            team_id = await self._only_team()
         bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None or not bot.bot_token:
             raise NoInstallationError(f"the Slack app is not installed in workspace {team_id}")
         return bot.bot_token
+
+    async def _only_team(self) -> str:
+        """The one workspace the app is installed in (a hook's channel names no workspace)."""
+        assert self.installations is not None
+        bots = self.installations.bots
+        query = (
+            sa.select(bots.c.team_id)
+            .where(bots.c.client_id == self.installations.client_id)
+            .distinct()
+            .limit(2)
+        )
+        async with self.installations.engine.connect() as conn:
+            teams = [row[0] for row in await conn.execute(query)]
+        if len(teams) != 1 or teams[0] is None:
+            where = "no workspace" if not teams else "several workspaces"
+            raise NoInstallationError(
+                f"no workspace given and the Slack app is installed in {where}; "
+                "give the workspace (team_id) with the channel"
+            )
+        return str(teams[0])

@@ -90,6 +90,7 @@ def test_the_destination_finds_each_workspace_token_in_the_store(oauth_rig: Slac
         try:
             workspaces = SlackWorkspaces.from_settings(settings, db)
             token = await workspaces.token_for("T0001")
+            assert await workspaces.token_for(None) == token  # the only workspace
             try:
                 await workspaces.token_for("T0THER")
             except NoInstallationError:
