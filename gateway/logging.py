@@ -85,6 +85,23 @@ class SecretRedactor:
 redactor = SecretRedactor()
 
 
+def _stderr_logger(*args: Any) -> structlog.PrintLogger:
+    # Looked up at each use, not bound once: tests (and daemons) may swap sys.stderr later.
+    return structlog.PrintLogger(file=sys.stderr)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that always writes to the current `sys.stderr`."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(
     *, fmt: str | None = None, level: str = "info", secrets: Iterable[str] = ()
 ) -> None:
@@ -108,11 +125,11 @@ def configure_logging(
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     # Libraries that log through the stdlib (uvicorn, httpx, alembic) go through the same chain.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,
