@@ -20,6 +20,11 @@ SECRET_PATTERNS = re.compile(
     r"|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"  # JWTs: participant tokens
     r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"  # Authorization header values
 )
+# Secrets carried in a URL's query string (`?token=…`, `&access_token=…`).
+SECRET_QUERY = re.compile(
+    r"([?&](?:access_token|token|secret|signature|sig|api_key|key|password)=)[^&\s\"'#]+",
+    re.IGNORECASE,
+)
 # Keys whose value is a secret whatever it looks like.
 SECRET_KEYS = re.compile(
     r"(authorization|api_key|apikey|token|secret|password|signature|cookie|credential)",
@@ -62,6 +67,7 @@ class SecretRedactor:
             for known in self._known:
                 if known in value:
                     value = value.replace(known, REDACTED)
+            value = SECRET_QUERY.sub(r"\1" + REDACTED, value)
             return SECRET_PATTERNS.sub(REDACTED, value)
         if isinstance(value, dict):
             return {k: self._scrub_item(k, v) for k, v in value.items()}

@@ -70,3 +70,11 @@ def test_learned_secrets_are_bounded_and_configured_ones_pinned() -> None:
     assert redact.scrub(learned[-1]) == REDACTED
     assert redact.scrub(learned[0]) == learned[0]  # the oldest fell out of the bounded set
     assert redact.scrub("configured-secret-value") == REDACTED
+
+
+def test_secrets_in_url_query_strings_are_scrubbed() -> None:
+    url = "http://127.0.0.1:8080/webhooks/oneinbox?token=abc123secret&x=1"
+    assert (
+        SecretRedactor().scrub(url)
+        == f"http://127.0.0.1:8080/webhooks/oneinbox?token={REDACTED}&x=1"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -37,6 +38,7 @@ class CallService:
         self.db = db
         self.links = links
         self.config = config
+        self._alias_locks: dict[str, asyncio.Lock] = {}
 
     async def resolve_agent(self, ref: str) -> tuple[str, str | None]:
         """(agent id, display name) for an id, a stored name or a configured alias."""
@@ -54,7 +56,14 @@ class CallService:
             raise UnknownAgentError(ref)
         if alias.id is not None:
             return alias.id, ref
-        created = await self.create_agent(CreateAgent(name=ref, fields=dict(alias.create or {})))
+        # Created on first use: concurrent first uses in this process create it once.
+        async with self._alias_locks.setdefault(ref, asyncio.Lock()):
+            async with self.db.session() as session:
+                row = await AgentRepository(session).by_name(ref)
+            if row is not None:
+                return row.id, row.name
+            fields = dict(alias.create or {})
+            created = await self.create_agent(CreateAgent(name=ref, fields=fields))
         return created.agent_id, ref
 
     async def create_agent(self, command: CreateAgent) -> CreatedAgent:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 
 import structlog
@@ -17,20 +16,6 @@ from integrations.slack.handlers import SlackHandlers
 from integrations.slack.workspace import SlackWorkspaces
 
 log = structlog.get_logger(__name__)
-
-
-async def settle_heap() -> None:
-    """Keep the collector's full passes short so they do not stall acks.
-
-    Measured with bench/slack.py: under a burst of commands, full collections walked the
-    whole start-up heap (SQLAlchemy, pydantic, bolt…) and paused the loop for 100-400 ms,
-    which set the ack p99. Freezing what exists after start-up and collecting less often
-    brings the p99 back under 50 ms. This is process-wide: it belongs in the core lifespan
-    and is here only until the core adopts it (calling it twice is harmless).
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 class SlackOptions(BaseModel):
@@ -75,7 +60,6 @@ class SlackIntegration:
             app.client.session = await workspaces.open()
 
         ctx.on_startup.append(open_session)
-        ctx.on_startup.append(settle_heap)
         ctx.on_shutdown.append(workspaces.close)
         log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")
         assert ctx.settings.slack_signing_secret is not None
