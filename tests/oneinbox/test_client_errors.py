@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from typing import Any
 
 import httpx
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from gateway.oneinbox import (
@@ -34,8 +36,14 @@ async def client(sim: RunningSimulator) -> AsyncIterator[OneInboxClient]:
 
 @pytest.fixture
 def logs() -> Iterator[list[MutableMapping[str, Any]]]:
-    with capture_logs() as captured:
-        yield captured
+    # Another test may have configured an info-level filter; the client logs requests at debug.
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with capture_logs() as captured:
+            yield captured
+    finally:
+        structlog.configure(**saved)
 
 
 def assert_no_key(error: OneInboxError, key: str = API_KEY) -> None:
