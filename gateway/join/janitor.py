@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import structlog
 
 from gateway.join.links import JoinLinks
 from gateway.store.database import Database
+from gateway.workers import PeriodicWorker
 
 log = structlog.get_logger(__name__)
 
 
-class LinkJanitor:
+class LinkJanitor(PeriodicWorker):
     """A worker that purges expired and finished links every `interval` seconds.
 
     Safe on replicas: the purge is an idempotent UPDATE of rows that still hold credentials.
@@ -24,10 +22,9 @@ class LinkJanitor:
     name = "join-link-janitor"
 
     def __init__(self, db: Database, links: JoinLinks, *, interval: float = 30.0) -> None:
+        super().__init__(interval=interval)
         self.db = db
         self.links = links
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
     async def sweep(self) -> int:
         """Purge once; returns how many links lost their credentials."""
@@ -38,22 +35,5 @@ class LinkJanitor:
             log.info("join.links_purged", expired=expired, finished=finished)
         return expired + finished
 
-    async def start(self) -> None:
-        """Start sweeping in the background."""
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        """Stop sweeping (waits for a sweep in progress to be cancelled)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("join.purge_failed")
-            await asyncio.sleep(self.interval)
+    async def tick(self) -> None:
+        await self.sweep()
