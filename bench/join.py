@@ -23,21 +23,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
+
 CONNECTIONS = 10
 DURATION_S = 5
 LINKS = 50
 BROWSER_LOADS = 5
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 LUA = """
 local paths = %s

@@ -21,19 +21,10 @@ from playwright.async_api import Page, async_playwright
 
 from gateway.store.database import Database
 from gateway.store.tables import DeliveryRow, utcnow
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.servers import GatewayProcess, gateway_process
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = CHROMIUM_FLAGS
 ADMIN_TOKEN = "dashboard-browser-token-7e1"
 
 pytestmark = [

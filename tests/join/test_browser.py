@@ -16,20 +16,10 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from gateway.join.routes import BUNDLE
 from tests.join.harness import CallStarter, TestCall, rtc_connections, upstream_call
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.servers import GatewayProcess, wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
-BASE_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-]
+BASE_FLAGS = [*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream"]
 GRANT_MIC = [*BASE_FLAGS, "--use-fake-ui-for-media-stream"]
 DENY_MIC = [*BASE_FLAGS, "--deny-permission-prompts"]
 PHONE = {"width": 375, "height": 667}
