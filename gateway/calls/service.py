@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import CreateAgent, CreatedAgent, StartedCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
@@ -23,6 +25,7 @@ from gateway.store.tables import CallRow, utcnow
 
 log = structlog.get_logger(__name__)
 
+OnStored = Callable[[AsyncSession, StartedCall], Awaitable[None]]
 AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.
 FIRST_POLL_AFTER = timedelta(seconds=5)
@@ -39,10 +42,14 @@ class CallService:
         self.links = links
         self.config = config
         self._alias_locks: dict[str, asyncio.Lock] = {}
+        # Display names of agents referred to by id (an id lookup per call is pure overhead).
+        self._id_names: dict[str, str | None] = {}
 
     async def resolve_agent(self, ref: str) -> tuple[str, str | None]:
         """(agent id, display name) for an id, a stored name or a configured alias."""
         ref = ref.strip()
+        if AGENT_ID.match(ref) and ref in self._id_names:
+            return ref, self._id_names[ref]  # ids never move: their display name is cacheable
         async with self.db.session() as session:
             agents = AgentRepository(session)
             row = await agents.by_name(ref)
@@ -50,7 +57,8 @@ class CallService:
                 return row.id, row.name
             if AGENT_ID.match(ref):
                 known = await agents.get(ref)
-                return ref, known.name if known else None
+                self._id_names[ref] = known.name if known else None
+                return ref, self._id_names[ref]
         alias = self.config.agents.get(ref)
         if alias is None:
             raise UnknownAgentError(ref)
@@ -72,6 +80,7 @@ class CallService:
         agent = await self.client.create_agent(command.name, **fields)
         async with self.db.session() as session:
             await AgentRepository(session).remember(agent.id, command.name, agent.llm_id)
+        self._id_names[agent.id] = command.name
         log.info("agent.created", agent_id=agent.id, name=command.name)
         return CreatedAgent(agent_id=agent.id, llm_id=agent.llm_id, name=command.name)
 
@@ -99,10 +108,14 @@ class CallService:
         await self.client.update_model(llm_id, **fields)
         return llm_id
 
-    async def start_web_call(self, command: StartWebCall) -> StartedCall:
+    async def start_web_call(
+        self, command: StartWebCall, *, on_stored: OnStored | None = None
+    ) -> StartedCall:
         """Start a web call upstream, then store the call and its join link in one transaction.
 
         The origin is written into OneInbox `metadata` too, so a result can always be traced.
+        `on_stored(session, started)` runs inside that transaction, so an origin can record its
+        own answer (e.g. an idempotency key's response) atomically with the call.
         """
         agent_id, agent_name = await self.resolve_agent(command.agent)
         metadata = {
@@ -140,6 +153,15 @@ class CallService:
                 agent_name=agent_name,
                 credentials=JoinCredentials(web_call.server_url or "", token),
             )
+            started = StartedCall(
+                call_id=web_call.id,
+                agent_id=agent_id,
+                agent_name=agent_name,
+                join_url=link.url,
+                join_expires_at=link.expires_at.isoformat(),
+            )
+            if on_stored is not None:
+                await on_stored(session, started)
         log.info(
             "call.started",
             call_id=web_call.id,
@@ -147,13 +169,7 @@ class CallService:
             origin=command.origin.kind,
             origin_name=command.origin.name,
         )
-        return StartedCall(
-            call_id=web_call.id,
-            agent_id=agent_id,
-            agent_name=agent_name,
-            join_url=link.url,
-            join_expires_at=link.expires_at.isoformat(),
-        )
+        return started
 
     async def stop_call(self, call_id: str) -> None:
         """Ask OneInbox to end a call the gateway started; the tracker sees the end."""

@@ -13,9 +13,17 @@ from typing import Any
 
 import pydantic
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calls.commands import CreateAgent, Destination, Origin, StartWebCall
+from gateway.calls.commands import (
+    CreateAgent,
+    Destination,
+    Origin,
+    StartedCall,
+    StartWebCall,
+)
 from gateway.calls.errors import UnknownAgentError
+from gateway.calls.service import OnStored
 from gateway.context import AppContext
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
@@ -133,23 +141,37 @@ class HookRunner:
             raise HTTPProblem(
                 422, "idempotency_key_reused", "this idempotency key was used for another request"
             )
+        key = plan.key
+        recorded = False
+
+        async def record(session: AsyncSession, started: StartedCall) -> None:
+            # The answer is stored in the transaction that stores the call: never one without
+            # the other, and one transaction fewer per hook.
+            nonlocal recorded
+            await IdempotencyKeyRepository(session).complete(
+                scope, key, 202, self._call_body(started)
+            )
+            recorded = True
+
         try:
-            answer = await self._execute(hook, plan)
+            answer = await self._execute(hook, plan, on_stored=record)
         except BaseException:
-            # Nothing was started: give the key back so the sender's retry can succeed.
+            # Nothing was stored: give the key back so the sender's retry can succeed (a key
+            # whose answer was committed is `done`, which release leaves alone).
             await asyncio.shield(self._release(scope, plan.key))
             raise
-        async with self.ctx.db.session() as session:
-            await IdempotencyKeyRepository(session).complete(
-                scope, plan.key, answer.status, answer.body
-            )
+        if not recorded:
+            async with self.ctx.db.session() as session:
+                await IdempotencyKeyRepository(session).complete(
+                    scope, plan.key, answer.status, answer.body
+                )
         return answer
 
     async def _release(self, scope: str, key: str) -> None:
         async with self.ctx.db.session() as session:
             await IdempotencyKeyRepository(session).release(scope, key)
 
-    async def _execute(self, hook: Hook, plan: Plan) -> Answer:
+    async def _execute(self, hook: Hook, plan: Plan, on_stored: OnStored | None = None) -> Answer:
         try:
             if isinstance(plan.command, CreateAgent):
                 created = await self.ctx.calls.create_agent(plan.command)
@@ -161,19 +183,21 @@ class HookRunner:
                 async with lock:
                     agent_id, _ = await self.ctx.calls.resolve_agent(command.agent)
                 command = command.model_copy(update={"agent": agent_id})
-            started = await self.ctx.calls.start_web_call(command)
+            started = await self.ctx.calls.start_web_call(command, on_stored=on_stored)
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
         except OneInboxError as exc:
             raise upstream_problem(exc) from None
+        return Answer(202, self._call_body(started))
+
+    def _call_body(self, started: StartedCall) -> dict[str, Any]:
         status_url = f"{self.ctx.settings.public_base}/api/calls/{started.call_id}"
-        body = {
+        return {
             "call_id": started.call_id,
             "join_url": started.join_url,
             "status": "started",
             "status_url": status_url,
         }
-        return Answer(202, body)
 
 
 def upstream_problem(exc: OneInboxError) -> HTTPProblem:
