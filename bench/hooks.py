@@ -13,17 +13,17 @@ accepted hooks/s. Bounded to about half a minute; loopback only.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.support import run_wrk, start_process, stop_process
 
 API_KEY = "oi_sk_bench_0123456789"
 TOKEN = "bench-hook-token-0123456789"
@@ -79,59 +79,18 @@ def _script(work: Path, name: str, path: str, auth: str, body: dict[str, Any]) -
 
 
 def _wrk(url: str, script: Path, *, connections: int = CONNECTIONS) -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            "wrk",
-            f"-t{min(2, connections)}",
-            f"-c{connections}",
-            f"-d{DURATION_S if connections > 1 else SINGLE_S}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DURATION_S + 30,
-        check=True,
-    )
-    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
-    data: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    seconds = DURATION_S if connections > 1 else SINGLE_S
+    data = run_wrk(url, script, connections=connections, seconds=seconds)
     data["rps"] = data["accepted"] / (data["duration_us"] / 1e6)
     return data
 
 
 def _serve(args: list[str], env: dict[str, str], ready: str, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", *args],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{args[0]} exited; see {log}")
-        try:
-            httpx.get(ready, timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    _stop(proc)
-    raise RuntimeError(f"{args[0]} did not start; see {log}")
+    return start_process([sys.executable, "-m", "gateway", *args], env, ready, log)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    stop_process(proc)
 
 
 def _count_calls(database: Path) -> int:

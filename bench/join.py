@@ -15,7 +15,6 @@ import asyncio
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.support import run_wrk
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
 
 CONNECTIONS = 10
@@ -50,25 +50,7 @@ end
 
 def _wrk(url: str, paths: list[str], script: Path) -> dict[str, Any]:
     script.write_text(LUA % ("{" + ",".join(json.dumps(p) for p in paths) + "}"))
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{DURATION_S}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DURATION_S + 30,
-        check=True,
-    )
-    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
-    data: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    data = run_wrk(url, script, connections=CONNECTIONS, seconds=DURATION_S)
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
     return data
 

@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bench.support import run_wrk, start_process, stop_process
+
 SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-bench-token"
 SIM_KEY = "oi_sk_bench_simulator"
@@ -142,25 +144,7 @@ def _warm_up(gateway_url: str, slack_url: str, fake: Any) -> None:
 
 
 def _wrk(url: str, script: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{DURATION_S}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DURATION_S + 30,
-        check=True,
-    )
-    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
-    data: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    data = run_wrk(url, script, connections=CONNECTIONS, seconds=DURATION_S)
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
     return data
 
@@ -168,35 +152,12 @@ def _wrk(url: str, script: Path) -> dict[str, Any]:
 def _serve(
     args: list[str], env: dict[str, str], port: int, log: Path, *, ready_path: str = "/healthz"
 ) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, *args],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{args} exited; see {log}")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"{args} did not start; see {log}")
+    ready = f"http://127.0.0.1:{port}{ready_path}"
+    return start_process([sys.executable, *args], env, ready, log)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    stop_process(proc)
 
 
 def run() -> list[dict[str, Any]]:
