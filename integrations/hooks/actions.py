@@ -122,8 +122,6 @@ class HookRunner:
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        # Agents created on first use: one creation per process, however many requests race.
-        self._agent_locks: dict[str, asyncio.Lock] = {}
 
     async def run(self, hook: Hook, plan: Plan) -> Answer:
         """The answer for one item; a repeat of a finished item gets the first answer."""
@@ -176,14 +174,8 @@ class HookRunner:
             if isinstance(plan.command, CreateAgent):
                 created = await self.ctx.calls.create_agent(plan.command)
                 return Answer(201, {"agent_id": created.agent_id, "llm_id": created.llm_id})
-            command = plan.command
-            alias = self.ctx.config.agents.get(command.agent)
-            if alias is not None and alias.create is not None:
-                lock = self._agent_locks.setdefault(command.agent, asyncio.Lock())
-                async with lock:
-                    agent_id, _ = await self.ctx.calls.resolve_agent(command.agent)
-                command = command.model_copy(update={"agent": agent_id})
-            started = await self.ctx.calls.start_web_call(command, on_stored=on_stored)
+            # CallService creates a create-on-first-use alias once, however many requests race.
+            started = await self.ctx.calls.start_web_call(plan.command, on_stored=on_stored)
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
         except OneInboxError as exc:
