@@ -6,9 +6,7 @@ import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import httpx
 import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -30,16 +28,12 @@ from gateway.join.crypto import TokenBox
 from gateway.join.links import JoinLinks
 from gateway.join.routes import join_routes
 from gateway.metrics import GatewayMetrics, metrics_routes
-from gateway.oneinbox.client import OneInboxClient
 from gateway.plugins import discover
 from gateway.settings import Settings
-from gateway.simulator import SimulatorConfig, create_simulator_app
 from gateway.store.database import Database
+from gateway.upstream import SIMULATOR_MOUNT, local_simulator, oneinbox_client
 
 log = structlog.get_logger(__name__)
-
-SIMULATOR_MOUNT = "/oneinbox-sim"
-LOCAL_API_KEY = "oi_sk_local_simulator"
 
 
 def build_context(settings: Settings, config: GatewayConfig | None = None) -> AppContext:
@@ -47,25 +41,10 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
     config = config if config is not None else load_config(settings.config_path)
     db = Database(settings.database_url)
     metrics = GatewayMetrics()
-    simulator_app: Any = None
-    if settings.local_mode:
-        public_url = settings.public_base.replace("http", "ws", 1) + SIMULATOR_MOUNT
-        simulator_app = create_simulator_app(SimulatorConfig(public_url=public_url))
-        client = OneInboxClient(
-            "http://oneinbox-simulator",
-            LOCAL_API_KEY,
-            timeout=settings.oneinbox_timeout_seconds,
-            transport=httpx.ASGITransport(app=simulator_app),
-            on_request=metrics.observe_upstream,
-        )
-    else:
-        assert settings.oneinbox_api_key is not None
-        client = OneInboxClient(
-            settings.oneinbox_base_url,
-            settings.oneinbox_api_key.get_secret_value(),
-            timeout=settings.oneinbox_timeout_seconds,
-            on_request=metrics.observe_upstream,
-        )
+    simulator_app = local_simulator(settings) if settings.local_mode else None
+    client = oneinbox_client(
+        settings, simulator_app=simulator_app, on_request=metrics.observe_upstream
+    )
     links = JoinLinks(
         TokenBox(settings.secret_key()),
         public_base=settings.public_base,

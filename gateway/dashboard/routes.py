@@ -30,6 +30,7 @@ from gateway.join.ratelimit import Budget, RateLimiter
 from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow
+from gateway.upstream import LOCAL_API_KEY
 
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).parent
@@ -292,7 +293,6 @@ class Dashboard:
         call_id = request.path_params["call_id"]
         if await queries.call_detail(self.ctx.db, call_id) is None:
             raise HTTPProblem(404, "unknown_call", "the gateway has no call with that id")
-        from gateway.app import LOCAL_API_KEY  # the app module imports this one
 
         transport = httpx.ASGITransport(app=simulator)
         async with httpx.AsyncClient(transport=transport, base_url="http://simulator") as sim:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 from starlette.routing import BaseRoute
 
 from gateway.calls.budget import UpstreamBudget
@@ -21,34 +20,18 @@ from gateway.delivery.log import LogDestination
 from gateway.delivery.outbox import Outbox, OutboxOptions
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
-
-# The in-process simulator accepts any `oi_sk_` key.
-LOCAL_TRACKER_KEY = "oi_sk_local_tracker"
+from gateway.upstream import oneinbox_client
 
 
 def tracker_client(ctx: AppContext) -> OneInboxClient:
     """A client of its own for the tracker, without retries: every request it makes is
     paid for from the poll budget, and a failed look is simply looked at again later."""
-    settings = ctx.settings
     metrics = ctx.extras.get("metrics")
-    on_request = getattr(metrics, "observe_upstream", None)  # polls counted like all requests
-    simulator = ctx.extras.get("simulator_app")
-    if simulator is not None:
-        return OneInboxClient(
-            ctx.client.base_url,
-            LOCAL_TRACKER_KEY,
-            timeout=settings.oneinbox_timeout_seconds,
-            max_retries=0,
-            transport=httpx.ASGITransport(app=simulator),
-            on_request=on_request,
-        )
-    assert settings.oneinbox_api_key is not None
-    return OneInboxClient(
-        settings.oneinbox_base_url,
-        settings.oneinbox_api_key.get_secret_value(),
-        timeout=settings.oneinbox_timeout_seconds,
+    return oneinbox_client(
+        ctx.settings,
+        simulator_app=ctx.extras.get("simulator_app"),
+        on_request=getattr(metrics, "observe_upstream", None),  # polls counted like all requests
         max_retries=0,
-        on_request=on_request,
     )
 
 

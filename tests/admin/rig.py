@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from gateway.app import LOCAL_API_KEY, create_app
+from gateway.app import create_app
 from gateway.settings import load_settings
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
+from gateway.upstream import LOCAL_API_KEY
 from tests.support.servers import ServerThread, serve_app
 
 ADMIN_TOKEN = "admin-test-token-5f2c9a"

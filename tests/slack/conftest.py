@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import LOCAL_API_KEY, create_app
+from gateway.app import create_app
 from gateway.settings import load_settings
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
+from gateway.upstream import LOCAL_API_KEY
 from tests.slack.signing import BOT_TOKEN, SIGNING_SECRET, command_body, signed_headers
 from tests.support.fake_slack import FakeSlack
 from tests.support.servers import ServerThread, free_port, serve_app

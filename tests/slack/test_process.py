@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import LOCAL_API_KEY
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
+from gateway.upstream import LOCAL_API_KEY
 from tests.slack.conftest import AGENTS_TOML
 from tests.slack.signing import BOT_TOKEN, SIGNING_SECRET, command_body, signed_headers
 from tests.support.fake_slack import FakeSlack
