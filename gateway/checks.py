@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,8 +14,6 @@ from gateway.settings import Settings
 from gateway.store.database import Database
 
 CheckRow = tuple[str, bool, str]
-# Integrations may append their own checks: (name, async fn(settings) -> (ok, detail)).
-EXTRA_CHECKS: list[tuple[str, Callable[[Settings], Awaitable[tuple[bool, str]]]]] = []
 
 
 async def run_checks(settings: Settings) -> list[CheckRow]:
@@ -38,9 +36,6 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
             rows.append(("oneinbox", True, where))
         rows.append(await check_slack(settings))
         rows.extend(check_hook_secrets(ctx.config))
-        for name, check in EXTRA_CHECKS:
-            ok, detail = await check(settings)
-            rows.append((name, ok, detail))
     finally:
         await ctx.client.aclose()
         await ctx.db.dispose()
