@@ -37,7 +37,8 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: `isdigit()` also takes `²`, which `int()` refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or not low <= int(raw) <= high:
         raise HTTPProblem(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
     return int(raw)
 

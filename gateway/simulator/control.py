@@ -6,7 +6,6 @@ participant tokens it recorded. Faults never apply here.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pydantic
@@ -16,7 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.simulator.config import SimulatorConfig
-from gateway.simulator.guard import ApiError, not_found, read_body, validation_detail
+from gateway.simulator.guard import (
+    ApiError,
+    not_found,
+    read_json_object,
+    read_model,
+    validation_detail,
+)
 from gateway.simulator.state import CallRecord, SimulatorState
 
 
@@ -55,11 +60,7 @@ def control_routes(state: SimulatorState) -> list[Route]:
         return JSONResponse(state.config.model_dump(mode="json"))
 
     async def patch_config(request: Request) -> Response:
-        body = await request.body()
-        try:
-            raw = json.loads(body) if body.strip() else {}
-        except ValueError:
-            raw = None
+        raw = await read_json_object(request)
         if not isinstance(raw, dict):
             raise ApiError(422, "expected a JSON object of config fields")
         try:
@@ -77,7 +78,7 @@ def control_routes(state: SimulatorState) -> list[Route]:
 
     async def end(request: Request) -> Response:
         call = call_of(request)
-        body = await read_body(request, ScriptedEnd)
+        body = await read_model(request, ScriptedEnd)
         default_reason = "error" if body.failed else "customer_ended_call"
         ended = state.end_call(
             call,
