@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a request id on every request, and one log line per request."""
+"""Pure ASGI middleware: a request id on every request, one log line per request, and a
+header size limit (431) before any route sees the request."""
 
 from __future__ import annotations
 
@@ -9,9 +10,25 @@ from collections.abc import Callable
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.http.errors import error_response
+
 log = structlog.get_logger("gateway.http")
 
 RequestObserver = Callable[[str, str, int, float], None]  # method, route, status, seconds
+
+# Real senders (Slack, CRMs, browsers) send a few KiB; uvicorn's httptools parser has no limit.
+MAX_HEADER_BYTES = 32 * 1024  # all headers together
+MAX_HEADER_VALUE_BYTES = 8 * 1024  # any one header
+
+
+def headers_too_large(headers: list[tuple[bytes, bytes]]) -> bool:
+    """True when the request's headers are over either limit."""
+    total = 0
+    for name, value in headers:
+        if len(value) > MAX_HEADER_VALUE_BYTES:
+            return True
+        total += len(name) + len(value) + 4
+    return total > MAX_HEADER_BYTES
 
 
 class RequestContextMiddleware:
@@ -42,6 +59,12 @@ class RequestContextMiddleware:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
+                if headers_too_large(scope.get("headers", [])):
+                    response = error_response(
+                        431, "headers_too_large", "the request headers are too large"
+                    )
+                    await response(scope, receive, send_with_id)
+                    return
                 await self.app(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
