@@ -39,6 +39,7 @@ ENV_SECRETS = {
 }
 # Every value that must never reach a log line, an error body or Slack.
 SECRETS = [ADMIN_TOKEN, SECRET_KEY, SIGNING_SECRET, BOT_TOKEN, *ENV_SECRETS.values()]
+TRACKER_POLL = "GET /v1/calls/{id}"
 TABLES = ("calls", "deliveries", "idempotency_keys", "join_links", "agents")
 
 CONFIG = """
@@ -81,6 +82,7 @@ class Rig:
     slack: FakeSlack
     database_url: str
     log_format: str
+    slack_url: str
     capture: pytest.CaptureFixture[str] | None = field(default=None, repr=False)
 
     @property
@@ -95,9 +97,16 @@ class Rig:
     def simulator(self) -> Any:
         return self.app.state.ctx.extras["simulator_app"].state.simulator
 
+    @property
+    def slack_response_url(self) -> str:
+        return self.slack_url + "/response/r1"
+
     def upstream_requests(self) -> int:
-        """Requests OneInbox (the simulator) has seen, and Web API calls Slack has seen."""
-        return int(self.simulator.stats.total) + len(self.slack.calls)
+        """Requests OneInbox (the simulator) and Slack (the stand-in) have seen."""
+        # The tracker's polls of calls started by earlier cases run in the background.
+        counts = self.simulator.stats.by_endpoint
+        oneinbox = sum(n for endpoint, n in counts.items() if endpoint != TRACKER_POLL)
+        return oneinbox + len(self.slack.calls) + len(self.slack.responses)
 
     def rows(self) -> dict[str, int]:
         return count_rows(self.database_url, TABLES)
@@ -199,7 +208,7 @@ def hostile_gateway(tmp_path: Path, log_format: str, **overrides: Any) -> Iterat
             gateway.port = gateway.server.config.port = port
             gateway.start()
             try:
-                yield Rig(gateway, app, fake, database_url, log_format)
+                yield Rig(gateway, app, fake, database_url, log_format, slack_server.url)
             finally:
                 gateway.stop()
     finally:
