@@ -17,9 +17,13 @@ LOCAL_API_KEY = "oi_sk_local_simulator"
 
 
 def local_simulator(settings: Settings) -> Any:
-    """The simulator app for local mode; its `server_url` points at the gateway's mount."""
+    """The simulator app for local mode; its `server_url` points at the gateway's mount.
+
+    With `ADMIN_TOKEN` set, its `/_sim/*` control routes need that token.
+    """
     public_url = settings.public_base.replace("http", "ws", 1) + SIMULATOR_MOUNT
-    return create_simulator_app(SimulatorConfig(public_url=public_url))
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    return create_simulator_app(SimulatorConfig(public_url=public_url), control_token=token)
 
 
 def oneinbox_client(

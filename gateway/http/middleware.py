@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable
 
 import structlog
+from sqlalchemy import exc as sa_exc
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.errors import error_response
@@ -47,10 +49,12 @@ class RequestContextMiddleware:
         request_id = request_id or uuid.uuid4().hex
         status = 500
         started = time.perf_counter()
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
+                responded = True
                 status = int(message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
@@ -65,7 +69,12 @@ class RequestContextMiddleware:
                     )
                     await response(scope, receive, send_with_id)
                     return
-                await self.app(scope, receive, send_with_id)
+                try:
+                    await self.app(scope, receive, send_with_id)
+                except Exception as exc:
+                    if responded:
+                        raise
+                    await _failure_response(exc, request_id)(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
                 route = _route_template(scope)
@@ -78,6 +87,26 @@ class RequestContextMiddleware:
                 )
                 for observe in self.observers:
                     observe(scope["method"], route, status, elapsed)
+
+
+def _failure_response(exc: Exception, request_id: str) -> Response:
+    """The JSON answer to an exception no route handled, logged once (redacted, no locals).
+
+    A store that cannot write (full disk, read-only) is a 503 the sender may retry; anything
+    else is a 500 naming the request id, never the exception.
+    """
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | OSError):
+        log.error("http.store_unavailable", error=f"{type(exc).__name__}: {exc}")
+        return error_response(
+            503,
+            "store_unavailable",
+            "the gateway cannot use its store just now; retry later",
+            headers={"Retry-After": "5"},
+        )
+    log.error("http.unhandled", exc_info=exc)
+    return error_response(
+        500, "internal_error", f"the gateway failed on this request (request id {request_id})"
+    )
 
 
 def _route_template(scope: Scope) -> str:

@@ -17,8 +17,13 @@ from gateway.simulator.rtc import rtc_routes
 from gateway.simulator.state import SimulatorState
 
 
-def create_simulator_app(config: SimulatorConfig | None = None) -> Starlette:
+def create_simulator_app(
+    config: SimulatorConfig | None = None, *, control_token: str | None = None
+) -> Starlette:
     """A Starlette app that behaves like the documented OneInbox API, all in memory.
+
+    With `control_token` (the gateway's `ADMIN_TOKEN` in local mode), the `/_sim/*` control
+    routes answer only requests that carry it as a bearer token.
 
     ``app.state.simulator`` is its ``SimulatorState``. The app's lifespan closes the state;
     when the app is mounted inside another one (whose lifespan runs instead), that app
@@ -46,7 +51,7 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> Starlette:
         Route("/", index, methods=["GET"]),
         *v1_routes(state),
         *rtc_routes(state),
-        *control_routes(state),
+        *control_routes(state, control_token),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.simulator = state

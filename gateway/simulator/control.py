@@ -6,6 +6,7 @@ participant tokens it recorded. Faults never apply here.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 import pydantic
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.http.errors import error_response
 from gateway.simulator.config import SimulatorConfig
 from gateway.simulator.guard import (
     ApiError,
@@ -47,8 +49,26 @@ def _errors(handler: Any) -> Any:
     return wrapped
 
 
-def control_routes(state: SimulatorState) -> list[Route]:
-    """The ``/_sim`` routes, bound to ``state``."""
+def _guarded(handler: Any, token: str | None) -> Any:
+    """With a `token`, the route answers 401 unless `Authorization: Bearer <token>` is sent."""
+    if token is None:
+        return handler
+    expected = f"Bearer {token}".encode()
+
+    async def wrapped(request: Request) -> Response:
+        given = request.headers.get("authorization", "").strip().encode()
+        if not hmac.compare_digest(given, expected):
+            return error_response(
+                401, "unauthorized", "the simulator's /_sim control needs the admin token"
+            )
+        answer: Response = await handler(request)
+        return answer
+
+    return wrapped
+
+
+def control_routes(state: SimulatorState, token: str | None = None) -> list[Route]:
+    """The ``/_sim`` routes, bound to ``state``; behind `token` when one is given."""
 
     def call_of(request: Request) -> CallRecord:
         call = state.calls.get(request.path_params["id"])
@@ -112,4 +132,6 @@ def control_routes(state: SimulatorState) -> list[Route]:
         ("GET", "/stats", stats),
         ("POST", "/reset", reset),
     ]
-    return [Route(f"/_sim{path}", _errors(fn), methods=[m]) for m, path, fn in table]
+    return [
+        Route(f"/_sim{path}", _guarded(_errors(fn), token), methods=[m]) for m, path, fn in table
+    ]

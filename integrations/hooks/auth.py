@@ -41,6 +41,8 @@ class Verifier(Protocol):
 
     # Headers that carry credentials: never exposed to field mapping.
     secret_headers: tuple[str, ...]
+    # The secret itself is sent (a token, a password), so it can be guessed online.
+    guessable: bool
 
     def verify(self, request: SignedRequest) -> None: ...
 
@@ -71,6 +73,7 @@ def _fresh(stamp: str, *, unit: float = 1.0) -> None:
 class StandardWebhooks:
     """`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` with a `whsec_` key."""
 
+    guessable = False
     secret_headers: tuple[str, ...] = ("webhook-signature",)
 
     def __init__(self, secret: str) -> None:
@@ -103,6 +106,8 @@ class StandardWebhooks:
 class HmacSha256:
     """A hex or base64 HMAC-SHA256 of the raw body in one header, with an optional prefix."""
 
+    guessable = False
+
     def __init__(self, secret: str, header: str, prefix: str, encoding: str) -> None:
         self.key = secret.encode()
         self.header = header.lower()
@@ -131,6 +136,7 @@ class HubSpotV3:
     `PUBLIC_BASE_URL` (the gateway usually sits behind a proxy), never the Host header.
     """
 
+    guessable = False
     secret_headers: tuple[str, ...] = ("x-hubspot-signature-v3", "x-hubspot-signature")
 
     def __init__(self, secret: str) -> None:
@@ -158,6 +164,7 @@ class HubSpotV3:
 class Bearer:
     """`Authorization: Bearer <token>`."""
 
+    guessable = True
     secret_headers: tuple[str, ...] = ("authorization",)
 
     def __init__(self, token: str) -> None:
@@ -176,6 +183,7 @@ class Bearer:
 class Basic:
     """HTTP basic authentication (what Pipedrive's webhooks send)."""
 
+    guessable = True
     secret_headers: tuple[str, ...] = ("authorization",)
 
     def __init__(self, username: str, password: str) -> None:
@@ -202,6 +210,7 @@ class Basic:
 class NoAuth:
     """`scheme = "none"`: anyone may call (allowed only when written out; warned at start)."""
 
+    guessable = False
     secret_headers: tuple[str, ...] = ()
 
     def verify(self, request: SignedRequest) -> None:

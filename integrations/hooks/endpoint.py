@@ -13,6 +13,8 @@ from starlette.routing import BaseRoute, Route
 from gateway.context import AppContext
 from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
+from gateway.http.lockout import FailedAuthLockout, client_address
+from gateway.oneinbox.retry import answer_within
 from integrations.hooks.actions import HookRunner, Plan, plan_item
 from integrations.hooks.adapters import Answer
 from integrations.hooks.auth import AuthFailed, SignedRequest
@@ -25,6 +27,8 @@ log = structlog.get_logger(__name__)
 # Never shown to field mapping, whatever the scheme: they carry credentials.
 ALWAYS_HIDDEN = frozenset({"authorization", "cookie", "proxy-authorization"})
 MAX_ITEMS = 100  # a Salesforce Outbound Message holds at most 100 notifications
+# Senders give up on a webhook after 10-30 s; OneInbox retries never wait past this.
+ANSWER_WITHIN_SECONDS = 10.0
 MAX_HEADER_KEY = 255  # Stripe's limit; a UUID is 36
 
 
@@ -35,6 +39,7 @@ class HookEndpoint:
         self.ctx = ctx
         self.hooks = hooks
         self.runner = HookRunner(ctx)
+        self.lockout = FailedAuthLockout()
 
     def routes(self) -> list[BaseRoute]:
         methods = ["POST", "GET", "PUT", "PATCH", "DELETE"]  # all but POST get a JSON 405
@@ -54,14 +59,22 @@ class HookEndpoint:
         hook = self.hooks.get(name)
         if hook is None:
             raise HTTPProblem(404, "unknown_hook", f"no hook named {name!r} is configured")
+        # Token schemes (bearer, basic) can be guessed online: wrong tries slow an address down.
+        address = client_address(request) if hook.verifier.guessable else None
+        if address is not None:
+            self.lockout.check(address)
         raw = await read_body(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
         signed = SignedRequest(request.method, self.signed_url(request, name), headers, raw)
         try:
             hook.verifier.verify(signed)
         except AuthFailed as exc:
+            if address is not None:
+                self.lockout.failed(address)
             log.warning("hook.unauthorized", hook=name, reason=str(exc))
             raise HTTPProblem(401, "unauthorized", "authentication failed") from None
+        if address is not None:
+            self.lockout.succeeded(address)
         if hook.limiter is not None:
             wait = hook.limiter.take()
             if wait > 0:
@@ -72,7 +85,8 @@ class HookEndpoint:
                     headers={"Retry-After": retry_after_header(wait)},
                 )
         plans = await self._plan(request, hook, raw, headers, signed)
-        answers = [await self.runner.run(hook, plan) for plan in plans]
+        with answer_within(ANSWER_WITHIN_SECONDS):
+            answers = [await self.runner.run(hook, plan) for plan in plans]
         log.info("hook.accepted", hook=name, items=len(answers))
         custom = hook.adapter.acknowledge(answers)
         if custom is not None:
