@@ -36,6 +36,8 @@ def storage_problem(settings: Settings) -> str | None:
 
 def _directory_problem(directory: Path) -> str | None:
     """Create `directory` if needed and write a scratch file in it; the reason it failed."""
+    if directory.exists() and not directory.is_dir():
+        return "not writable (Not a directory)"
     try:
         directory.mkdir(parents=True, exist_ok=True)
         probe = directory / f".write-test-{uuid.uuid4().hex}"
