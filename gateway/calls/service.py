@@ -35,6 +35,8 @@ log = structlog.get_logger(__name__)
 
 OnStored = Callable[[AsyncSession, StartedCall], Awaitable[None]]
 OnPhoneStored = Callable[[AsyncSession, StartedPhoneCall], Awaitable[None]]
+# One callback for either kind of call (a hook records its answer the same way for both).
+OnAnyStored = Callable[[AsyncSession, StartedCall | StartedPhoneCall], Awaitable[None]]
 AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.
 FIRST_POLL_AFTER = timedelta(seconds=5)

@@ -23,5 +23,6 @@ PRESETS = {
                 "crm_owner_id": "body.hubspot_owner_id || ''",
             },
         },
+        phone={"to_number": "body.phone || body.mobilephone"},
     )
 }

@@ -67,5 +67,7 @@ PRESETS = {
             },
         },
         make_adapter=make_adapter,
+        # The person's primary phone (Pipedrive lists phones with one marked `primary`).
+        phone={"to_number": "(body.data.phones[?primary] || body.data.phones)[0].value"},
     )
 }

@@ -91,7 +91,7 @@ def test_settings_normalise_the_from_number_and_refuse_a_bad_one() -> None:
     settings = load_settings(phone_default_region="us", oneinbox_from_number="(212) 555-0199")
     assert settings.phone_default_region == "US"
     assert settings.oneinbox_from_number == "+12125550199"
-    with pytest.raises(SettingsError, match="^ONEINBOX_FROM_NUMBER: .*not a phone number"):
+    with pytest.raises(SettingsError, match=r"^ONEINBOX_FROM_NUMBER: .*not a phone number"):
         load_settings(oneinbox_from_number="banana")
-    with pytest.raises(SettingsError, match="^PHONE_DEFAULT_REGION: "):
+    with pytest.raises(SettingsError, match=r"^PHONE_DEFAULT_REGION: "):
         load_settings(phone_default_region="Narnia")
