@@ -1,9 +1,10 @@
 """What the CRM stand-ins share: a request log, injected faults, and holding an answer.
 
-`fail(status, times=, method=, path=)` makes the next `times` (matching) requests answer `status` with the CRM's
-own error body (429 with its rate-limit headers). `hold_creates = True` makes the next
-create store the object and then keep its answer back until `release()`: the window in
-which a test kills the gateway (`held` is set once an object is stored and held).
+`fail(status, times=, method=, path=)` makes the next `times` (matching) requests answer
+`status` with the CRM's own error body (429 with its rate-limit headers).
+`hold_creates = True` makes the next create store the object and then keep its answer back
+until `release()`: the window in which a test kills the gateway (`held` is set once an
+object is stored and held).
 """
 
 from __future__ import annotations
