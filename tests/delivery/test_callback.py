@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 
 import pytest
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from gateway.calls.result import CallResult, ResultOrigin
 from gateway.delivery.callback import CallbackDestination, callback_body, pinned_url
 from gateway.delivery.registry import DeliveryAttempt
-from gateway.delivery.signing import SigningSecretError, sign, signed_headers
+from gateway.delivery.signing import SigningSecretError, key_fingerprint, sign, signed_headers
 from tests.support.receiver import CallbackReceiver, new_secret
 from tests.support.servers import serve_app
 
@@ -88,10 +89,29 @@ def test_signatures_verify_with_the_reference_library() -> None:
     verifier = Webhook(secret)
     with pytest.raises(Exception, match=r"too old|timestamp"):
         verifier.verify(body, headers)  # the reference library checks the timestamp's age too
-    import time
 
     fresh = signed_headers(secret, "msg_abc", int(time.time()), body)
     assert verifier.verify(body, fresh)["data"]["call_id"] == "call_1"
+
+
+def test_during_a_rotation_receivers_with_either_secret_accept_the_same_try() -> None:
+    new, old = new_secret(), new_secret()
+    body = callback_body(RESULT)
+    headers = signed_headers(f"{new} {old}", "msg_rot", int(time.time()), body)
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (new, old):
+        assert Webhook(secret).verify(body, headers)["data"]["call_id"] == "call_1"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, headers)
+    assert key_fingerprint(new) != key_fingerprint(old)
+    assert key_fingerprint(new).startswith("whsec:") and new not in key_fingerprint(new)
+
+
+def test_one_unusable_secret_in_a_rotation_stops_signing_altogether() -> None:
+    with pytest.raises(SigningSecretError):
+        sign(f"{new_secret()} whsec_!!!", "msg_1", 1, b"{}")
+    with pytest.raises(SigningSecretError):
+        sign("   ", "msg_1", 1, b"{}")
 
 
 @pytest.mark.parametrize(
