@@ -8,9 +8,11 @@ import base64
 import json
 import time
 
+import jsonschema
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from gateway.admin.openapi import build_spec
 from gateway.calls.result import CallResult, ResultOrigin
 from gateway.delivery.callback import CallbackDestination, callback_body, pinned_url
 from gateway.delivery.registry import DeliveryAttempt
@@ -127,3 +129,20 @@ def test_an_unusable_secret_is_refused_without_echoing_it(secret: str) -> None:
 def test_pinned_urls_keep_port_path_and_query() -> None:
     assert pinned_url("https://example.com/a?b=1", "93.184.216.34") == "https://93.184.216.34/a?b=1"
     assert pinned_url("http://h:8080/x", "::1") == "http://[::1]:8080/x"
+
+
+def test_the_openapi_webhook_entry_describes_the_bytes_we_send() -> None:
+    spec = build_spec([])
+    hook = spec["webhooks"]["callResult"]["post"]
+    headers = {p["name"] for p in hook["parameters"] if p["in"] == "header"}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    schema = hook["requestBody"]["content"]["application/json"]["schema"]
+    # Resolve the document's own $refs, as a receiver's code generator would.
+    document = {**schema, "components": spec["components"]}
+    validator = jsonschema.Draft202012Validator(document)
+    body = json.loads(callback_body(RESULT))
+    validator.validate(body)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**body, "type": "call.other"})
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"type": "call.completed", "timestamp": None})
