@@ -108,6 +108,11 @@ class LimitRules:
     live_calls: int | None
     tz: ZoneInfo
 
+    @classmethod
+    def none(cls) -> LimitRules:
+        """No limit at all."""
+        return cls(defaults={}, hooks={}, slack_users={}, live_calls=None, tz=ZoneInfo("UTC"))
+
     @property
     def enabled(self) -> bool:
         """False when no limit is set at all (then nothing is counted)."""
