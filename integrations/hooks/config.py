@@ -299,6 +299,31 @@ def build_verifier(errors: _Errors, name: str, cfg: AuthConfig) -> auth.Verifier
         raise errors.at("auth.secret_env", f"{cfg.secret_env}: {exc}") from None
 
 
+def _offered_write_backs(hook: str, preset: str, notify: list[NotifyConfig]) -> list[NotifyConfig]:
+    """A preset's own write-back is on once its credentials are set, quietly off before.
+
+    (A write-back the hook's table names itself needs its credentials: a missing one stops
+    start-up.)
+    """
+    kept: list[NotifyConfig] = []
+    for entry in notify:
+        if entry.write_back is not None:
+            kind = write_back_kinds()[entry.write_back.kind]
+            options = kind.options.model_validate(entry.write_back.options)
+            unset = [env for env in credential_envs(options).values() if not os.environ.get(env)]
+            if unset:
+                log.warning(
+                    "hooks.write_back_off",
+                    hook=hook,
+                    preset=preset,
+                    destination=kind.kind,
+                    hint=f"set {' and '.join(unset)} to write results back to {kind.crm}",
+                )
+                continue
+        kept.append(entry)
+    return kept
+
+
 def build_hook(
     path: Path | str, name: str, table: Mapping[str, Any], *, allow_private: bool
 ) -> Hook:
@@ -318,6 +343,8 @@ def build_hook(
         cfg = HookConfig.model_validate(merge(preset.defaults, table))
     except ValidationError as exc:
         raise ConfigError(describe_error(path, errors.table, exc)) from None
+    if "notify" not in table:
+        cfg.notify = _offered_write_backs(name, preset.name, cfg.notify)
     try:
         adapter = preset.make_adapter(cfg.options)
     except ValueError as exc:
