@@ -186,6 +186,7 @@ class Settings(BaseSettings):
             for name in type(self).model_fields
             if name.startswith("limit_")
         }
+
     def serve_problem(self, workers: int) -> str | None:
         """Why `serve` must refuse these settings, in one line; None when it may start.
 
