@@ -190,3 +190,16 @@ def test_without_a_default_region_a_national_number_is_refused(
         ok = gw.post("ring-lead", json={"phone": "+1 415 555 0123", "name": "Ada"}, headers=AUTH)
         assert ok.status_code == 202, ok.text
         assert upstream_dials(gw) == 1
+
+
+def test_the_daily_phone_cap_of_a_hook_stops_the_next_dial(
+    tmp_path: Path, receiver: tuple[CallbackReceiver, str]
+) -> None:
+    with gateway(tmp_path, config(receiver[1]), limit_phone_calls_per_hook_per_day=1) as gw:
+        first = gw.post("ring-lead", json={"phone": "+14155550123", "name": "Ada"}, headers=AUTH)
+        assert first.status_code == 202, first.text
+        second = gw.post("ring-lead", json={"phone": "+14155550124", "name": "Bob"}, headers=AUTH)
+        assert second.status_code == 429, second.text
+        assert second.json()["error"]["code"] == "limit_reached"
+        assert "Retry-After" in second.headers
+        assert upstream_dials(gw) == 1

@@ -1,7 +1,7 @@
 """phone calls: a call's type and the number it dialled
 
-Revision ID: 0003_phone
-Revises: 0002_slack
+Revision ID: 0004_phone
+Revises: 0003_limits
 Create Date: 2026-11-26 13:40:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_phone"
-down_revision: str | None = "0002_slack"
+revision: str = "0004_phone"
+down_revision: str | None = "0003_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
