@@ -198,7 +198,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         return JSONResponse(answer, status_code=201)
 
     async def start_phone_call(request: Request) -> Response:
-        body = await read_body(request, PhoneCallCreate)
+        body = await read_model(request, PhoneCallCreate)
         if body.agent_id not in state.agents:
             raise not_found("Agent")
         call = state.create_phone_call(
