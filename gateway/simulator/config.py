@@ -48,6 +48,11 @@ class SimulatorConfig(BaseModel):
     webhook_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     webhook_retries: int = Field(default=2, ge=0, le=5)
     seed: int = 0
+    outcome: str | None = Field(
+        default=None,
+        description="Give every joined call this outcome's canned conversation and analysis "
+        "(one of the canned outcomes; None picks one per call).",
+    )
     transcript_events: bool = Field(
         default=False,
         description="While a call is live, speak its scripted conversation as "

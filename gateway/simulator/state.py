@@ -234,7 +234,11 @@ class SimulatorState:
         self._emit(call, "call.started")
         if self.config.transcript_events:
             canned = canned_analysis(
-                call.id, seed=self.config.seed, joined=True, variables=call.variables
+                call.id,
+                seed=self.config.seed,
+                joined=True,
+                variables=call.variables,
+                outcome=self.config.outcome,
             )
             call.script = canned.messages
             self._schedule(call, "speak", self.config.transcript_step_seconds, self._speak, call.id)
@@ -399,11 +403,10 @@ class SimulatorState:
             seed=self.config.seed,
             joined=call.started_at is not None and call.status == "completed",
             variables=call.variables,
+            outcome=self.config.outcome,
         )
         outcome, summary = call.scripted or (None, None)
         call.messages = canned.messages
-        if call.script is not None:  # spoken live: the transcript is what was said
-            call.messages = [{"role": m["role"], "content": m["content"]} for m in call.spoken]
         call.analysis = {
             "outcome": call.outcome_override
             or (title_case(outcome) if outcome else None)

@@ -64,7 +64,12 @@ class CannedAnalysis:
 
 
 def canned_analysis(
-    call_id: str, *, seed: int, joined: bool, variables: dict[str, object] | None
+    call_id: str,
+    *,
+    seed: int,
+    joined: bool,
+    variables: dict[str, object] | None,
+    outcome: str | None = None,
 ) -> CannedAnalysis:
     """A deterministic transcript and analysis for ``call_id``.
 
@@ -75,7 +80,8 @@ def canned_analysis(
             messages=[], outcome="Not Connected", summary=_SUMMARIES["Not Connected"]
         )
     rng = random.Random(f"{seed}:{call_id}")
-    outcome = rng.choice(OUTCOMES)
+    picked = rng.choice(OUTCOMES)
+    outcome = outcome if outcome in _SCRIPTS else picked
     name = str((variables or {}).get("customer_name") or "there")
     script = _SCRIPTS[outcome]
     turns = script[: rng.randint(max(1, len(script) - 1), len(script))]

@@ -20,13 +20,13 @@ from gateway.store.database import Database
 from gateway.store.tables import DeliveryRow
 
 
-def slack_destination(channel: str, team_id: str | None) -> Destination:
-    """The `slack` destination of a call started in `channel` (the card is not posted yet)."""
-    return Destination(
-        kind="slack",
-        key=f"slack:{channel}",
-        config={"channel": channel, "team_id": team_id, "thread_ts": None},
-    )
+def slack_destination(channel: str, team_id: str | None, *, live: bool = False) -> Destination:
+    """The `slack` destination of a call started in `channel` (the card is not posted yet);
+    `live`: the card's thread shows the transcript while the call runs."""
+    config: dict[str, Any] = {"channel": channel, "team_id": team_id, "thread_ts": None}
+    if live:
+        config["live"] = True
+    return Destination(kind="slack", key=f"slack:{channel}", config=config)
 
 
 def card_metadata(call_id: str) -> dict[str, Any]:
