@@ -97,6 +97,7 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
     ctx.extras["outbox"] = outbox
     ctx.extras["tracker"] = tracker
     ctx.extras["live_feeder"] = feeder
+    ctx.extras["recording_links"] = recordings
     updates = RecordingUpdates(
         ctx.db, ctx.client, recordings, ctx.destinations, wake_outbox=outbox.wake
     )

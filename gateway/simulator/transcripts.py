@@ -135,7 +135,7 @@ def canned_analysis(
         return CannedAnalysis(messages=[], outcome="Not Connected", summary=summary)
     rng = random.Random(f"{seed}:{call_id}")
     picked = rng.choice(OUTCOMES)
-    outcome = outcome if outcome in _SCRIPTS else picked
+    outcome = outcome if outcome is not None and outcome in _SCRIPTS else picked
     turns, summary = rng.choice(_SCRIPTS[outcome])
     given = str((variables or {}).get("customer_name") or "").strip()
     words = {
