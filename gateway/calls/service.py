@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calls.commands import CreateAgent, CreatedAgent, StartedCall, StartWebCall
+from gateway.calls.commands import CreateAgent, CreatedAgent, Origin, StartedCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
 from gateway.calls.states import CallState
 from gateway.config import GatewayConfig
 from gateway.join.links import JoinCredentials, JoinLinks
+from gateway.limits.policy import CallLimits
+from gateway.limits.rules import CallKind, LimitRules, Usage
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
 from gateway.store.agents import AgentRepository
@@ -35,12 +38,19 @@ class CallService:
     """Turns domain commands into OneInbox requests and store rows, in that order of safety."""
 
     def __init__(
-        self, client: OneInboxClient, db: Database, links: JoinLinks, config: GatewayConfig
+        self,
+        client: OneInboxClient,
+        db: Database,
+        links: JoinLinks,
+        config: GatewayConfig,
+        *,
+        limits: CallLimits | None = None,
     ) -> None:
         self.client = client
         self.db = db
         self.links = links
         self.config = config
+        self.limits = limits if limits is not None else CallLimits(db, LimitRules.none())
         self._alias_locks: dict[str, asyncio.Lock] = {}
         # Display names of agents referred to by id (an id lookup per call is pure overhead).
         self._id_names: dict[str, str | None] = {}
@@ -108,15 +118,42 @@ class CallService:
         await self.client.update_model(llm_id, **fields)
         return llm_id
 
+    @asynccontextmanager
+    async def within_limits(self, origin: Origin, kind: CallKind) -> AsyncIterator[None]:
+        """Count a call of `kind` against the limits before the block starts it upstream.
+
+        Raises `LimitReached` (nothing counted, nothing started) when a limit is reached. When
+        the block fails the counts are given back; when it succeeds the stored call counts.
+        """
+        usage = Usage(
+            kind=kind,
+            hook=origin.name if origin.kind == "hook" else None,
+            slack_user=origin.name if origin.kind == "slack" else None,
+        )
+        reservation = await self.limits.reserve(usage)
+        try:
+            yield
+        except BaseException:
+            await asyncio.shield(reservation.cancel())
+            raise
+        await reservation.settle()
+
     async def start_web_call(
         self, command: StartWebCall, *, on_stored: OnStored | None = None
     ) -> StartedCall:
         """Start a web call upstream, then store the call and its join link in one transaction.
 
-        The origin is written into OneInbox `metadata` too, so a result can always be traced.
+        The call counts against the limits first (`LimitReached`: nothing starts). The origin
+        is written into OneInbox `metadata` too, so a result can always be traced.
         `on_stored(session, started)` runs inside that transaction, so an origin can record its
         own answer (e.g. an idempotency key's response) atomically with the call.
         """
+        async with self.within_limits(command.origin, "web"):
+            return await self._start_web_call(command, on_stored)
+
+    async def _start_web_call(
+        self, command: StartWebCall, on_stored: OnStored | None
+    ) -> StartedCall:
         agent_id, agent_name = await self.resolve_agent(command.agent)
         metadata = {
             **command.metadata,

@@ -28,6 +28,8 @@ from gateway.context import AppContext
 from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
+from gateway.limits.answers import limit_problem
+from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
     AuthenticationError,
     NotFoundError,
@@ -97,28 +99,35 @@ async def _destinations(
 ) -> list[Destination]:
     out: list[Destination] = []
     for index, entry in enumerate(hook.config.notify):
-        if index in hook.write_backs:
-            out.append(_record_destination(hook.write_backs[index], document))
-            continue
-        if entry.slack_channel is not None:
-            channel = entry.slack_channel
-            slack = Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
-            out.append(slack)
-            continue
-        url = entry.callback_url
-        if url is None:
-            url = hook.callback_from[index].text(document)
-        try:
-            await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
-        except UnsafeCallbackURL as exc:
-            raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
-        config: dict[str, Any] = {"url": url}
-        if entry.secret_env is not None:
-            config["secret_env"] = entry.secret_env
-        out.append(Destination(kind="callback", key=url, config=config))
+        destination = await _destination(ctx, hook, index, document)
+        if entry.redact:  # the outbox masks these before the destination sees the result
+            destination.config["redact"] = list(entry.redact)
+        out.append(destination)
     if not out and ctx.settings.local_mode:
         out.append(Destination(kind="log", key="log"))
     return out
+
+
+async def _destination(
+    ctx: AppContext, hook: Hook, index: int, document: Mapping[str, Any]
+) -> Destination:
+    entry = hook.config.notify[index]
+    if index in hook.write_backs:
+        return _record_destination(hook.write_backs[index], document)
+    if entry.slack_channel is not None:
+        channel = entry.slack_channel
+        return Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
+    url = entry.callback_url
+    if url is None:
+        url = hook.callback_from[index].text(document)
+    try:
+        await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
+    except UnsafeCallbackURL as exc:
+        raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+    config: dict[str, Any] = {"url": url}
+    if entry.secret_env is not None:
+        config["secret_env"] = entry.secret_env
+    return Destination(kind="callback", key=url, config=config)
 
 
 def _record_destination(write_back: WriteBack, document: Mapping[str, Any]) -> Destination:
@@ -197,6 +206,8 @@ class HookRunner:
                 return Answer(201, {"agent_id": created.agent_id, "llm_id": created.llm_id})
             # CallService creates a create-on-first-use alias once, however many requests race.
             started = await self.ctx.calls.start_web_call(plan.command, on_stored=on_stored)
+        except LimitReached as reached:
+            raise limit_problem(reached) from None
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
         except OneInboxError as exc:

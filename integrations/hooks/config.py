@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gateway.config import ConfigError, describe_error
 from gateway.delivery.crm import WriteBackKind, credential_envs, write_back_kinds
+from gateway.delivery.redact import PersonalData
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_url_shape
 from gateway.logging import redactor
 from integrations.hooks import auth
@@ -99,16 +100,20 @@ class NotifyConfig(BaseModel):
     slack_channel: str | None = None
     secret_env: str | None = None
     write_back: WriteBackEntry | None = None
+    # Personal data this destination must not see: masked in its summary and transcript.
+    redact: list[PersonalData] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
     def _crm_record(cls, data: Any) -> Any:
         if not isinstance(data, Mapping):
             return data
+        redact = data.get("redact")
+        data = {key: value for key, value in data.items() if key != "redact"}
         kinds = write_back_kinds()
         named = [key for key in data if key in kinds]
         if not named:
-            return data
+            return data | ({"redact": redact} if redact is not None else {})
         if len(named) > 1 or any(k in data for k in ("callback_url", "slack_channel")):
             raise ValueError("one destination per notify entry")
         kind = kinds[named[0]]
@@ -126,7 +131,7 @@ class NotifyConfig(BaseModel):
                 except ValueError as exc:
                     raise ValueError(f"{name}: {exc}") from None
         entry = {"kind": kind.kind, "record_from": source, "options": options.model_dump()}
-        return {"write_back": entry}
+        return {"write_back": entry} | ({"redact": redact} if redact is not None else {})
 
     @field_validator("secret_env")
     @classmethod

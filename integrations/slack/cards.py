@@ -10,6 +10,7 @@ result as a message in the channel: the result always has a home.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +21,15 @@ from gateway.store.database import Database
 from gateway.store.tables import DeliveryRow
 
 
-def slack_destination(channel: str, team_id: str | None, *, live: bool = False) -> Destination:
+def slack_destination(
+    channel: str, team_id: str | None, *, redact: Sequence[str] = (), live: bool = False
+) -> Destination:
     """The `slack` destination of a call started in `channel` (the card is not posted yet);
-    `live`: the card's thread shows the transcript while the call runs."""
+    `redact` names the personal data masked in its result (`[slack] redact`); `live`: the
+    card's thread shows the transcript while the call runs."""
     config: dict[str, Any] = {"channel": channel, "team_id": team_id, "thread_ts": None}
+    if redact:
+        config["redact"] = list(redact)
     if live:
         config["live"] = True
     return Destination(kind="slack", key=f"slack:{channel}", config=config)

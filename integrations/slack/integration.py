@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from gateway.config import ConfigError, describe_error
 from gateway.context import AppContext
+from gateway.delivery.redact import PersonalData
 from integrations.slack.bolt_app import build_bolt_app, routes
 from integrations.slack.destination import SlackDestination
 from integrations.slack.handlers import SlackHandlers
@@ -31,6 +32,8 @@ class SlackOptions(BaseModel):
     max_waiting_work: int = Field(default=1000, ge=0, le=100_000)
     # Show every call's transcript in its thread while it runs (per call: `live=yes|no`).
     live_transcript: bool = False
+    # Personal data masked in the results of calls started from Slack (phone, email, card).
+    redact: list[PersonalData] = Field(default_factory=list)
 
 
 class SlackIntegration:
@@ -55,6 +58,7 @@ class SlackIntegration:
             max_concurrent=options.max_concurrent_work,
             max_waiting=options.max_waiting_work,
             live_transcript=options.live_transcript,
+            redact=options.redact,
         )
         app = build_bolt_app(ctx, workspaces, handlers)
         ctx.extras["slack_app"] = app

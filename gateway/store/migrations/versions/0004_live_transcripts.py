@@ -1,7 +1,7 @@
 """live transcripts: transcript turns and live feeds
 
-Revision ID: 0003_live
-Revises: 0002_slack
+Revision ID: 0004_live
+Revises: 0003_limits
 Create Date: 2026-11-25 09:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import gateway.store.tables
 
-revision: str = "0003_live"
-down_revision: str | None = "0002_slack"
+revision: str = "0004_live"
+down_revision: str | None = "0003_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
