@@ -62,6 +62,9 @@ class CallRow(Base):
     # Where the result goes: [{"kind": "callback", ...}, {"kind": "slack", ...}, ...]
     destinations: Mapped[list[Any]] = mapped_column(default=list)
     state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    # `web` (a join link) or `outbound` (a phone call to `to_number`, E.164).
+    call_type: Mapped[str] = mapped_column(sa.String(16), default="web", server_default="web")
+    to_number: Mapped[str | None] = mapped_column(sa.String(32))
     upstream_status: Mapped[str | None] = mapped_column(sa.String(32))
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     last_error: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,7 +1,7 @@
 """live transcripts: transcript turns and live feeds
 
-Revision ID: 0004_live
-Revises: 0003_limits
+Revision ID: 0005_live
+Revises: 0004_phone
 Create Date: 2026-11-25 09:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import gateway.store.tables
 
-revision: str = "0004_live"
-down_revision: str | None = "0003_limits"
+revision: str = "0005_live"
+down_revision: str | None = "0004_phone"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
