@@ -22,8 +22,10 @@ def local_simulator(settings: Settings) -> Any:
     With `ADMIN_TOKEN` set, its `/_sim/*` control routes need that token.
     """
     public_url = settings.public_base.replace("http", "ws", 1) + SIMULATOR_MOUNT
+    # Local mode shows everything a real call has: a live transcript and a recording.
+    config = SimulatorConfig(public_url=public_url, transcript_events=True, record_calls=True)
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    return create_simulator_app(SimulatorConfig(public_url=public_url), control_token=token)
+    return create_simulator_app(config, control_token=token)
 
 
 def oneinbox_client(
