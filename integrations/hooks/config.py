@@ -23,7 +23,7 @@ from gateway.logging import redactor
 from integrations.hooks import auth
 from integrations.hooks.adapters import PayloadAdapter
 from integrations.hooks.mapping import Expression, compile_expression
-from integrations.hooks.presets import GENERIC, load_preset, merge
+from integrations.hooks.presets import GENERIC, fill_record_ids, load_preset, merge
 from integrations.hooks.ratelimit import TokenBucket, parse_rate
 
 log = structlog.get_logger(__name__)
@@ -310,7 +310,11 @@ def build_hook(
         except ValueError as exc:
             raise errors.at("preset", str(exc)) from None
     try:
-        cfg = HookConfig.model_validate(merge(preset.defaults, table))
+        merged = fill_record_ids(preset, merge(preset.defaults, table))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [{errors.table}] {exc}") from None
+    try:
+        cfg = HookConfig.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(describe_error(path, errors.table, exc)) from None
     try:

@@ -10,13 +10,20 @@ writes only if there is none: never two Tasks for one call.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
 import structlog
 
 from gateway.calls.result import CallResult
+from gateway.delivery.crm import (
+    AuthHint,
+    CrmFailure,
+    credential,
+    marker,
+    transport_failure,
+    write_once,
+)
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
 from integrations.salesforce.api import (
     SalesforceClient,
@@ -29,6 +36,7 @@ from integrations.salesforce.task import call_task, is_record_id, relation_field
 log = structlog.get_logger(__name__)
 
 KIND = "salesforce_record"
+CRM = "salesforce"
 # Salesforce's answers for a record the Task cannot point at: deleted, never existed, not
 # visible to the run-as user, not an id, or an id of an object the field does not take.
 RECORD_PROBLEMS = frozenset(
@@ -44,11 +52,8 @@ PERMISSION_HINT = (
     "the connected app's run-as user needs the API Enabled permission, Create and Edit on "
     "Tasks (Edit Tasks), and read access to the record"
 )
-
-
-def call_marker(call_id: str) -> str:
-    """What `CallObject` holds for a call: how the destination recognises its own Task."""
-    return f"oneinbox:{call_id}"
+CLIENT_ID = AuthHint(CRM, "SF_CLIENT_ID", "the connected app's consumer key")
+CLIENT_SECRET = AuthHint(CRM, "SF_CLIENT_SECRET", "the connected app's consumer secret")
 
 
 class SalesforceRecordDestination:
@@ -59,7 +64,7 @@ class SalesforceRecordDestination:
     def __init__(self, login_url: str | None, *, http: httpx.AsyncClient | None = None) -> None:
         self.login_url = login_url
         self._http = http or httpx.AsyncClient(follow_redirects=False)
-        self._clients: dict[tuple[str, str, str], SalesforceClient] = {}
+        self._clients: dict[tuple[str, str], SalesforceClient] = {}
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -72,23 +77,17 @@ class SalesforceRecordDestination:
             return _dead(f"salesforce: {record!r} is not a Salesforce record id (15 or 18 letters)")
         if not self.login_url:
             return _dead("salesforce: SALESFORCE_LOGIN_URL is not set (your org's My Domain URL)")
-        client_or_problem = self._client(config)
-        if isinstance(client_or_problem, DeliveryOutcome):
-            return client_or_problem
-        client = client_or_problem
-        marker = call_marker(result.call_id)
+        tag = marker(result.call_id)
         try:
-            if attempt.uncertain or attempt.attempt > 1:
-                existing = await _find_own_task(client, marker, record)
-                if existing is not None:
-                    log.info(
-                        "salesforce.task_already_written",
-                        call_id=result.call_id,
-                        record_id=record,
-                        task_id=existing,
-                    )
-                    return DeliveryOutcome(ok=True, status_code=200)
-            task_id = await client.create("Task", call_task(result, record, marker))
+            client = self._client(config)
+            task_id, created = await write_once(
+                attempt,
+                what=f"Task on {record}",
+                find=lambda: _find_own_task(client, tag, record),
+                create=lambda: client.create("Task", call_task(result, record, tag)),
+            )
+        except CrmFailure as exc:
+            return exc.outcome
         except TokenRefused as exc:
             return _dead(
                 f"salesforce: the org refused the connected app's credentials ({exc.code}: "
@@ -100,18 +99,17 @@ class SalesforceRecordDestination:
         except SalesforceError as exc:
             return _failure(exc, record)
         except httpx.HTTPError as exc:
-            return DeliveryOutcome(ok=False, error=f"salesforce unreachable: {type(exc).__name__}")
-        log.info("salesforce.task_created", call_id=result.call_id, record_id=record, task=task_id)
-        return DeliveryOutcome(ok=True, status_code=201)
+            return transport_failure(exc, crm=CRM)
+        if created:
+            log.info(
+                "salesforce.task_created", call_id=result.call_id, record_id=record, task=task_id
+            )
+        return DeliveryOutcome(ok=True, status_code=201 if created else 200)
 
-    def _client(self, config: dict[str, Any]) -> SalesforceClient | DeliveryOutcome:
-        id_env = str(config.get("client_id_env") or "")
-        secret_env = str(config.get("client_secret_env") or "")
-        missing = [env or "(unnamed)" for env in (id_env, secret_env) if not os.environ.get(env)]
-        if missing:
-            return _dead(f"salesforce: environment variable {' and '.join(missing)} is not set")
-        client_id, secret = os.environ[id_env], os.environ[secret_env]
-        key = (id_env, client_id, secret)
+    def _client(self, config: dict[str, Any]) -> SalesforceClient:
+        client_id = credential(config, "client_id_env", CLIENT_ID)
+        secret = credential(config, "client_secret_env", CLIENT_SECRET)
+        key = (client_id, secret)
         client = self._clients.get(key)
         if client is None:
             assert self.login_url is not None
@@ -120,10 +118,10 @@ class SalesforceRecordDestination:
         return client
 
 
-async def _find_own_task(client: SalesforceClient, marker: str, record: str) -> str | None:
+async def _find_own_task(client: SalesforceClient, tag: str, record: str) -> str | None:
     """The id of a Task this destination wrote earlier for the call on `record`, if any."""
     soql = (
-        f"SELECT Id FROM Task WHERE CallObject = {soql_quote(marker)} "  # noqa: S608
+        f"SELECT Id FROM Task WHERE CallObject = {soql_quote(tag)} "  # noqa: S608
         f"AND {relation_field(record)} = {soql_quote(record)}"
     )
     found = await client.query(soql)

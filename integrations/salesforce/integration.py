@@ -9,22 +9,44 @@ one line saying what to set.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import BaseRoute
 
 from gateway.config import ConfigError, GatewayConfig
 from gateway.context import AppContext
+from gateway.delivery.crm import WriteBackKind
 from gateway.settings import Settings
 from integrations.salesforce.api import SalesforceClient, SalesforceError
 from integrations.salesforce.destination import KIND, SalesforceRecordDestination
 
 log = structlog.get_logger(__name__)
 
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class SalesforceRecordOptions(BaseModel):
+    """`{ salesforce_record = "<expression>", client_id_env = …, client_secret_env = … }`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id_env: str = Field(pattern=ENV_NAME)
+    client_secret_env: str = Field(pattern=ENV_NAME)
+
+
+SALESFORCE_RECORD = WriteBackKind(
+    kind=KIND,
+    crm="salesforce",
+    options=SalesforceRecordOptions,
+    record_id=re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?"),
+    record_id_hint="a 15- or 18-character Salesforce record id (003… Contact, 00Q… Lead, …)",
+)
 GENERIC_HOSTS = ("login.salesforce.com", "test.salesforce.com")
 EXAMPLE = "https://<your-domain>.my.salesforce.com"
 
@@ -57,6 +79,7 @@ class SalesforceIntegration:
     """Salesforce write-back (hooks and presets live in the hooks integration)."""
 
     name = "salesforce"
+    write_backs = (SALESFORCE_RECORD,)
 
     def setup(self, ctx: AppContext) -> Sequence[BaseRoute]:
         """Register `salesforce_record`; raise `ConfigError` if a hook needs a missing URL."""

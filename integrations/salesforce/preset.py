@@ -1,4 +1,8 @@
-"""`preset = "salesforce"` (Outbound Messages) and `preset = "salesforce.flow"` (Flow callouts)."""
+"""`preset = "salesforce"` (Outbound Messages) and `preset = "salesforce.flow"` (Flow callouts).
+
+Both map the record that asked for the call, so a hook writes the result back to it with
+`notify = [{ salesforce_record = true, client_id_env = …, client_secret_env = … }]`.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ PRESETS = {
             },
         },
         make_adapter=make_adapter,
+        record_ids={"salesforce_record": "body.sObject.Id"},
     ),
     "flow": Preset(
         "salesforce.flow",
@@ -28,5 +33,6 @@ PRESETS = {
             "variables": {"customer_name": "body.firstName || body.name || 'there'"},
             "metadata": {"crm": "'salesforce'", "crm_record_id": "body.recordId"},
         },
+        record_ids={"salesforce_record": "body.recordId"},
     ),
 }

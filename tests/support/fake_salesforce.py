@@ -144,9 +144,10 @@ class FakeSalesforce:
             n = next(self._ids)
         return f"{prefix}5g00000{n:05d}AAA"[:18].ljust(18, "A")
 
-    def add_record(self, prefix: str) -> str:
-        """A Contact (`003`), Lead (`00Q`), Account (`001`), Opportunity (`006`)… that exists."""
-        record = self.new_id(prefix)
+    def add_record(self, prefix: str, record: str | None = None) -> str:
+        """A Contact (`003`), Lead (`00Q`), Account (`001`), Opportunity (`006`)… that exists
+        (`record`: that very id, e.g. the one in a payload fixture)."""
+        record = record or self.new_id(prefix)
         with self._lock:
             self.records.add(record)
         return record

@@ -18,7 +18,7 @@ def load_result(name: str = "result-completed.json") -> CallResult:
 
 
 def test_a_completed_call_becomes_the_task_in_the_fixture() -> None:
-    task = call_task(load_result(), "0035g00000XyZabAAB", "oneinbox:call_abc123")
+    task = call_task(load_result(), "0035g00000XyZabAAB", "[oneinbox:call_abc123]")
     assert task == json.loads((FIXTURES / "task-completed.json").read_text())
 
 
