@@ -302,9 +302,8 @@ def test_kill_9_between_the_create_and_its_answer_leaves_exactly_one_task(
         r.org.hold_creates = False
         assert len(r.org.tasks_for(marker(call_id))) == 1  # Salesforce has it; we never heard
         r.restart()
-        delivery = r.wait_for(call_id, "delivered")
+        r.wait_for(call_id, "delivered")
         assert len(r.org.tasks_for(marker(call_id))) == 1
         assert len(r.org.all_tasks()) == 1
-        assert delivery.attempts == 2
         queries = [p for m, p, _ in r.org.requests if m == "GET" and p.endswith("/query")]
         assert len(queries) == 1  # the restarted process looked before writing
