@@ -23,7 +23,7 @@ from gateway.logging import redactor
 from integrations.hooks import auth
 from integrations.hooks.adapters import PayloadAdapter
 from integrations.hooks.mapping import Expression, compile_expression
-from integrations.hooks.presets import GENERIC, fill_record_ids, load_preset, merge
+from integrations.hooks.presets import GENERIC, load_preset, merge
 from integrations.hooks.ratelimit import TokenBucket, parse_rate
 
 log = structlog.get_logger(__name__)
@@ -294,6 +294,31 @@ def build_verifier(errors: _Errors, name: str, cfg: AuthConfig) -> auth.Verifier
         raise errors.at("auth.secret_env", f"{cfg.secret_env}: {exc}") from None
 
 
+def _offered_write_backs(hook: str, preset: str, notify: list[NotifyConfig]) -> list[NotifyConfig]:
+    """A preset's own write-back is on once its credentials are set, quietly off before.
+
+    (A write-back the hook's table names itself needs its credentials: a missing one stops
+    start-up.)
+    """
+    kept: list[NotifyConfig] = []
+    for entry in notify:
+        if entry.write_back is not None:
+            kind = write_back_kinds()[entry.write_back.kind]
+            options = kind.options.model_validate(entry.write_back.options)
+            unset = [env for env in credential_envs(options).values() if not os.environ.get(env)]
+            if unset:
+                log.warning(
+                    "hooks.write_back_off",
+                    hook=hook,
+                    preset=preset,
+                    destination=kind.kind,
+                    hint=f"set {' and '.join(unset)} to write results back to {kind.crm}",
+                )
+                continue
+        kept.append(entry)
+    return kept
+
+
 def build_hook(
     path: Path | str, name: str, table: Mapping[str, Any], *, allow_private: bool
 ) -> Hook:
@@ -310,13 +335,11 @@ def build_hook(
         except ValueError as exc:
             raise errors.at("preset", str(exc)) from None
     try:
-        merged = fill_record_ids(preset, merge(preset.defaults, table))
-    except ValueError as exc:
-        raise ConfigError(f"{path}: [{errors.table}] {exc}") from None
-    try:
-        cfg = HookConfig.model_validate(merged)
+        cfg = HookConfig.model_validate(merge(preset.defaults, table))
     except ValidationError as exc:
         raise ConfigError(describe_error(path, errors.table, exc)) from None
+    if "notify" not in table:
+        cfg.notify = _offered_write_backs(name, preset.name, cfg.notify)
     try:
         adapter = preset.make_adapter(cfg.options)
     except ValueError as exc:

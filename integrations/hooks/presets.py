@@ -32,9 +32,6 @@ class Preset:
     name: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
     make_adapter: Callable[[Mapping[str, Any]], PayloadAdapter] = json_adapter
-    # Write-back kind → the expression of the record that asked, so that a notify entry
-    # `{ salesforce_record = true, … }` writes back to it without spelling the expression.
-    record_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 GENERIC = Preset("generic")
@@ -76,29 +73,3 @@ def merge(defaults: Mapping[str, Any], table: Mapping[str, Any]) -> dict[str, An
         else:
             merged[key] = value
     return merged
-
-
-def fill_record_ids(preset: Preset, table: Mapping[str, Any]) -> dict[str, Any]:
-    """`table` with each notify entry's `<kind> = true` replaced by the preset's expression.
-
-    Raises `ValueError` ("notify.0.salesforce_record: …") when the preset maps no such record.
-    """
-    notify = table.get("notify")
-    if not isinstance(notify, list):
-        return dict(table)
-    entries: list[Any] = []
-    for index, entry in enumerate(notify):
-        if isinstance(entry, Mapping):
-            entry = dict(entry)
-            for key, value in entry.items():
-                if value is not True:
-                    continue
-                if key not in preset.record_ids:
-                    mapped = ", ".join(sorted(preset.record_ids)) or "none"
-                    raise ValueError(
-                        f"notify.{index}.{key}: `true` takes the record the preset maps, and "
-                        f"preset {preset.name!r} maps {mapped}; give an expression instead"
-                    )
-                entry[key] = preset.record_ids[key]
-        entries.append(entry)
-    return {**table, "notify": entries}

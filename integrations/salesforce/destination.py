@@ -52,8 +52,8 @@ PERMISSION_HINT = (
     "the connected app's run-as user needs the API Enabled permission, Create and Edit on "
     "Tasks (Edit Tasks), and read access to the record"
 )
-CLIENT_ID = AuthHint(CRM, "SF_CLIENT_ID", "the connected app's consumer key")
-CLIENT_SECRET = AuthHint(CRM, "SF_CLIENT_SECRET", "the connected app's consumer secret")
+CLIENT_ID = AuthHint(CRM, "SALESFORCE_CLIENT_ID", "the connected app's consumer key")
+CLIENT_SECRET = AuthHint(CRM, "SALESFORCE_CLIENT_SECRET", "the connected app's consumer secret")
 
 
 class SalesforceRecordDestination:

@@ -36,8 +36,8 @@ class SalesforceRecordOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    client_id_env: str = Field(pattern=ENV_NAME)
-    client_secret_env: str = Field(pattern=ENV_NAME)
+    client_id_env: str = Field(default="SALESFORCE_CLIENT_ID", pattern=ENV_NAME)
+    client_secret_env: str = Field(default="SALESFORCE_CLIENT_SECRET", pattern=ENV_NAME)
 
 
 SALESFORCE_RECORD = WriteBackKind(
@@ -52,12 +52,24 @@ EXAMPLE = "https://<your-domain>.my.salesforce.com"
 
 
 def salesforce_notify(config: GatewayConfig) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(hook name, notify entry) for every `salesforce_record` destination in the file."""
+    """(hook name, notify entry) for every `salesforce_record` destination in the file, and
+    for hooks whose Salesforce preset offers it with its credentials set."""
+    defaults = SalesforceRecordOptions()
+    offered = {
+        "client_id_env": defaults.client_id_env,
+        "client_secret_env": defaults.client_secret_env,
+    }
     for name, table in sorted(config.table("hooks").items()):
-        notify = table.get("notify") if isinstance(table, Mapping) else None
+        if not isinstance(table, Mapping):
+            continue
+        notify = table.get("notify")
+        if notify is None and str(table.get("preset", "")).startswith("salesforce"):
+            if all(os.environ.get(env) for env in offered.values()):
+                yield name, offered
+            continue
         for entry in notify if isinstance(notify, list) else []:
             if isinstance(entry, Mapping) and KIND in entry:
-                yield name, entry
+                yield name, {**offered, **entry}
 
 
 def login_url_problem(value: str | None) -> str | None:

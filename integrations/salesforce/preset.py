@@ -1,7 +1,7 @@
 """`preset = "salesforce"` (Outbound Messages) and `preset = "salesforce.flow"` (Flow callouts).
 
-Both map the record that asked for the call, so a hook writes the result back to it with
-`notify = [{ salesforce_record = true, client_id_env = …, client_secret_env = … }]`.
+Both write the result back to the record that asked (`salesforce_record`) once
+SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET are set (and SALESFORCE_LOGIN_URL).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ PRESETS = {
                 "crm_record_type": "body.sObject.type || ''",
                 "salesforce_notification_id": "body.Id",
             },
+            # Written back to the record once SALESFORCE_CLIENT_ID and _SECRET are set.
+            "notify": [{"salesforce_record": "body.sObject.Id"}],
         },
         make_adapter=make_adapter,
-        record_ids={"salesforce_record": "body.sObject.Id"},
     ),
     "flow": Preset(
         "salesforce.flow",
@@ -32,7 +33,7 @@ PRESETS = {
             "auth": {"scheme": "bearer", "token_env": "SALESFORCE_FLOW_TOKEN"},
             "variables": {"customer_name": "body.firstName || body.name || 'there'"},
             "metadata": {"crm": "'salesforce'", "crm_record_id": "body.recordId"},
+            "notify": [{"salesforce_record": "body.recordId"}],
         },
-        record_ids={"salesforce_record": "body.recordId"},
     ),
 }

@@ -21,9 +21,10 @@ id = "agt_123"
 [hooks.sf-flow]
 preset = "salesforce.flow"
 agent = "sales"
-notify = [
-  { salesforce_record = true, client_id_env = "SF_CLIENT_ID", client_secret_env = "SF_SECRET" },
-]
+[[hooks.sf-flow.notify]]
+salesforce_record = "body.recordId"
+client_id_env = "SF_CLIENT_ID"
+client_secret_env = "SF_SECRET"
 """
 
 

@@ -23,10 +23,6 @@ from tests.support.servers import GatewayProcess, ServerThread, free_port, serve
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 FLOW_TOKEN = "salesforce-flow-token-0123456789"
 ORG_ID = "00D000000000001AAA"  # the org of the Outbound Message fixtures
-NOTIFY = (
-    'notify = [{ salesforce_record = true, client_id_env = "SF_CLIENT_ID", '
-    'client_secret_env = "SF_CLIENT_SECRET" }]'
-)
 
 
 def config(agent: str) -> str:
@@ -39,12 +35,10 @@ preset = "salesforce"
 agent = "sales"
 auth = {{ scheme = "none" }}
 options = {{ organization_id = "{ORG_ID}" }}
-{NOTIFY}
 
 [hooks.sf-flow]
 preset = "salesforce.flow"
 agent = "sales"
-{NOTIFY}
 """
 
 
@@ -119,8 +113,8 @@ def rig(tmp_path: Path, base_env: dict[str, str], **env: str) -> Iterator[Rig]:
                 "ANALYSIS_WAIT_SECONDS": "5",
                 "LOG_LEVEL": "debug",
                 "SALESFORCE_LOGIN_URL": org_server.url,
-                "SF_CLIENT_ID": org.client_id,
-                "SF_CLIENT_SECRET": org.client_secret,
+                "SALESFORCE_CLIENT_ID": org.client_id,
+                "SALESFORCE_CLIENT_SECRET": org.client_secret,
                 "SALESFORCE_FLOW_TOKEN": FLOW_TOKEN,
                 **env,
             }
@@ -152,7 +146,7 @@ def assert_no_secret_in(running: Rig) -> None:
     """Neither the client secret nor any access token the org handed out was logged."""
     log = running.log
     assert running.org.client_secret not in log
-    assert running.env["SF_CLIENT_SECRET"] not in log
+    assert running.env["SALESFORCE_CLIENT_SECRET"] not in log
     for token in running.org.seen_tokens():
         assert token not in log
         assert token.split("!")[1] not in log
@@ -276,13 +270,16 @@ def test_a_wrong_client_secret_dead_letters_naming_the_variables(
     tmp_path: Path, gateway_env: dict[str, str]
 ) -> None:
     wrong = "wrong-consumer-secret-9876543210"
-    with rig(tmp_path, gateway_env, SF_CLIENT_SECRET=wrong) as r:
+    with rig(tmp_path, gateway_env, SALESFORCE_CLIENT_SECRET=wrong) as r:
         call_id = r.start_flow_call(r.org.add_record("003"))
         r.end_call(call_id)
         delivery = r.wait_for(call_id, "dead")
         assert delivery.attempts == 1
         assert "invalid_client" in delivery.last_error
-        assert "SF_CLIENT_ID" in delivery.last_error and "SF_CLIENT_SECRET" in delivery.last_error
+        assert (
+            "SALESFORCE_CLIENT_ID" in delivery.last_error
+            and "SALESFORCE_CLIENT_SECRET" in delivery.last_error
+        )
         assert wrong not in delivery.last_error
         assert r.org.requests == [] and r.org.all_tasks() == []
         assert wrong not in r.log
