@@ -26,6 +26,7 @@ PRESETS = {
             "notify": [{"salesforce_record": "body.sObject.Id"}],
         },
         make_adapter=make_adapter,
+        phone={"to_number": "body.sObject.Phone || body.sObject.MobilePhone"},
     ),
     "flow": Preset(
         "salesforce.flow",
@@ -35,5 +36,6 @@ PRESETS = {
             "metadata": {"crm": "'salesforce'", "crm_record_id": "body.recordId"},
             "notify": [{"salesforce_record": "body.recordId"}],
         },
+        phone={"to_number": "body.phone || body.mobilePhone"},
     ),
 }
