@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/voice"
+    # The org's My Domain URL for the `salesforce_record` write-back (no default: required
+    # when a hook uses it; the integration says so at start).
+    salesforce_login_url: str | None = None
     slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     join_url_template: str | None = None
     log_format: Literal["json", "console"] | None = None
@@ -106,6 +109,11 @@ class Settings(BaseSettings):
         if problem is not None:
             raise ValueError(problem)
         return value
+
+    @field_validator("salesforce_login_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("slack_admin_users", mode="before")
     @classmethod
