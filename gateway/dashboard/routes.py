@@ -219,7 +219,7 @@ class Dashboard:
 
     async def transcript_stream(self, request: Request) -> Response:
         """`text/event-stream` of the call's turns, for a signed-in page (or open mode)."""
-        if self.session_of(request) is None and not self.open:
+        if await self.session_of(request) is None and not self.open:
             return JSONResponse(
                 {"error": {"code": "signed_out", "message": "sign in to the dashboard first"}},
                 status_code=401,
