@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/voice"
     slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Who may place phone calls from Slack (they cost money); unset: SLACK_ADMIN_USERS decides.
+    slack_dial_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     join_url_template: str | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
@@ -103,7 +105,7 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
-    @field_validator("slack_admin_users", mode="before")
+    @field_validator("slack_admin_users", "slack_dial_users", mode="before")
     @classmethod
     def _split_user_ids(cls, value: object) -> object:
         if isinstance(value, str):
