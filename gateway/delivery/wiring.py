@@ -51,7 +51,10 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
         ctx.db,
         ctx.destinations,
         identity=ctx.identity,
-        options=OutboxOptions(schedule_scale=settings.delivery_schedule_scale),
+        options=OutboxOptions(
+            schedule_scale=settings.delivery_schedule_scale,
+            phone_region=settings.phone_default_region,
+        ),
     )
     timing = Timing(
         poll_interval=settings.poll_interval_seconds,
