@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/voice"
+    # The org's My Domain URL for the `salesforce_record` write-back (no default: required
+    # when a hook uses it; the integration says so at start).
+    salesforce_login_url: str | None = None
     slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Who may place phone calls from Slack (they cost money); unset: SLACK_ADMIN_USERS decides.
     slack_dial_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -55,6 +58,10 @@ class Settings(BaseSettings):
     # Multiplies the delivery retry schedule (5 s … 10 h); below 1 only to make tests fast.
     delivery_schedule_scale: float = Field(default=1.0, gt=0)
     data_dir: Path = Path("./data")
+    # How long a result's recording link (`/recordings/…`) opens the recording: 30 days.
+    recording_link_ttl_seconds: int = Field(default=2_592_000, gt=0)
+    # Live transcripts: at most one sync of a call's live destination per this many seconds.
+    live_update_interval_seconds: float = Field(default=1.0, ge=0.2, le=60)
     # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
     # Phone calls: how national numbers are read, and the caller id when a hook gives none.
@@ -104,6 +111,11 @@ class Settings(BaseSettings):
         if problem is not None:
             raise ValueError(problem)
         return value
+
+    @field_validator("salesforce_login_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("slack_admin_users", "slack_dial_users", mode="before")
     @classmethod

@@ -79,6 +79,7 @@ class UsageError(Exception):
 class CallCommand:
     agent: str
     variables: dict[str, str] = field(default_factory=dict)
+    live: bool | None = None  # `live=yes|no`: the transcript in the thread; None: the default
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class DialCommand:
     agent: str
     number: str
     variables: dict[str, str] = field(default_factory=dict)
+    live: bool | None = None  # as for `call`
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,16 @@ def parse(text: str) -> Command:
 def _parse_call(lex: _Lexer, usage: str) -> Command:
     agent = _required(lex.next(), "Which agent should take the call?", usage)
     _not_a_pair(agent, "Which agent should take the call?", usage)
-    return CallCommand(agent=agent, variables=_pairs(lex.rest_tokens(), usage))
+    variables = _pairs(lex.rest_tokens(), usage)
+    return CallCommand(agent=agent, variables=variables, live=_live(variables, usage))
+
+
+def _live(variables: dict[str, str], usage: str) -> bool | None:
+    """Take `live=yes|no` out of the pairs: an option of the command, never a prompt variable."""
+    live = variables.pop("live", None)
+    if live is not None and live.lower() not in TRUE | FALSE:
+        raise UsageError(f"`live` must be yes or no, not `{live}`.", usage)
+    return None if live is None else live.lower() in TRUE
 
 
 def _parse_dial(lex: _Lexer, usage: str) -> Command:
@@ -217,7 +228,10 @@ def _parse_dial(lex: _Lexer, usage: str) -> Command:
     number = " ".join(tokens[:split]).strip()
     if not number:
         raise UsageError("Which number should I dial? Give it after the agent.", usage)
-    return DialCommand(agent=agent, number=number, variables=_pairs(tokens[split:], usage))
+    variables = _pairs(tokens[split:], usage)
+    return DialCommand(
+        agent=agent, number=number, variables=variables, live=_live(variables, usage)
+    )
 
 
 def _parse_stop(lex: _Lexer, usage: str) -> Command:

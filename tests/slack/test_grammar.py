@@ -79,6 +79,10 @@ GOOD = [
         DialCommand("sales", "+12125550199", {"x": "1"}),
     ),
     ("dial sales banana", DialCommand("sales", "banana")),  # the handler says it is no number
+    (
+        "dial sales +12125550199 live=yes a=1",
+        DialCommand("sales", "+12125550199", {"a": "1"}, True),
+    ),
 ]
 
 
