@@ -308,7 +308,12 @@ class Dashboard:
             body = StartCallRequest(agent=agent)
         except pydantic.ValidationError:
             raise HTTPProblem(422, "invalid_agent", BAD_NAME) from None
-        started = await actions.start_call(self.ctx, body, Origin(kind="dashboard", name="try"))
+        origin = Origin(kind="dashboard", name="try")
+        phone = form.get("phone", "").strip()
+        if phone:  # the simulator plays the phone network: it rings, answers, hangs up
+            dialled = await actions.start_phone_call(self.ctx, body.agent, phone, origin)
+            return RedirectResponse(f"/dashboard/calls/{dialled.call_id}", status_code=303)
+        started = await actions.start_call(self.ctx, body, origin)
         return RedirectResponse(f"/dashboard/calls/{started.call_id}", status_code=303)
 
     async def end_simulated(self, request: Request, session: DashboardSession) -> Response:

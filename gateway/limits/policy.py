@@ -178,8 +178,9 @@ class CallLimits:
                             retry_after=LIVE_RETRY_AFTER_SECONDS,
                         )
                     reservation.hold_id = hold_id
-                if self._purged_period != period:
+                if self._purged_period != period:  # once a day per process
                     await repo.purge(now - KEEP_COUNTERS)
+                    await repo.purge_holds(now)
                     self._purged_period = period
         except LimitReached as reached:  # the transaction rolled back: nothing was counted
             reservation.keys.clear()
