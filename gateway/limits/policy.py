@@ -70,7 +70,8 @@ class LimitReached(Exception):
         whose = {"gateway": "the gateway", "hook": f"hook {self.subject!r}"}.get(
             self.scope, f"Slack user {self.subject}"
         )
-        what = "phone calls" if self.limit.startswith("phone_") else "calls"
+        what = "phone call" if self.limit.startswith("phone_") else "call"
+        what += "" if self.allowed == 1 else "s"
         when = self.resets_at.isoformat().replace("+00:00", "Z") if self.resets_at else "later"
         return (
             f"limit reached: {self.limit} ({self.allowed} {what} a day for {whose}); nothing was "
