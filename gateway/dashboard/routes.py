@@ -11,7 +11,7 @@ import pydantic
 import sqlalchemy as sa
 import structlog
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -27,12 +27,14 @@ from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
 from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow
 from gateway.upstream import LOCAL_API_KEY
 
 log = structlog.get_logger(__name__)
+TERMINAL_NAMES = frozenset(str(s) for s in TERMINAL)
 HERE = Path(__file__).parent
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -41,6 +43,7 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "script-src 'self'; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
@@ -207,10 +210,27 @@ class Dashboard:
                 "summary": (detail.result or {}).get("summary"),
                 "join_url": join_url,
                 "can_end": self.settings.local_mode and detail.state in {"started", "live"},
-                "refresh": detail.state not in {str(s) for s in TERMINAL},
+                # The live transcript's script follows the call and reloads at its end.
+                "live": detail.state not in DONE_STATES,
+                "refresh": detail.state in DONE_STATES and detail.state not in TERMINAL_NAMES,
             },
             session=session,
         )
+
+    async def transcript_stream(self, request: Request) -> Response:
+        """`text/event-stream` of the call's turns, for a signed-in page (or open mode)."""
+        if await self.session_of(request) is None and not self.open:
+            return JSONResponse(
+                {"error": {"code": "signed_out", "message": "sign in to the dashboard first"}},
+                status_code=401,
+            )
+        call_id = request.path_params["call_id"]
+        if await queries.call_detail(self.ctx.db, call_id) is None:
+            return JSONResponse(
+                {"error": {"code": "unknown_call", "message": "no call has that id"}},
+                status_code=404,
+            )
+        return transcript_response(self.ctx.db, call_id)
 
     async def _join_url(self, call_id: str) -> str | None:
         async with self.ctx.db.session() as s:
@@ -337,6 +357,7 @@ def dashboard_routes(ctx: AppContext) -> list[BaseRoute]:
     return [
         Route("/", board.page(board.overview), methods=["GET"]),
         Route("/dashboard/calls/{call_id}", board.page(board.call_page), methods=["GET"]),
+        Route("/dashboard/calls/{call_id}/transcript", board.transcript_stream, methods=["GET"]),
         Route("/dashboard/login", board.sign_in, methods=["POST"]),
         Route("/dashboard/logout", board.action(board.sign_out), methods=["POST"]),
         Route(
