@@ -233,19 +233,22 @@ def test_success_rates_per_origin_and_destination_over_a_window(board: AdminRig)
     hook = "https://crm.example/results"
     done = ["started", "live", "ended", "analyzed", "delivered"]
     recent, old = NOW - timedelta(hours=2), NOW - timedelta(days=10)
+
+    def call(call_id: str, states: list[str], *deliveries: tuple[str, str]) -> Any:
+        return {"id": call_id, "created_at": recent, "states": states, "deliveries": deliveries}
+
     seed(
         board,
         [
-            {"id": "call_a1", "created_at": recent, "states": done, "deliveries": [(hook, "delivered")]},
-            {"id": "call_a2", "created_at": recent, "states": done[:4], "deliveries": [(hook, "dead")]},
-            {"id": "call_a3", "created_at": recent, "states": ["started", "failed", "delivered"],
-             "deliveries": [(hook, "delivered"), ("slack:C1", "pending")]},
-            {"id": "call_a4", "created_at": recent, "states": ["started", "expired"]},
-            {"id": "call_a5", "created_at": recent, "states": ["started", "live"]},
-            {"id": "call_b1", "origin": "slack:T1/U2", "created_at": recent, "states": done,
-             "deliveries": [("slack:C1", "delivered")]},
+            call("call_a1", done, (hook, "delivered")),
+            call("call_a2", done[:4], (hook, "dead")),
+            call("call_a3", ["started", "failed", "delivered"], (hook, "delivered"),
+                 ("slack:C1", "pending")),
+            call("call_a4", ["started", "expired"]),
+            call("call_a5", ["started", "live"]),
+            {**call("call_b1", done, ("slack:C1", "delivered")), "origin": "slack:T1/U2"},
             # Ten days ago: outside 7 days, inside 30.
-            {"id": "call_a6", "created_at": old, "states": done, "deliveries": [(hook, "disabled")]},
+            {**call("call_a6", done, (hook, "disabled")), "created_at": old},
         ],
     )  # fmt: skip
     client = signed_in(board)
