@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # when a hook uses it; the integration says so at start).
     salesforce_login_url: str | None = None
     slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Who may place phone calls from Slack (they cost money); unset: SLACK_ADMIN_USERS decides.
+    slack_dial_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     join_url_template: str | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
@@ -115,7 +117,7 @@ class Settings(BaseSettings):
     def _blank_url_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("slack_admin_users", mode="before")
+    @field_validator("slack_admin_users", "slack_dial_users", mode="before")
     @classmethod
     def _split_user_ids(cls, value: object) -> object:
         if isinstance(value, str):
