@@ -19,11 +19,11 @@ from gateway.admin.models import (
 from gateway.delivery import replay
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.deliveries import REPLAYABLE_STATES, DeliveryState
+from gateway.store.deliveries import GAVE_UP_STATES
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
 
-# Deliveries an operator may want to send again: the outbox gave up on them.
-FAILED_DELIVERY_STATES = tuple(str(s) for s in REPLAYABLE_STATES - {DeliveryState.PENDING})
+# Deliveries the outbox is not trying: it gave up on them, or their endpoint is disabled.
+FAILED_DELIVERY_STATES = tuple(str(s) for s in GAVE_UP_STATES)
 
 
 class UnknownDelivery(LookupError):

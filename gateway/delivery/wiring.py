@@ -17,7 +17,7 @@ from gateway.calls.webhooks import (
 from gateway.context import AppContext
 from gateway.delivery.callback import CallbackDestination
 from gateway.delivery.log import LogDestination
-from gateway.delivery.outbox import Outbox, OutboxOptions
+from gateway.delivery.outbox import Outbox, OutboxOptions, disable_after
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
 from gateway.upstream import oneinbox_client
@@ -51,7 +51,10 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
         ctx.db,
         ctx.destinations,
         identity=ctx.identity,
-        options=OutboxOptions(schedule_scale=settings.delivery_schedule_scale),
+        options=OutboxOptions(
+            schedule_scale=settings.delivery_schedule_scale,
+            disable_after=disable_after(settings.destination_disable_after_seconds),
+        ),
     )
     timing = Timing(
         poll_interval=settings.poll_interval_seconds,
