@@ -19,7 +19,7 @@ from gateway.admin.models import (
 from gateway.delivery import replay
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.deliveries import GAVE_UP_STATES
+from gateway.store.deliveries import GAVE_UP_STATES, DeliveryRepository
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
 
 # Deliveries the outbox is not trying: it gave up on them, or their endpoint is disabled.
@@ -96,17 +96,16 @@ async def call_detail(db: Database, call_id: str) -> CallDetail | None:
             live_at=row.live_at,
             result=row.result,
             events=[CallEvent.model_validate(e, from_attributes=True) for e in events],
-            deliveries=[
-                DeliveryDetail(
-                    **delivery_view(d).model_dump(),
-                    history=[
-                        DeliveryAttemptView.model_validate(a, from_attributes=True)
-                        for a in attempts.get(d.id, [])
-                    ],
-                )
-                for d in deliveries
-            ],
+            deliveries=[_detail(d, attempts.get(d.id, [])) for d in deliveries],
         )
+
+
+def _detail(row: DeliveryRow, attempts: Sequence[DeliveryAttemptRow]) -> DeliveryDetail:
+    history = [DeliveryAttemptView.model_validate(a, from_attributes=True) for a in attempts]
+    view = delivery_view(row)
+    if history:
+        view.signed_by = history[-1].signed_by
+    return DeliveryDetail(**view.model_dump(), history=history)
 
 
 async def _attempts(
@@ -143,7 +142,11 @@ async def list_deliveries(
         stmt = stmt.where(DeliveryRow.state.in_(FAILED_DELIVERY_STATES))
     async with db.session() as session:
         rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
-        return [delivery_view(row) for row in rows]
+        signed = await DeliveryRepository(session).last_signed_by([row.id for row in rows])
+    views = [delivery_view(row) for row in rows]
+    for view in views:
+        view.signed_by = signed.get(view.id, [])
+    return views
 
 
 async def replay_delivery(db: Database, delivery_id: str, *, by: str) -> DeliveryView:
