@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/gateway.db"
 
@@ -54,8 +56,15 @@ class Settings(BaseSettings):
     # are held until an operator enables it again); 0 never disables. Default 5 days.
     destination_disable_after_seconds: float = Field(default=432000.0, ge=0)
     data_dir: Path = Path("./data")
+    # How long a result's recording link (`/recordings/…`) opens the recording: 30 days.
+    recording_link_ttl_seconds: int = Field(default=2_592_000, gt=0)
+    # Live transcripts: at most one sync of a call's live destination per this many seconds.
+    live_update_interval_seconds: float = Field(default=1.0, ge=0.2, le=60)
     # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Phone calls: how national numbers are read, and the caller id when a hook gives none.
+    phone_default_region: str | None = None
+    oneinbox_from_number: str | None = None
     # Limits on cost (unset: no limit); `[limits]` in the hooks file overrides each one.
     limit_calls_per_day: int | None = Field(default=None, ge=0)
     limit_phone_calls_per_day: int | None = Field(default=None, ge=0)
@@ -107,6 +116,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
         return value
+
+    @field_validator("phone_default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return valid_region(value) if value else None
+
+    @field_validator("oneinbox_from_number")
+    @classmethod
+    def _from_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        try:
+            return to_e164(value, info.data.get("phone_default_region"))
+        except InvalidPhoneNumber as exc:
+            raise ValueError(f"not a phone number I can dial from: {exc}") from None
 
     @field_validator(
         "limit_calls_per_day",

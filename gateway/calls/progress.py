@@ -20,7 +20,9 @@ from gateway.calls.result import CallResult, ResultOrigin
 from gateway.calls.states import CallState
 from gateway.delivery.outbox import Outbox
 from gateway.join.links import JoinLinks
+from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
+from gateway.recordings.links import RecordingLinks
 from gateway.store.calls import CallRepository, IllegalTransition
 from gateway.store.database import Database
 from gateway.store.tables import CallEventRow, CallRow, utcnow
@@ -70,11 +72,23 @@ class Step:
 class CallProgress:
     """Applies what OneInbox says about a call to the store."""
 
-    def __init__(self, db: Database, outbox: Outbox, links: JoinLinks, timing: Timing) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        links: JoinLinks,
+        timing: Timing,
+        *,
+        recordings: RecordingLinks | None = None,
+        transcript: LiveTranscript | None = None,
+    ) -> None:
         self.db = db
         self.outbox = outbox
         self.links = links
         self.timing = timing
+        # Results carry the gateway's own recording link, never OneInbox's expiring URL.
+        self.recordings = recordings
+        self.transcript = transcript
 
     async def apply(self, call_id: str, upstream: Call, leased_until: datetime) -> Step:
         """Move the call as far as the upstream record allows; schedule the next look."""
@@ -115,17 +129,19 @@ class CallProgress:
             return Step(enqueued=True), None
         if status == "in_progress" and row.state == CallState.STARTED:
             started = upstream.started_at or now
-            await calls.transition(row, CallState.LIVE, detail="joined", live_at=started)
+            joined = "answered" if row.call_type == "outbound" else "joined"
+            await calls.transition(row, CallState.LIVE, detail=joined, live_at=started)
             return Step(), self.timing.backoff(0)
         if row.state == CallState.EXPIRED:
             return Step(stop_upstream=True), self.timing.analysis_interval
         if row.state == CallState.STARTED:
             deadline = row.created_at + timedelta(seconds=self.timing.join_timeout)
             if now >= deadline:
+                nobody = "answered" if row.call_type == "outbound" else "joined"
                 await calls.transition(
                     row,
                     CallState.EXPIRED,
-                    detail=f"nobody joined within {self.timing.join_timeout:g} s; stopping it",
+                    detail=f"nobody {nobody} within {self.timing.join_timeout:g} s; stopping it",
                 )
                 await self.links.purge_for_call(session, row.id)
                 return Step(stop_upstream=True), self.timing.analysis_interval
@@ -159,6 +175,8 @@ class CallProgress:
             lease_expires_at=None,
         )
         await self.links.purge_for_call(session, row.id)
+        if self.transcript is not None:
+            await self.transcript.settle(session, row, result.messages)
         await self.outbox.enqueue_for(session, row, result)
         log.info(
             "call.finished",
@@ -172,7 +190,13 @@ class CallProgress:
         origin = ResultOrigin(
             kind=row.origin_kind, name=row.origin_name, context=row.origin_context or {}
         )
-        result = CallResult.from_call(upstream, origin=origin, agent_name=row.agent_name)
+        result = CallResult.from_call(
+            upstream,
+            origin=origin,
+            agent_name=row.agent_name,
+            call_type=row.call_type,
+            to_number=row.to_number,
+        )
         update: dict[str, object] = {}
         if result.ended_at is None:
             update["ended_at"] = row.ended_at or utcnow()
@@ -180,6 +204,8 @@ class CallProgress:
             update["agent_id"] = row.agent_id
         if await self._was_expired(session, row):
             update["end_reason"] = JOIN_TIMEOUT_REASON
+        if result.recording_url and self.recordings is not None:
+            update["recording_url"] = self.recordings.url_for(row.id)
         return result.model_copy(update=update) if update else result
 
     async def _was_expired(self, session: AsyncSession, row: CallRow) -> bool:

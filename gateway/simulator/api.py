@@ -16,6 +16,8 @@ from gateway.simulator.guard import ApiError, not_found, read_body, v1_route
 from gateway.simulator.state import SimulatorState, iso, new_id
 from gateway.simulator.webhooks import EVENTS, WebhookRecord
 
+E164 = r"^\+[1-9][0-9]{1,14}$"
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -61,6 +63,17 @@ class WebCallCreate(_Body):
     overrides: dict[str, Any] | None = None
 
 
+class PhoneCallCreate(_Body):
+    """``POST /v1/calls``: an outbound phone call; numbers must be E.164."""
+
+    agent_id: str = Field(min_length=1)
+    to_number: str = Field(pattern=E164)
+    from_number: str | None = Field(default=None, pattern=E164)
+    variables: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    webhook_url: str | None = None
+
+
 class OutcomeUpdate(BaseModel):
     """``PATCH /v1/calls/{id}``."""
 
@@ -102,6 +115,16 @@ def server_url_for(request: Request, public_url: str | None) -> str:
         return "wss://" + base[len("https://") :]
     if base.startswith("http://"):
         return "ws://" + base[len("http://") :]
+    return base
+
+
+def http_base_for(request: Request, public_url: str | None) -> str:
+    """``http://host:port[/mount]`` of this simulator, where browsers fetch recordings."""
+    base = server_url_for(request, public_url)
+    if base.startswith("wss://"):
+        return "https://" + base[len("wss://") :]
+    if base.startswith("ws://"):
+        return "http://" + base[len("ws://") :]
     return base
 
 
@@ -184,8 +207,25 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         }
         return JSONResponse(answer, status_code=201)
 
+    def record_of(request: Request, call: Any) -> dict[str, Any]:
+        base = http_base_for(request, state.config.public_url)
+        return dict(call.with_recording(base, state.config.recording_url_ttl_seconds))
+
+    async def start_phone_call(request: Request) -> Response:
+        body = await read_body(request, PhoneCallCreate)
+        if body.agent_id not in state.agents:
+            raise not_found("Agent")
+        call = state.create_phone_call(
+            body.agent_id,
+            to_number=body.to_number,
+            from_number=body.from_number,
+            variables=body.variables or {},
+            metadata=body.metadata or {},
+        )
+        return JSONResponse(call.public(), status_code=201)
+
     async def get_call(request: Request) -> Response:
-        return JSONResponse(call_of(request).public())
+        return JSONResponse(record_of(request, call_of(request)))
 
     async def stop_call(request: Request) -> Response:
         call = call_of(request)
@@ -196,7 +236,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         call = call_of(request)
         body = await read_body(request, OutcomeUpdate)
         state.set_outcome(call, body.outcome)
-        return JSONResponse(call.public())
+        return JSONResponse(record_of(request, call))
 
     async def list_calls(request: Request) -> Response:
         limit = _int_param(request, "limit", 20, low=1, high=100)
@@ -209,7 +249,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
             if (agent_id is None or call.agent_id == agent_id)
             and (status is None or call.status == status)
         ]
-        page = [call.public() for call in matching[offset : offset + limit]]
+        page = [record_of(request, call) for call in matching[offset : offset + limit]]
         return JSONResponse(
             {"items": page, "total": len(matching), "limit": limit, "offset": offset}
         )
@@ -256,6 +296,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         ("GET", "/models/{id}", get_model),
         ("PATCH", "/models/{id}", update_model),
         ("POST", "/calls/web", start_web_call),
+        ("POST", "/calls", start_phone_call),
         ("GET", "/calls", list_calls),
         ("GET", "/calls/{id}", get_call),
         ("PATCH", "/calls/{id}", update_call),

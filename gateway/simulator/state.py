@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 
 from gateway.simulator.config import SimulatorConfig
+from gateway.simulator.speech import signed_recording_url, steps
 from gateway.simulator.stats import RequestStats
 from gateway.simulator.tokens import TokenIssuer
 from gateway.simulator.transcripts import canned_analysis
@@ -27,6 +28,13 @@ from gateway.simulator.webhooks import WebhookDispatcher, WebhookRecord
 log = structlog.get_logger(__name__)
 
 TERMINAL = frozenset({"completed", "failed"})
+# What the analysis of an outbound call nobody talked to says.
+UNANSWERED_SUMMARIES = {
+    "no_answer": "Nobody answered; the call did not connect.",
+    "voicemail": "Reached voicemail; the call did not connect to a person.",
+    "busy": "The line was busy; the call did not connect.",
+    "invalid_number": "The carrier refused the number; the call did not connect.",
+}
 
 
 def iso(ts: float | None) -> str | None:
@@ -67,6 +75,13 @@ class CallRecord:
     analysis: dict[str, Any] | None = None
     outcome_override: str | None = None
     scripted: tuple[str | None, str | None] | None = None
+    # The conversation spoken live (transcript events): turns said so far, the one in progress.
+    script: list[dict[str, str]] | None = None
+    spoken: list[dict[str, str]] = field(default_factory=list)
+    recorded: bool = False
+    type: str = "web"
+    to_number: str | None = None
+    from_number: str | None = None
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict, repr=False)
     sockets: set[asyncio.Event] = field(default_factory=set, repr=False)
 
@@ -89,9 +104,10 @@ class CallRecord:
         return {
             "id": self.id,
             "agent_id": self.agent_id,
-            "type": "web",
+            "type": self.type,
             "status": self.status,
             "room_name": self.room_name,
+            **self.numbers(),
             "variables": self.variables,
             "metadata": self.metadata,
             "started_at": iso(self.started_at),
@@ -108,6 +124,19 @@ class CallRecord:
             "created_at": iso(self.created_at),
         }
 
+    def with_recording(self, base: str, ttl_seconds: float) -> dict[str, Any]:
+        """`public()` with a freshly signed `recording_url` once the recording is ready."""
+        data = self.public()
+        if self.recorded:
+            data["recording_url"] = signed_recording_url(base, self.id, ttl_seconds)
+        return data
+
+    def numbers(self) -> dict[str, str | None]:
+        """`to_number` and `from_number` of an outbound call; nothing for a web call."""
+        if self.type != "outbound":
+            return {}
+        return {"to_number": self.to_number, "from_number": self.from_number}
+
     def event(self, name: str) -> dict[str, Any]:
         """The flat webhook payload for event ``name``."""
         return {
@@ -119,6 +148,7 @@ class CallRecord:
             "outcome": self.analysis["outcome"] if self.analysis else None,
             "summary": self.analysis["summary"] if self.analysis else None,
             "end_reason": self.end_reason,
+            "type": self.type,
             "created_at": iso(self.created_at),
             "timestamp": iso(time.time()),
         }
@@ -208,6 +238,34 @@ class SimulatorState:
             self._schedule(call, "live", self.config.auto_live_after, self._auto_live, call_id)
         return call
 
+    def create_phone_call(
+        self,
+        agent_id: str,
+        *,
+        to_number: str,
+        from_number: str | None,
+        variables: dict[str, Any],
+        metadata: dict[str, Any],
+    ) -> CallRecord:
+        """A new ``queued`` outbound call; it rings, then is answered or fails by the config."""
+        call = CallRecord(
+            id=new_id("call"),
+            agent_id=agent_id,
+            room_name=f"phone-{secrets.token_hex(4)}",
+            server_url="",
+            participant_token="",
+            variables=variables,
+            metadata=metadata,
+            overrides={},
+            status="queued",
+            type="outbound",
+            to_number=to_number,
+            from_number=from_number,
+        )
+        self.calls[call.id] = call
+        self._schedule(call, "dial", self.config.phone_dial_seconds, self._ring, call.id)
+        return call
+
     def go_live(self, call: CallRecord, *, via: str) -> bool:
         """``initiated -> in_progress``; False if the call was not waiting to start."""
         if call.status != "initiated":
@@ -220,6 +278,16 @@ class SimulatorState:
             self._schedule(call, "max", limit, self._max_reached, call.id)
         log.debug("simulator.call_live", call_id=call.id, via=via)
         self._emit(call, "call.started")
+        if self.config.transcript_events:
+            canned = canned_analysis(
+                call.id,
+                seed=self.config.seed,
+                joined=True,
+                variables=call.variables,
+                outcome=self.config.outcome,
+            )
+            call.script = canned.messages
+            self._schedule(call, "speak", self.config.transcript_step_seconds, self._speak, call.id)
         return True
 
     def end_call(
@@ -248,6 +316,8 @@ class SimulatorState:
             closed.set()
         self._emit(call, "call.failed" if failed else "call.ended")
         self._schedule(call, "analysis", self.config.analysis_delay, self._analyse, call.id)
+        if call.started_at is not None and self._records(call):
+            self._schedule(call, "recording", self.config.recording_delay, self._recorded, call.id)
         return True
 
     def set_outcome(self, call: CallRecord, outcome: str) -> None:
@@ -312,11 +382,107 @@ class SimulatorState:
             call.timers.pop("live", None)
             self.go_live(call, via="auto_live_after")
 
+    def _ring(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is None or call.status != "queued":
+            return
+        call.timers.pop("dial", None)
+        pickup = self.config.phone_numbers.get(call.to_number or "", self.config.phone_pickup)
+        if pickup in ("busy", "invalid_number"):
+            summary = UNANSWERED_SUMMARIES[pickup]
+            self.end_call(
+                call, end_reason=pickup, failed=True, outcome="Not Connected", summary=summary
+            )
+            return
+        call.status = "initiated"  # ringing
+        if pickup == "no_answer":
+            timeout = self.config.phone_ring_timeout
+            self._schedule(call, "ring", timeout, self._unanswered, call_id, "no_answer")
+        elif pickup == "voicemail":
+            after = self.config.phone_answer_after
+            self._schedule(call, "ring", after, self._unanswered, call_id, "voicemail")
+        else:
+            self._schedule(call, "ring", self.config.phone_answer_after, self._answered, call_id)
+
+    def _unanswered(self, call_id: str, reason: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None and call.status == "initiated":
+            call.timers.pop("ring", None)
+            outcome = "Voicemail" if reason == "voicemail" else "Not Connected"
+            summary = UNANSWERED_SUMMARIES[reason]
+            self.end_call(call, end_reason=reason, failed=True, outcome=outcome, summary=summary)
+
+    def _answered(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        call.timers.pop("ring", None)
+        if self.go_live(call, via="answered") and self.config.phone_hangup_after is not None:
+            delay = self.config.phone_hangup_after
+            self._schedule(call, "hangup", delay, self._hung_up, call_id)
+
+    def _hung_up(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.timers.pop("hangup", None)
+            self.end_call(call, end_reason="customer_ended_call")
+
     def _max_reached(self, call_id: str) -> None:
         call = self.calls.get(call_id)
         if call is not None:
             call.timers.pop("max", None)
             self.end_call(call, end_reason="max_duration")
+
+    def _records(self, call: CallRecord) -> bool:
+        agent = self.agents.get(call.agent_id, {})
+        return self.config.record_calls or agent.get("enable_recording") is True
+
+    def _recorded(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.timers.pop("recording", None)
+            call.recorded = True
+            self._emit(call, "call.recording.available")
+
+    def _speak(self, call_id: str) -> None:
+        """Say the next few words of the script as a transcript event."""
+        call = self.calls.get(call_id)
+        if call is None or call.script is None or call.status != "in_progress":
+            return
+        call.timers.pop("speak", None)
+        index = sum(1 for m in call.spoken if m.get("final") == "yes")
+        if index >= len(call.script):
+            return
+        turn = call.script[index]
+        said = next((m for m in call.spoken if m.get("final") != "yes"), None)
+        plan = steps(turn["content"])
+        done = (
+            0
+            if said is None
+            else next((i + 1 for i, (text, _) in enumerate(plan) if text == said["content"]), 0)
+        )
+        text, final = plan[min(done, len(plan) - 1)]
+        if said is None:
+            said = {"role": turn["role"], "content": text, "final": "no"}
+            call.spoken.append(said)
+        said["content"] = text
+        said["final"] = "yes" if final else "no"
+        self._emit_transcript(call, turn["role"], text, final)
+        if not final or index + 1 < len(call.script):
+            self._schedule(call, "speak", self.config.transcript_step_seconds, self._speak, call_id)
+
+    def _emit_transcript(self, call: CallRecord, role: str, text: str, final: bool) -> None:
+        hooks = list(self.webhooks.values())
+        if hooks:
+            payload = {
+                "event": "transcript.final" if final else "transcript.partial",
+                "call_id": call.id,
+                "agent_id": call.agent_id,
+                "role": role,
+                "content": text,
+                "timestamp": iso(time.time()),
+            }
+            self.dispatcher.dispatch(hooks, payload)
 
     def _analyse(self, call_id: str) -> None:
         call = self.calls.get(call_id)
@@ -328,6 +494,7 @@ class SimulatorState:
             seed=self.config.seed,
             joined=call.started_at is not None and call.status == "completed",
             variables=call.variables,
+            outcome=self.config.outcome,
         )
         outcome, summary = call.scripted or (None, None)
         call.messages = canned.messages

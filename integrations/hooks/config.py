@@ -16,6 +16,7 @@ from typing import Any, Literal
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.config import ConfigError, describe_error
 from gateway.delivery.crm import WriteBackKind, credential_envs, write_back_kinds
 from gateway.delivery.redact import PersonalData
@@ -164,7 +165,7 @@ class HookConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["start_web_call", "create_agent"] = "start_web_call"
+    action: Literal["start_web_call", "start_phone_call", "create_agent"] = "start_web_call"
     preset: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)  # for the preset's adapter
     auth: AuthConfig
@@ -173,6 +174,8 @@ class HookConfig(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, str] = Field(default_factory=dict)
     agent_fields: dict[str, str] = Field(default_factory=dict)
+    to_number: str | None = None  # start_phone_call: an expression
+    from_number: str | None = None  # start_phone_call: a literal (else ONEINBOX_FROM_NUMBER)
     idempotency_key: str | None = None
     notify: list[NotifyConfig] = Field(default_factory=list)
     rate_limit: str | None = None
@@ -187,7 +190,7 @@ class HookConfig(BaseModel):
                 raise ValueError(f"{name}: {exc}") from None
         return value
 
-    @field_validator("agent_from", "idempotency_key")
+    @field_validator("agent_from", "idempotency_key", "to_number")
     @classmethod
     def _single_expressions(cls, value: str | None) -> str | None:
         return _expression(value)
@@ -201,9 +204,14 @@ class HookConfig(BaseModel):
 
     @model_validator(mode="after")
     def _action_fields(self) -> HookConfig:
-        if self.action == "start_web_call":
+        phone = self.action == "start_phone_call"
+        if not phone and (self.to_number is not None or self.from_number is not None):
+            raise ValueError("to_number and from_number belong to action = start_phone_call")
+        if phone and self.to_number is None:
+            raise ValueError("start_phone_call needs `to_number` (an expression, e.g. body.phone)")
+        if self.action in ("start_web_call", "start_phone_call"):
             if (self.agent is None) == (self.agent_from is None):
-                raise ValueError("start_web_call needs exactly one of `agent` or `agent_from`")
+                raise ValueError(f"{self.action} needs exactly one of `agent` or `agent_from`")
             if self.agent_fields:
                 raise ValueError("agent_fields belongs to action = create_agent")
         else:
@@ -252,6 +260,8 @@ class Hook:
     callback_from: dict[int, Expression] = field(default_factory=dict)  # notify index → expr
     write_backs: dict[int, WriteBack] = field(default_factory=dict)  # notify index → write-back
     limiter: TokenBucket | None = None
+    to_number: Expression | None = None  # start_phone_call
+    from_number: str | None = None  # start_phone_call, E.164 (else ONEINBOX_FROM_NUMBER)
 
 
 def _compiled(sources: Mapping[str, str]) -> dict[str, Expression]:
@@ -325,9 +335,17 @@ def _offered_write_backs(hook: str, preset: str, notify: list[NotifyConfig]) -> 
 
 
 def build_hook(
-    path: Path | str, name: str, table: Mapping[str, Any], *, allow_private: bool
+    path: Path | str,
+    name: str,
+    table: Mapping[str, Any],
+    *,
+    allow_private: bool,
+    default_region: str | None = None,
 ) -> Hook:
-    """Validate one `[hooks.NAME]` table into a `Hook`; raises `ConfigError`."""
+    """Validate one `[hooks.NAME]` table into a `Hook`; raises `ConfigError`.
+
+    `default_region` (PHONE_DEFAULT_REGION) reads a national `from_number`.
+    """
     errors = _Errors(path, name)
     if not HOOK_NAME.match(name):
         raise errors.at("(table)", "a hook name uses letters, digits, '-', '_' and '.'")
@@ -340,7 +358,7 @@ def build_hook(
         except ValueError as exc:
             raise errors.at("preset", str(exc)) from None
     try:
-        cfg = HookConfig.model_validate(merge(preset.defaults, table))
+        cfg = HookConfig.model_validate(merge(preset.defaults_for(table.get("action")), table))
     except ValidationError as exc:
         raise ConfigError(describe_error(path, errors.table, exc)) from None
     if "notify" not in table:
@@ -363,6 +381,12 @@ def build_hook(
             for key, env in credential_envs(write_backs[index].options).items():
                 _secret(errors, f"notify.{index}.{key}", env)
     limiter = TokenBucket(*parse_rate(cfg.rate_limit)) if cfg.rate_limit else None
+    from_number = None
+    if cfg.from_number is not None:
+        try:
+            from_number = to_e164(cfg.from_number, default_region)
+        except InvalidPhoneNumber as exc:
+            raise errors.at("from_number", f"not a phone number to call from: {exc}") from None
     return Hook(
         name=name,
         config=cfg,
@@ -380,16 +404,24 @@ def build_hook(
         },
         write_backs=write_backs,
         limiter=limiter,
+        to_number=compile_expression(cfg.to_number) if cfg.to_number else None,
+        from_number=from_number,
     )
 
 
 def load_hooks(
-    path: Path | str, tables: Mapping[str, Any], *, allow_private: bool
+    path: Path | str,
+    tables: Mapping[str, Any],
+    *,
+    allow_private: bool,
+    default_region: str | None = None,
 ) -> dict[str, Hook]:
     """Every `[hooks.*]` table, validated; raises `ConfigError` at the first mistake."""
     if not isinstance(tables, Mapping):
         raise ConfigError(f"{path}: [hooks] must be a table of hooks")
     return {
-        name: build_hook(path, name, table, allow_private=allow_private)
+        name: build_hook(
+            path, name, table, allow_private=allow_private, default_region=default_region
+        )
         for name, table in tables.items()
     }

@@ -26,5 +26,6 @@ PRESETS = {
             # Written back to the contact once HUBSPOT_ACCESS_TOKEN is set.
             "notify": [{"hubspot_contact": "body.hs_object_id"}],
         },
+        phone={"to_number": "body.phone || body.mobilephone"},
     )
 }

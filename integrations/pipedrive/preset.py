@@ -70,5 +70,7 @@ PRESETS = {
             "notify": [{"pipedrive_person": "body.data.id"}],
         },
         make_adapter=make_adapter,
+        # The person's primary phone (Pipedrive lists phones with one marked `primary`).
+        phone={"to_number": "(body.data.phones[?primary] || body.data.phones)[0].value"},
     )
 }

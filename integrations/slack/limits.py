@@ -15,15 +15,15 @@ def limit_message(reached: LimitReached) -> str:
     calls = "phone calls" if reached.limit.startswith("phone_") else "calls"
     if reached.resets_at is None:
         return (
-            f"Nothing was started: {reached.allowed} calls are running right now, the most this "
-            f"gateway allows at once (limit `{reached.limit}`). Try again when one has ended."
+            f"{reached.allowed} calls are running right now, the most this gateway allows at "
+            f"once (limit `{reached.limit}`), so nothing was started. Try again when one has "
+            "ended."
         )
-    whose = "You have" if reached.scope == "slack_user" else "This gateway has"
-    their = "your" if reached.scope == "slack_user" else "its"
+    whose = "You have used your" if reached.scope == "slack_user" else "This gateway has used its"
     when = slack_date(
         int(reached.resets_at.timestamp()), reached.resets_at.strftime("%Y-%m-%d %H:%M UTC")
     )
     return (
-        f"Nothing was started: {whose} used {their} {reached.allowed} {calls} for today "
-        f"(limit `{reached.limit}`). It resets {when}."
+        f"{whose} {reached.allowed} {calls} for today (limit `{reached.limit}`), so nothing "
+        f"was started. It resets {when}."
     )

@@ -1,7 +1,7 @@
 """endpoint health (auto-disable) and the secrets that signed each try
 
-Revision ID: 0004_endpoints
-Revises: 0003_limits
+Revision ID: 0006_endpoints
+Revises: 0005_live
 Create Date: 2026-11-26 10:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import gateway.store.tables
 
-revision: str = "0004_endpoints"
-down_revision: str | None = "0003_limits"
+revision: str = "0006_endpoints"
+down_revision: str | None = "0005_live"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
