@@ -269,6 +269,10 @@ def _hook_paths(hook_names: list[str]) -> dict[str, Any]:
             "join_url": {"type": "string"},
             "status": {"const": "started"},
             "status_url": {"type": "string"},
+            "to_number": {
+                "type": "string",
+                "description": "start_phone_call: the number being dialled (E.164)",
+            },
             "agent_id": {"type": "string"},
             "llm_id": {"type": ["string", "null"]},
         },
@@ -279,6 +283,8 @@ def _hook_paths(hook_names: list[str]) -> dict[str, Any]:
                 "summary": "A configured inbound hook (CRM or anything that POSTs JSON)",
                 "description": "Authenticated per hook ([hooks.NAME] in GATEWAY_CONFIG). "
                 "start_web_call answers call_id, join_url, status, status_url; "
+                "start_phone_call answers call_id, status, status_url, to_number (no join link; "
+                "422 invalid_phone_number for a number that cannot be dialled); "
                 "create_agent answers agent_id, llm_id.",
                 "operationId": "runHook",
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": name}],
