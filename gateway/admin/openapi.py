@@ -19,8 +19,12 @@ from gateway.admin.models import (
     CallDetail,
     CallPage,
     DeliveryPage,
+    DestinationPage,
+    EnableAccepted,
     ErrorBody,
     ReplayAccepted,
+    SendTestEventRequest,
+    SentTestEvent,
     StartCallRequest,
     StartedCallBody,
     StopAccepted,
@@ -34,12 +38,17 @@ MODELS: list[type[BaseModel]] = [
     CallDetail,
     CallPage,
     DeliveryPage,
+    DestinationPage,
+    EnableAccepted,
     ErrorBody,
     ReplayAccepted,
+    SendTestEventRequest,
+    SentTestEvent,
     StartCallRequest,
     StartedCallBody,
     StopAccepted,
 ]
+REQUESTS: tuple[type[BaseModel], ...] = (StartCallRequest, SendTestEventRequest)
 ERRORS = {
     400: "Malformed JSON or query",
     401: "Missing or wrong bearer token",
@@ -195,6 +204,61 @@ def _admin_paths() -> dict[str, Any]:
                 },
             }
         },
+        **_destination_paths(),
+    }
+
+
+def _destination_paths() -> dict[str, Any]:
+    dst = _path_param("destination_id", "the destination id (dst_…)")
+    sent = _answer(200, "The receiver's answer (ok false: it refused or failed)", "SentTestEvent")
+
+    def post(summary: str, op: str, answer: dict[str, Any], *errors: int) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "operationId": op,
+                "security": ADMIN,
+                "parameters": [dst],
+                "responses": {**answer, **_errors(*errors)},
+            }
+        }
+
+    return {
+        "/api/destinations": {
+            "get": {
+                "summary": "Where results go, with their health (disabled, failing, ok)",
+                "operationId": "listDestinations",
+                "security": ADMIN,
+                "responses": {
+                    **_answer(200, "Every destination", "DestinationPage"),
+                    **_errors(401, 404),
+                },
+            }
+        },
+        "/api/destinations/test": {
+            "post": {
+                "summary": "Send a signed webhook.test event to a callback URL",
+                "operationId": "sendTestEvent",
+                "security": ADMIN,
+                "requestBody": {"required": True, **_json_content(_ref("SendTestEventRequest"))},
+                "responses": {**sent, **_errors(400, 401, 404, 413, 415, 422)},
+            }
+        },
+        "/api/destinations/{destination_id}/enable": post(
+            "Enable a disabled destination: its held deliveries are due now",
+            "enableDestination",
+            _answer(200, "Enabled (or it was not disabled)", "EnableAccepted"),
+            401,
+            404,
+        ),
+        "/api/destinations/{destination_id}/test": post(
+            "Send a signed webhook.test event to a callback destination",
+            "testDestination",
+            sent,
+            401,
+            404,
+            422,
+        ),
     }
 
 
@@ -337,8 +401,8 @@ def _version() -> str:
 def build_spec(hook_names: list[str]) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document."""
     _, schemas = models_json_schema(
-        [(model, "serialization") for model in MODELS if model is not StartCallRequest]
-        + [(StartCallRequest, "validation")],
+        [(model, "serialization") for model in MODELS if model not in REQUESTS]
+        + [(model, "validation") for model in REQUESTS],
         ref_template="#/components/schemas/{model}",
     )
     return {

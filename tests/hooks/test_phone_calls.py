@@ -145,9 +145,9 @@ def test_a_call_on_the_phone_is_live_on_the_state_machine_until_it_ends(gw: Gate
     call_id = response.json()["call_id"]
     wait_until(lambda: gw_events(gw, call_id)[-1][0] == "live", timeout=20, what="answered")
     sim(gw, "POST", f"/_sim/calls/{call_id}/end", json={"outcome": "interested"})
-    wait_until(lambda: gw_events(gw, call_id)[-1][0] == "analyzed", timeout=20, what="the end")
+    wait_until(lambda: gw_events(gw, call_id)[-1][0] == "delivered", timeout=20, what="the end")
     events = gw_events(gw, call_id)
-    assert [state for state, _ in events] == ["started", "live", "ended", "analyzed"]
+    assert [state for state, _ in events] == ["started", "live", "ended", "analyzed", "delivered"]
     assert "dialling •••0123" in events[0][1] and events[1][1] == "answered"
 
 
