@@ -85,18 +85,26 @@ def serve(
     if problem is not None:
         fail(problem)
     typer.echo(banner(settings, host, port), err=True)
-    uvicorn.run(
-        "gateway.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=15,
-    )
+    from gateway.metrics_process import prepare_multiprocess_dir, remove_multiprocess_dir
+
+    # Several workers: metrics go through files every worker writes, added up per scrape.
+    metrics_dir = prepare_multiprocess_dir() if workers > 1 else None
+    try:
+        uvicorn.run(
+            "gateway.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=15,
+        )
+    finally:
+        if metrics_dir is not None:
+            remove_multiprocess_dir(*metrics_dir)
 
 
 @cli.command()
