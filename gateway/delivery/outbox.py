@@ -50,7 +50,7 @@ class OutboxOptions:
 
 
 class Outbox:
-    """Queue deliveries for finished calls and run them; a `Worker` on `ctx.workers`."""
+    """Queue deliveries for finished calls and run them; a `Worker` the app starts."""
 
     name = "outbox"
 

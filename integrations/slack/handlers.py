@@ -28,6 +28,7 @@ from gateway.store.calls import CallRepository
 from integrations.slack import blocks, grammar
 from integrations.slack.cards import attach_card, card_metadata, slack_destination
 from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
+from integrations.slack.settings import SlackSettings
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +63,7 @@ class SlackHandlers:
     def __init__(
         self,
         ctx: AppContext,
+        settings: SlackSettings,
         *,
         auto_join: bool,
         max_concurrent: int = 200,
@@ -75,8 +77,8 @@ class SlackHandlers:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._waiting = 0
         self._max_waiting = max_waiting
-        self.command = ctx.settings.slack_command
-        self.admins = set(ctx.settings.slack_admin_users)
+        self.command = settings.slack_command
+        self.admins = set(settings.slack_admin_users)
 
     async def on_command(
         self,
