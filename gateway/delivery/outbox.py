@@ -21,11 +21,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import Destination as DestinationSpec
+from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult
-from gateway.calls.states import CallState
+from gateway.calls.states import CallState, IllegalTransition
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
 from gateway.delivery.schedule import RetrySchedule
-from gateway.store.calls import CallRepository, IllegalTransition
 from gateway.store.database import Database
 from gateway.store.deliveries import ClaimedDelivery, DeliveryRepository, DeliveryState
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
@@ -256,7 +256,7 @@ class Outbox:
                 )
             )
             # Lock the call before its delivery, in the order every other writer uses.
-            await CallRepository(session).get(row.call_id, for_update=True)
+            await CallMachine(session).get(row.call_id, for_update=True)
             fresh = await DeliveryRepository(session).get(row.id, for_update=True)
             if fresh is None:
                 return
@@ -297,7 +297,7 @@ class Outbox:
         The call row is locked first, so two replicas finishing the last two deliveries of
         a call at once see each other's writes.
         """
-        calls = CallRepository(session)
+        calls = CallMachine(session)
         call = await calls.get(call_id, for_update=True)
         if call is None or call.state not in (CallState.ANALYZED, CallState.FAILED):
             return

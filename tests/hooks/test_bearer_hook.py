@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.hooks.harness import PUBLIC, gateway
+from tests.support.hooks import PUBLIC, gateway
 
 NEW_LEAD = """
 [agents.sales]

@@ -1,4 +1,5 @@
-"""The hooks tests' gateway: `running_gateway` with a hooks config file, and `post`."""
+"""A gateway that hook senders (the hooks and CRM tests) post to: `running_gateway` with a
+hooks config file, and `post`."""
 
 from __future__ import annotations
 
