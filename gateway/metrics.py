@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.plugins import RequestObserver, discover
+from gateway.plugins import RequestObserver, discover, metrics_of
 from gateway.store.database import Database
 from gateway.store.deliveries import FINAL_STATES
 from gateway.store.tables import CallRow, DeliveryRow, utcnow
@@ -78,7 +78,7 @@ class GatewayMetrics:
         self.request_observers: list[RequestObserver] = [
             observer
             for integration in discover()
-            if (observer := integration.metrics(r)) is not None
+            if (observer := metrics_of(integration, r)) is not None
         ]
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:

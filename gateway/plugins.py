@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.routing import BaseRoute
 
@@ -51,7 +51,6 @@ class Contribution:
     banner_lines: list[str] = field(default_factory=list)
 
 
-@runtime_checkable
 class Integration(Protocol):
     """A platform the gateway serves (Slack, inbound hooks, …)."""
 
@@ -77,15 +76,35 @@ def discover() -> list[Integration]:
     found: list[Integration] = []
     for ep in sorted(entry_points(group=INTEGRATIONS), key=lambda e: e.name):
         obj = ep.load()
-        if not isinstance(obj, Integration):
-            raise TypeError(f"entry point {ep.name} is not an Integration")
+        if not isinstance(getattr(obj, "name", None), str) or not callable(
+            getattr(obj, "setup", None)
+        ):
+            raise TypeError(f"entry point {ep.name} is not an Integration (name, setup)")
         found.append(obj)
     return found
 
 
+# `name` and `setup` are required; the other members may be left out (see the helpers).
+
+
+async def checks_of(
+    integration: Integration, settings: Settings, config: GatewayConfig
+) -> list[CheckRow]:
+    """The integration's `check` rows (none when it declares no `checks`)."""
+    checks = getattr(integration, "checks", None)
+    return list(await checks(settings, config)) if checks is not None else []
+
+
+def metrics_of(integration: Integration, registry: CollectorRegistry) -> RequestObserver | None:
+    """The integration's request observer after it registered its metrics (or None)."""
+    metrics = getattr(integration, "metrics", None)
+    return metrics(registry) if metrics is not None else None
+
+
 def settings_classes() -> list[type[SettingsSection]]:
     """The settings classes of the installed integrations."""
-    return [i.settings_class for i in discover() if i.settings_class is not None]
+    found = (getattr(i, "settings_class", None) for i in discover())
+    return [cls for cls in found if cls is not None]
 
 
 def destination_factories() -> dict[str, Callable[..., Any]]:

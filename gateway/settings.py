@@ -81,6 +81,12 @@ class Settings(SettingsSection):
     data_dir: Path = Path("./data")
     # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
+    # `production`: what a deployment sets (the Helm chart, compose and the systemd unit do);
+    # missing secrets then stop the start instead of falling back to local mode.
+    gateway_env: Literal["development", "production"] = "development"
+    # Peers whose X-Forwarded-For/-Proto are believed (the reverse proxy or ingress), so
+    # rate limits and logs see the real client; comma-separated addresses or networks.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("database_url")
     @classmethod
@@ -106,12 +112,12 @@ class Settings(SettingsSection):
             raise ValueError(problem)
         return value
 
-    @field_validator("log_format", "log_level", mode="before")
+    @field_validator("log_format", "log_level", "gateway_env", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("oneinbox_api_key", mode="before")
+    @field_validator("oneinbox_api_key", "gateway_secret_key", mode="before")
     @classmethod
     def _blank_key_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -161,6 +167,34 @@ class Settings(SettingsSection):
                 raise _one_line(exc) from None
             self._sections[cls] = found
         return found
+
+    def serve_problem(self, workers: int) -> str | None:
+        """Why `serve` must refuse these settings, in one line; None when it may start.
+
+        Local mode (the in-process simulator, a generated secret key) is for trying the gateway
+        out on one machine: anything that says "production" turns its absence into an error.
+        """
+        if self.local_mode:
+            if self.gateway_env == "production":
+                return (
+                    "ONEINBOX_API_KEY: required when GATEWAY_ENV=production "
+                    "(without it the gateway would run the local simulator)"
+                )
+            if self.database_url.startswith("postgresql"):
+                return (
+                    "ONEINBOX_API_KEY: required with PostgreSQL (replicas in local mode would "
+                    "each answer with their own simulated calls)"
+                )
+            if workers > 1:
+                return (
+                    "ONEINBOX_API_KEY: required with --workers above 1 (local mode is one process)"
+                )
+        if self.gateway_env == "production" and self.admin_token is None:
+            return (
+                "ADMIN_TOKEN: required when GATEWAY_ENV=production "
+                "(the dashboard and admin API would have no sign-in)"
+            )
+        return None
 
     def secret_values(self) -> list[str]:
         """Every configured secret of the core and of every section."""

@@ -13,7 +13,7 @@ import typer
 from gateway.cli.common import settings_or_exit
 from gateway.config import load_config
 from gateway.oneinbox.errors import OneInboxError
-from gateway.plugins import CheckRow, discover
+from gateway.plugins import CheckRow, checks_of, discover
 from gateway.settings import Settings
 from gateway.store.database import Database
 from gateway.upstream import local_simulator, oneinbox_client
@@ -39,7 +39,7 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
             where = "in-process simulator (local mode)" if settings.local_mode else "key accepted"
             rows.append(("oneinbox", True, where))
         for integration in discover():
-            rows.extend(await integration.checks(settings, config))
+            rows.extend(await checks_of(integration, settings, config))
     finally:
         await client.aclose()
         if simulator is not None:

@@ -62,6 +62,9 @@ def serve(
     settings = settings_or_exit()
     if workers > 1 and not settings.database_url.startswith("postgresql"):
         fail("--workers above 1 needs PostgreSQL (DATABASE_URL): SQLite serves one process")
+    problem = settings.serve_problem(workers)
+    if problem is not None:
+        fail(problem)
     typer.echo(banner(settings, host, port), err=True)
     uvicorn.run(
         "gateway.cli.serve:app_from_environment",
@@ -72,6 +75,7 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=15,
     )
 

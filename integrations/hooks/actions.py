@@ -25,6 +25,7 @@ from gateway.calls.commands import (
 from gateway.calls.errors import UnknownAgentError
 from gateway.calls.service import OnStored
 from gateway.context import AppContext
+from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
 from gateway.oneinbox.errors import (
@@ -37,7 +38,7 @@ from gateway.oneinbox.errors import (
 from gateway.oneinbox.errors import ValidationError as UpstreamValidationError
 from gateway.store.idempotency import IdempotencyKeyRepository, request_hash
 from integrations.hooks.adapters import Answer, Item
-from integrations.hooks.config import Hook
+from integrations.hooks.config import Hook, WriteBack
 from integrations.hooks.mapping import MappingError, map_fields
 from integrations.hooks.ratelimit import retry_after_header
 
@@ -96,6 +97,9 @@ async def _destinations(
 ) -> list[Destination]:
     out: list[Destination] = []
     for index, entry in enumerate(hook.config.notify):
+        if index in hook.write_backs:
+            out.append(_record_destination(hook.write_backs[index], document))
+            continue
         if entry.slack_channel is not None:
             channel = entry.slack_channel
             slack = Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
@@ -115,6 +119,23 @@ async def _destinations(
     if not out and ctx.settings.local_mode:
         out.append(Destination(kind="log", key="log"))
     return out
+
+
+def _record_destination(write_back: WriteBack, document: Mapping[str, Any]) -> Destination:
+    """The CRM record this request names, resolved now and stored with the delivery."""
+    kind = write_back.kind
+    record_id = write_back.record.text(document)
+    try:
+        kind.check_record_id(record_id)
+    except ValueError as exc:
+        raise HTTPProblem(
+            422, "invalid_record_id", f"mapped field `{write_back.record.source}` {exc}"
+        ) from None
+    mapped: dict[str, str | None] = {}
+    for name, expression in write_back.mapped.items():
+        value = expression.search(document)
+        mapped[name] = None if value is None or value == "" else str(value)
+    return record_destination(kind, record_id, write_back.options, mapped)
 
 
 class HookRunner:

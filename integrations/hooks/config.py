@@ -17,6 +17,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.config import ConfigError, describe_error
+from gateway.delivery.crm import WriteBackKind, credential_envs, write_back_kinds
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_url_shape
 from gateway.logging import redactor
 from integrations.hooks import auth
@@ -79,8 +80,17 @@ class AuthConfig(BaseModel):
         return self
 
 
+class WriteBackEntry(BaseModel):
+    """A CRM record write-back (`{ hubspot_contact = "body.hs_object_id", … }`), parsed."""
+
+    kind: str
+    record_from: str
+    options: dict[str, Any]
+
+
 class NotifyConfig(BaseModel):
-    """One entry of `notify`: a callback URL (literal or mapped) or a Slack channel."""
+    """One entry of `notify`: a callback URL (literal or mapped), a Slack channel, or a CRM
+    record write-back of a kind an installed integration declares."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -88,6 +98,35 @@ class NotifyConfig(BaseModel):
     callback_url_from: str | None = None
     slack_channel: str | None = None
     secret_env: str | None = None
+    write_back: WriteBackEntry | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _crm_record(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        kinds = write_back_kinds()
+        named = [key for key in data if key in kinds]
+        if not named:
+            return data
+        if len(named) > 1 or any(k in data for k in ("callback_url", "slack_channel")):
+            raise ValueError("one destination per notify entry")
+        kind = kinds[named[0]]
+        source = data[kind.kind]
+        try:
+            compile_expression(source)
+        except ValueError as exc:
+            raise ValueError(f"{kind.kind}: {exc}") from None
+        options = kind.parse_options(data)
+        for name in kind.mapped:
+            value = getattr(options, name, None)
+            if value is not None:
+                try:
+                    compile_expression(value)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        entry = {"kind": kind.kind, "record_from": source, "options": options.model_dump()}
+        return {"write_back": entry}
 
     @field_validator("secret_env")
     @classmethod
@@ -101,9 +140,15 @@ class NotifyConfig(BaseModel):
 
     @model_validator(mode="after")
     def _one_target(self) -> NotifyConfig:
+        if self.write_back is not None:
+            return self
         targets = [self.callback_url, self.callback_url_from, self.slack_channel]
         if sum(t is not None for t in targets) != 1:
-            raise ValueError("give exactly one of callback_url, callback_url_from, slack_channel")
+            kinds = ", ".join(sorted(write_back_kinds()))
+            raise ValueError(
+                "give exactly one of callback_url, callback_url_from, slack_channel"
+                + (f" or a CRM record ({kinds})" if kinds else "")
+            )
         if self.slack_channel is not None and self.secret_env is not None:
             raise ValueError("secret_env signs callbacks; a Slack channel takes none")
         return self
@@ -164,6 +209,28 @@ class HookConfig(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class WriteBack:
+    """A notify entry naming a CRM record: its kind, options and compiled expressions."""
+
+    kind: WriteBackKind
+    options: BaseModel
+    record: Expression
+    mapped: dict[str, Expression]
+
+
+def compile_write_back(entry: WriteBackEntry) -> WriteBack:
+    """The entry, ready to resolve against requests (it was validated already)."""
+    kind = write_back_kinds()[entry.kind]
+    options = kind.options.model_validate(entry.options)
+    mapped = {
+        name: compile_expression(value)
+        for name in kind.mapped
+        if isinstance(value := getattr(options, name, None), str)
+    }
+    return WriteBack(kind, options, compile_expression(entry.record_from), mapped)
+
+
 @dataclass
 class Hook:
     """A configured hook, ready to serve requests."""
@@ -178,6 +245,7 @@ class Hook:
     agent_from: Expression | None = None
     idempotency_key: Expression | None = None
     callback_from: dict[int, Expression] = field(default_factory=dict)  # notify index → expr
+    write_backs: dict[int, WriteBack] = field(default_factory=dict)  # notify index → write-back
     limiter: TokenBucket | None = None
 
 
@@ -249,6 +317,7 @@ def build_hook(
         adapter = preset.make_adapter(cfg.options)
     except ValueError as exc:
         raise errors.at("options", str(exc)) from None
+    write_backs: dict[int, WriteBack] = {}
     for index, entry in enumerate(cfg.notify):
         if entry.callback_url is not None:
             try:
@@ -257,6 +326,10 @@ def build_hook(
                 raise errors.at(f"notify.{index}.callback_url", str(exc)) from None
         if entry.secret_env is not None:
             _secret(errors, f"notify.{index}.secret_env", entry.secret_env)
+        if entry.write_back is not None:
+            write_backs[index] = compile_write_back(entry.write_back)
+            for key, env in credential_envs(write_backs[index].options).items():
+                _secret(errors, f"notify.{index}.{key}", env)
     limiter = TokenBucket(*parse_rate(cfg.rate_limit)) if cfg.rate_limit else None
     return Hook(
         name=name,
@@ -273,6 +346,7 @@ def build_hook(
             for i, n in enumerate(cfg.notify)
             if n.callback_url_from
         },
+        write_backs=write_backs,
         limiter=limiter,
     )
 
