@@ -48,7 +48,7 @@ def settle_heap() -> None:
 def core_routes(ctx: AppContext) -> list[BaseRoute]:
     """The core's routes (health, join, metrics, OneInbox webhooks, admin, dashboard)."""
     routes: list[BaseRoute] = [*health.routes(ctx), *join_routes(ctx)]
-    routes += metrics_routes(ctx.metrics, ctx.db)
+    routes += metrics_routes(ctx.metrics, ctx.db, ctx.calls.limits)
     routes += webhook_routes(ctx.tracker, ctx.webhook_token)
     routes += [*admin_routes(ctx), *openapi_routes(ctx), *dashboard_routes(ctx)]
     if ctx.simulator is not None:

@@ -22,6 +22,8 @@ from gateway.delivery.registry import DestinationRegistry
 from gateway.join.crypto import TokenBox
 from gateway.join.janitor import LinkJanitor
 from gateway.join.links import JoinLinks
+from gateway.limits.policy import CallLimits
+from gateway.limits.rules import load_rules
 from gateway.logging import redactor
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
@@ -48,6 +50,10 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         ttl_seconds=settings.join_link_ttl_seconds,
         template=settings.join_url_template,
     )
+    rules = load_rules(
+        settings.limit_values(), config.tables.get("limits"), path=str(config.path or "config")
+    )
+    limits = CallLimits(db, rules, on_refused=metrics.observe_limit_refused)
     identity = worker_identity()
     destinations = DestinationRegistry.from_entry_points(settings, config, db)
     outbox = Outbox(
@@ -80,7 +86,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         client=client,
         tracker_client=tracker_client,
         links=links,
-        calls=CallService(client, db, links, config),
+        calls=CallService(client, db, links, config, limits=limits),
         destinations=destinations,
         outbox=outbox,
         tracker=tracker,

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
 from gateway.join.links import template_problem
 from gateway.plugins import settings_classes
 
@@ -81,6 +82,18 @@ class Settings(SettingsSection):
     data_dir: Path = Path("./data")
     # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Phone calls: how national numbers are read, and the caller id when a hook gives none.
+    phone_default_region: str | None = None
+    oneinbox_from_number: str | None = None
+    # Limits on cost (unset: no limit); `[limits]` in the hooks file overrides each one.
+    limit_calls_per_day: int | None = Field(default=None, ge=0)
+    limit_phone_calls_per_day: int | None = Field(default=None, ge=0)
+    limit_calls_per_hook_per_day: int | None = Field(default=None, ge=0)
+    limit_phone_calls_per_hook_per_day: int | None = Field(default=None, ge=0)
+    limit_calls_per_slack_user_per_day: int | None = Field(default=None, ge=0)
+    limit_phone_calls_per_slack_user_per_day: int | None = Field(default=None, ge=0)
+    limit_live_calls: int | None = Field(default=None, ge=0)
+    limit_timezone: str | None = None  # where a day starts and ends; default UTC
     # `production`: what a deployment sets (the Helm chart, compose and the systemd unit do);
     # missing secrets then stop the start instead of falling back to local mode.
     gateway_env: Literal["development", "production"] = "development"
@@ -110,6 +123,45 @@ class Settings(SettingsSection):
         problem = template_problem(value)
         if problem is not None:
             raise ValueError(problem)
+        return value
+
+    @field_validator("phone_default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return valid_region(value) if value else None
+
+    @field_validator("oneinbox_from_number")
+    @classmethod
+    def _from_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        try:
+            return to_e164(value, info.data.get("phone_default_region"))
+        except InvalidPhoneNumber as exc:
+            raise ValueError(f"not a phone number I can dial from: {exc}") from None
+
+    @field_validator(
+        "limit_calls_per_day",
+        "limit_phone_calls_per_day",
+        "limit_calls_per_hook_per_day",
+        "limit_phone_calls_per_hook_per_day",
+        "limit_calls_per_slack_user_per_day",
+        "limit_phone_calls_per_slack_user_per_day",
+        "limit_live_calls",
+        "limit_timezone",
+        mode="before",
+    )
+    @classmethod
+    def _blank_limit_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("limit_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from gateway.limits.rules import zone
+
+            zone(value)
         return value
 
     @field_validator("log_format", "log_level", "gateway_env", mode="before")
@@ -167,6 +219,14 @@ class Settings(SettingsSection):
                 raise _one_line(exc) from None
             self._sections[cls] = found
         return found
+
+    def limit_values(self) -> dict[str, object]:
+        """The `LIMIT_*` settings by their `[limits]` key (`calls_per_day`, …, `timezone`)."""
+        return {
+            name.removeprefix("limit_"): getattr(self, name)
+            for name in type(self).model_fields
+            if name.startswith("limit_")
+        }
 
     def serve_problem(self, workers: int) -> str | None:
         """Why `serve` must refuse these settings, in one line; None when it may start.

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calls.commands import CreateAgent, CreatedAgent, StartedCall, StartWebCall
+from gateway.calls.commands import (
+    CreateAgent,
+    CreatedAgent,
+    Origin,
+    StartedCall,
+    StartedPhoneCall,
+    StartPhoneCall,
+    StartWebCall,
+)
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.phone import mask
 from gateway.calls.states import CallState
 from gateway.config import GatewayConfig
 from gateway.join.links import JoinCredentials, JoinLinks
+from gateway.limits.policy import CallLimits
+from gateway.limits.rules import CallKind, LimitRules, Usage
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
 from gateway.store.agents import AgentRepository
@@ -26,6 +38,9 @@ from gateway.store.tables import CallRow, utcnow
 log = structlog.get_logger(__name__)
 
 OnStored = Callable[[AsyncSession, StartedCall], Awaitable[None]]
+OnPhoneStored = Callable[[AsyncSession, StartedPhoneCall], Awaitable[None]]
+# One callback for either kind of call (a hook records its answer the same way for both).
+OnAnyStored = Callable[[AsyncSession, StartedCall | StartedPhoneCall], Awaitable[None]]
 AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.
 FIRST_POLL_AFTER = timedelta(seconds=5)
@@ -35,12 +50,19 @@ class CallService:
     """Turns domain commands into OneInbox requests and store rows, in that order of safety."""
 
     def __init__(
-        self, client: OneInboxClient, db: Database, links: JoinLinks, config: GatewayConfig
+        self,
+        client: OneInboxClient,
+        db: Database,
+        links: JoinLinks,
+        config: GatewayConfig,
+        *,
+        limits: CallLimits | None = None,
     ) -> None:
         self.client = client
         self.db = db
         self.links = links
         self.config = config
+        self.limits = limits if limits is not None else CallLimits(db, LimitRules.none())
         self._alias_locks: dict[str, asyncio.Lock] = {}
         # Display names of agents referred to by id (an id lookup per call is pure overhead).
         self._id_names: dict[str, str | None] = {}
@@ -108,15 +130,42 @@ class CallService:
         await self.client.update_model(llm_id, **fields)
         return llm_id
 
+    @asynccontextmanager
+    async def within_limits(self, origin: Origin, kind: CallKind) -> AsyncIterator[None]:
+        """Count a call of `kind` against the limits before the block starts it upstream.
+
+        Raises `LimitReached` (nothing counted, nothing started) when a limit is reached. When
+        the block fails the counts are given back; when it succeeds the stored call counts.
+        """
+        usage = Usage(
+            kind=kind,
+            hook=origin.name if origin.kind == "hook" else None,
+            slack_user=origin.name if origin.kind == "slack" else None,
+        )
+        reservation = await self.limits.reserve(usage)
+        try:
+            yield
+        except BaseException:
+            await asyncio.shield(reservation.cancel())
+            raise
+        await reservation.settle()
+
     async def start_web_call(
         self, command: StartWebCall, *, on_stored: OnStored | None = None
     ) -> StartedCall:
         """Start a web call upstream, then store the call and its join link in one transaction.
 
-        The origin is written into OneInbox `metadata` too, so a result can always be traced.
+        The call counts against the limits first (`LimitReached`: nothing starts). The origin
+        is written into OneInbox `metadata` too, so a result can always be traced.
         `on_stored(session, started)` runs inside that transaction, so an origin can record its
         own answer (e.g. an idempotency key's response) atomically with the call.
         """
+        async with self.within_limits(command.origin, "web"):
+            return await self._start_web_call(command, on_stored)
+
+    async def _start_web_call(
+        self, command: StartWebCall, on_stored: OnStored | None
+    ) -> StartedCall:
         agent_id, agent_name = await self.resolve_agent(command.agent)
         metadata = {
             **command.metadata,
@@ -166,6 +215,74 @@ class CallService:
             "call.started",
             call_id=web_call.id,
             agent_id=agent_id,
+            origin=command.origin.kind,
+            origin_name=command.origin.name,
+        )
+        return started
+
+    async def start_phone_call(
+        self, command: StartPhoneCall, *, on_stored: OnPhoneStored | None = None
+    ) -> StartedPhoneCall:
+        """Place an outbound phone call upstream, then store it (type `outbound`).
+
+        It counts against the limits as a `phone` call first (`LimitReached`: nothing is
+        dialled). The numbers are E.164 already (origins normalise them with `calls.phone`);
+        the number is logged masked. `on_stored` runs in the storing transaction, as for web
+        calls.
+        """
+        async with self.within_limits(command.origin, "phone"):
+            return await self._start_phone_call(command, on_stored)
+
+    async def _start_phone_call(
+        self, command: StartPhoneCall, on_stored: OnPhoneStored | None
+    ) -> StartedPhoneCall:
+        agent_id, agent_name = await self.resolve_agent(command.agent)
+        metadata = {
+            **command.metadata,
+            "gateway_origin": command.origin.kind,
+            "gateway_origin_name": command.origin.name,
+        }
+        call = await self.client.start_phone_call(
+            agent_id,
+            command.to_number,
+            from_number=command.from_number,
+            variables=command.variables or None,
+            metadata=metadata,
+        )
+        now = utcnow()
+        async with self.db.session() as session:
+            row = CallRow(
+                id=call.id,
+                agent_id=agent_id,
+                agent_name=agent_name,
+                origin_kind=command.origin.kind,
+                origin_name=command.origin.name,
+                origin_context=command.origin.context,
+                destinations=[d.model_dump() for d in command.destinations],
+                state=str(CallState.STARTED),
+                call_type="outbound",
+                to_number=command.to_number,
+                upstream_status=call.status,
+                created_at=now,
+                next_poll_at=now + FIRST_POLL_AFTER,
+            )
+            await CallRepository(session).add(
+                row, detail=f"dialling {mask(command.to_number)}, started by {command.origin.kind}"
+            )
+            started = StartedPhoneCall(
+                call_id=call.id,
+                agent_id=agent_id,
+                agent_name=agent_name,
+                to_number=command.to_number,
+            )
+            if on_stored is not None:
+                await on_stored(session, started)
+        log.info(
+            "call.started",
+            call_id=call.id,
+            agent_id=agent_id,
+            type="outbound",
+            to_number=mask(command.to_number),
             origin=command.origin.kind,
             origin_name=command.origin.name,
         )

@@ -20,14 +20,19 @@ from gateway.calls.commands import (
     Destination,
     Origin,
     StartedCall,
+    StartedPhoneCall,
+    StartPhoneCall,
     StartWebCall,
 )
 from gateway.calls.errors import UnknownAgentError
-from gateway.calls.service import OnStored
+from gateway.calls.phone import InvalidPhoneNumber, to_e164
+from gateway.calls.service import OnAnyStored
 from gateway.context import AppContext
 from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
+from gateway.limits.answers import limit_problem
+from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
     AuthenticationError,
     NotFoundError,
@@ -49,7 +54,7 @@ log = structlog.get_logger(__name__)
 class Plan:
     """One item, ready to run: the command and the key that makes it idempotent."""
 
-    command: StartWebCall | CreateAgent
+    command: StartWebCall | StartPhoneCall | CreateAgent
     key: str | None
     fingerprint: str
 
@@ -68,7 +73,9 @@ async def plan_item(
             fields = map_fields(hook.agent_fields, document, scalars=False)
             name = hook.agent_fields["name"].text(document)
             try:
-                command: StartWebCall | CreateAgent = CreateAgent(name=name, fields=fields)
+                command: StartWebCall | StartPhoneCall | CreateAgent = CreateAgent(
+                    name=name, fields=fields
+                )
             except pydantic.ValidationError as exc:
                 message = str(exc.errors()[0]["msg"])
                 raise HTTPProblem(422, "invalid_agent", f"agent_fields.name: {message}") from None
@@ -77,19 +84,51 @@ async def plan_item(
         if hook.agent_from is not None:
             agent = hook.agent_from.text(document)
         assert agent is not None
+        to_number = _to_number(ctx, hook, document) if hook.to_number is not None else None
         variables = map_fields(hook.variables, document, scalars=True)
         metadata = map_fields(hook.metadata, document, scalars=False)
         destinations = await _destinations(ctx, hook, document)
     except MappingError as exc:
         raise _unprocessable(exc) from None
+    origin = Origin(kind="hook", name=hook.name, context=metadata)
+    if to_number is not None:
+        command = StartPhoneCall(
+            agent=agent,
+            to_number=to_number,
+            from_number=hook.from_number or ctx.settings.oneinbox_from_number,
+            variables=variables,
+            metadata=metadata,
+            origin=origin,
+            destinations=destinations,
+        )
+        return Plan(command, key, fingerprint)
     command = StartWebCall(
         agent=agent,
         variables=variables,
         metadata=metadata,
-        origin=Origin(kind="hook", name=hook.name, context=metadata),
+        origin=origin,
         destinations=destinations,
     )
     return Plan(command, key, fingerprint)
+
+
+def _to_number(ctx: AppContext, hook: Hook, document: Mapping[str, Any]) -> str:
+    """The mapped `to_number` as E.164; 422 `invalid_phone_number` naming the field if not."""
+    assert hook.to_number is not None
+    where = f"to_number (`{hook.to_number.source}`)"
+    try:
+        raw = hook.to_number.search(document)
+    except MappingError as exc:
+        raise HTTPProblem(422, "invalid_phone_number", f"{where}: {exc}") from None
+    try:
+        if isinstance(raw, dict | list):
+            raise InvalidPhoneNumber(
+                "it is not a phone number (the request holds a list or object)"
+            )
+        return to_e164(raw, ctx.settings.phone_default_region)
+    except InvalidPhoneNumber as exc:
+        message = f"{where} cannot be dialled: {exc.reason}; nothing was started"
+        raise HTTPProblem(422, "invalid_phone_number", message) from None
 
 
 async def _destinations(
@@ -97,28 +136,35 @@ async def _destinations(
 ) -> list[Destination]:
     out: list[Destination] = []
     for index, entry in enumerate(hook.config.notify):
-        if index in hook.write_backs:
-            out.append(_record_destination(hook.write_backs[index], document))
-            continue
-        if entry.slack_channel is not None:
-            channel = entry.slack_channel
-            slack = Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
-            out.append(slack)
-            continue
-        url = entry.callback_url
-        if url is None:
-            url = hook.callback_from[index].text(document)
-        try:
-            await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
-        except UnsafeCallbackURL as exc:
-            raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
-        config: dict[str, Any] = {"url": url}
-        if entry.secret_env is not None:
-            config["secret_env"] = entry.secret_env
-        out.append(Destination(kind="callback", key=url, config=config))
+        destination = await _destination(ctx, hook, index, document)
+        if entry.redact:  # the outbox masks these before the destination sees the result
+            destination.config["redact"] = list(entry.redact)
+        out.append(destination)
     if not out and ctx.settings.local_mode:
         out.append(Destination(kind="log", key="log"))
     return out
+
+
+async def _destination(
+    ctx: AppContext, hook: Hook, index: int, document: Mapping[str, Any]
+) -> Destination:
+    entry = hook.config.notify[index]
+    if index in hook.write_backs:
+        return _record_destination(hook.write_backs[index], document)
+    if entry.slack_channel is not None:
+        channel = entry.slack_channel
+        return Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
+    url = entry.callback_url
+    if url is None:
+        url = hook.callback_from[index].text(document)
+    try:
+        await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
+    except UnsafeCallbackURL as exc:
+        raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+    config: dict[str, Any] = {"url": url}
+    if entry.secret_env is not None:
+        config["secret_env"] = entry.secret_env
+    return Destination(kind="callback", key=url, config=config)
 
 
 def _record_destination(write_back: WriteBack, document: Mapping[str, Any]) -> Destination:
@@ -163,7 +209,7 @@ class HookRunner:
         key = plan.key
         recorded = False
 
-        async def record(session: AsyncSession, started: StartedCall) -> None:
+        async def record(session: AsyncSession, started: StartedCall | StartedPhoneCall) -> None:
             # The answer is stored in the transaction that stores the call: never one without
             # the other, and one transaction fewer per hook.
             nonlocal recorded
@@ -190,21 +236,36 @@ class HookRunner:
         async with self.ctx.db.session() as session:
             await IdempotencyKeyRepository(session).release(scope, key)
 
-    async def _execute(self, hook: Hook, plan: Plan, on_stored: OnStored | None = None) -> Answer:
+    async def _execute(
+        self, hook: Hook, plan: Plan, on_stored: OnAnyStored | None = None
+    ) -> Answer:
         try:
             if isinstance(plan.command, CreateAgent):
                 created = await self.ctx.calls.create_agent(plan.command)
                 return Answer(201, {"agent_id": created.agent_id, "llm_id": created.llm_id})
             # CallService creates a create-on-first-use alias once, however many requests race.
-            started = await self.ctx.calls.start_web_call(plan.command, on_stored=on_stored)
+            started: StartedCall | StartedPhoneCall
+            if isinstance(plan.command, StartPhoneCall):
+                started = await self.ctx.calls.start_phone_call(plan.command, on_stored=on_stored)
+            else:
+                started = await self.ctx.calls.start_web_call(plan.command, on_stored=on_stored)
+        except LimitReached as reached:
+            raise limit_problem(reached) from None
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
         except OneInboxError as exc:
             raise upstream_problem(exc) from None
         return Answer(202, self._call_body(started))
 
-    def _call_body(self, started: StartedCall) -> dict[str, Any]:
+    def _call_body(self, started: StartedCall | StartedPhoneCall) -> dict[str, Any]:
         status_url = f"{self.ctx.settings.public_base}/api/calls/{started.call_id}"
+        if isinstance(started, StartedPhoneCall):
+            return {
+                "call_id": started.call_id,
+                "status": "started",
+                "status_url": status_url,
+                "to_number": started.to_number,
+            }
         return {
             "call_id": started.call_id,
             "join_url": started.join_url,

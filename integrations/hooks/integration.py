@@ -30,6 +30,7 @@ class HooksIntegration:
             ctx.config.path or "config",
             ctx.config.tables.get("hooks", {}),
             allow_private=ctx.settings.callback_allow_private,
+            default_region=ctx.settings.phone_default_region,
         )
         added = Contribution()
         demo = demo_hook(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.config import ConfigError, GatewayConfig, describe_error
+from gateway.delivery.redact import PersonalData
 
 
 class SlackOptions(BaseModel):
@@ -18,6 +19,8 @@ class SlackOptions(BaseModel):
     max_concurrent_work: int = Field(default=200, ge=1, le=10_000)
     # Commands waiting for a turn; past this, new commands are turned away politely.
     max_waiting_work: int = Field(default=1000, ge=0, le=100_000)
+    # Personal data masked in the results of calls started from Slack (phone, email, card).
+    redact: list[PersonalData] = Field(default_factory=list)
 
 
 def slack_options(config: GatewayConfig) -> SlackOptions:

@@ -28,6 +28,8 @@ Note for the author of a CRM destination:
    own query API (HubSpot search, SOQL, a person's notes); only if nothing is found is the
    object created. Make `find` read something the CRM makes consistent at once: HubSpot's
    search index lags writes by seconds, so it also walks the contact's associations.
+5. **Write the same words** with `result_html(result)` / `result_text(result)` / `title()`
+   (`text.py`): outcome, summary, duration, recording link, transcript, and the marker.
 """
 
 from gateway.delivery.crm.failures import (
@@ -47,6 +49,7 @@ from gateway.delivery.crm.kinds import (
     write_back_kinds,
 )
 from gateway.delivery.crm.once import marker, may_exist, write_once
+from gateway.delivery.crm.text import result_html, result_text, title
 
 __all__ = [
     "AuthHint",
@@ -61,6 +64,9 @@ __all__ = [
     "outcome_of",
     "rate_limit_wait",
     "record_destination",
+    "result_html",
+    "result_text",
+    "title",
     "transport_failure",
     "write_back_kinds",
     "write_once",
