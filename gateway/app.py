@@ -25,7 +25,8 @@ from gateway.http.middleware import RequestContextMiddleware
 from gateway.join.routes import join_routes
 from gateway.metrics import metrics_routes
 from gateway.plugins import discover
-from gateway.services import build_services, close_services, core_workers
+from gateway.recordings.routes import recording_routes
+from gateway.services import build_services, close_services, core_workers, oneinbox_events
 from gateway.settings import Settings
 from gateway.upstream import SIMULATOR_MOUNT
 
@@ -49,7 +50,10 @@ def core_routes(ctx: AppContext) -> list[BaseRoute]:
     """The core's routes (health, join, metrics, OneInbox webhooks, admin, dashboard)."""
     routes: list[BaseRoute] = [*health.routes(ctx), *join_routes(ctx)]
     routes += metrics_routes(ctx.metrics, ctx.db, ctx.calls.limits)
-    routes += webhook_routes(ctx.tracker, ctx.webhook_token)
+    routes += webhook_routes(ctx.tracker, ctx.webhook_token, on_event=oneinbox_events(ctx))
+    routes += recording_routes(
+        ctx.recording_links, ctx.client, ctx.db, local_mode=ctx.settings.local_mode
+    )
     routes += [*admin_routes(ctx), *openapi_routes(ctx), *dashboard_routes(ctx)]
     if ctx.simulator is not None:
         routes.append(Mount(SIMULATOR_MOUNT, app=ctx.simulator))

@@ -22,8 +22,12 @@ from gateway.delivery.outbox import Outbox
 from gateway.delivery.registry import DestinationRegistry
 from gateway.join.janitor import LinkJanitor
 from gateway.join.links import JoinLinks
+from gateway.live.feeds import LiveFeeder
+from gateway.live.transcript import LiveTranscript
 from gateway.metrics import GatewayMetrics
 from gateway.oneinbox.client import OneInboxClient
+from gateway.recordings.links import RecordingLinks
+from gateway.recordings.updates import RecordingUpdates
 from gateway.settings import Settings
 from gateway.store.database import Database
 
@@ -51,6 +55,10 @@ class AppContext:
     outbox: Outbox
     tracker: CallTracker
     link_janitor: LinkJanitor
+    live_feeder: LiveFeeder  # sends live call updates to destinations that take them
+    transcript: LiveTranscript
+    recording_links: RecordingLinks
+    recording_updates: RecordingUpdates
     webhook_token: str  # the secret path segment of `POST /webhooks/oneinbox/{token}`
     simulator: Starlette | None = None  # the in-process OneInbox of local mode
     identity: str = field(default_factory=worker_identity)

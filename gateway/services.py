@@ -8,6 +8,9 @@ I/O; the app's lifespan (`gateway.app`) starts and stops what runs.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from starlette.applications import Starlette
 
 from gateway.calls.budget import UpstreamBudget
@@ -24,8 +27,13 @@ from gateway.join.janitor import LinkJanitor
 from gateway.join.links import JoinLinks
 from gateway.limits.policy import CallLimits
 from gateway.limits.rules import load_rules
+from gateway.live.events import is_transcript_event, parse_transcript_event
+from gateway.live.feeds import LiveFeeder
+from gateway.live.transcript import LiveTranscript
 from gateway.logging import redactor
 from gateway.metrics import GatewayMetrics
+from gateway.recordings.links import RecordingLinks
+from gateway.recordings.updates import RECORDING_EVENT, RecordingUpdates
 from gateway.settings import Settings
 from gateway.store.database import Database
 from gateway.upstream import local_simulator, oneinbox_client
@@ -60,17 +68,30 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         db,
         destinations,
         identity=identity,
-        options=OutboxOptions(schedule_scale=settings.delivery_schedule_scale),
+        options=OutboxOptions(
+            schedule_scale=settings.delivery_schedule_scale,
+            phone_region=settings.phone_default_region,
+        ),
     )
     timing = Timing(
         poll_interval=settings.poll_interval_seconds,
         join_timeout=settings.join_timeout_seconds,
         analysis_wait=settings.analysis_wait_seconds,
     )
+    recordings = RecordingLinks(
+        settings.secret_key(),
+        public_base=settings.public_base,
+        ttl_seconds=settings.recording_link_ttl_seconds,
+    )
+    transcript = LiveTranscript(db)
+    feeder = LiveFeeder(
+        db, destinations, identity=identity, interval=settings.live_update_interval_seconds
+    )
+    progress = CallProgress(db, outbox, links, timing, recordings=recordings, transcript=transcript)
     tracker = CallTracker(
         db,
         tracker_client,
-        CallProgress(db, outbox, links, timing),
+        progress,
         outbox,
         identity=identity,
         budget=UpstreamBudget(settings.poll_budget_per_second),
@@ -91,6 +112,12 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         outbox=outbox,
         tracker=tracker,
         link_janitor=LinkJanitor(db, links),
+        live_feeder=feeder,
+        transcript=transcript,
+        recording_links=recordings,
+        recording_updates=RecordingUpdates(
+            db, client, recordings, destinations, wake_outbox=outbox.wake
+        ),
         webhook_token=token,
         simulator=simulator,
         identity=identity,
@@ -100,7 +127,25 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
 def core_workers(ctx: AppContext) -> list[Worker]:
     """The core's background loops, in start order (stopped in reverse: the tracker stops
     queueing before the outbox drains)."""
-    return [ctx.link_janitor, ctx.outbox, ctx.tracker]
+    return [ctx.link_janitor, ctx.outbox, ctx.live_feeder, ctx.tracker]
+
+
+def oneinbox_events(ctx: AppContext) -> Callable[[str, dict[str, Any]], Awaitable[bool]]:
+    """What `POST /webhooks/oneinbox` does with an event beyond hinting the tracker: live
+    transcript lines feed the live updates, a recording event refreshes the recording link.
+    Returns True when the event itself carried what was needed (no look at the call)."""
+
+    async def on_event(name: str, data: dict[str, Any]) -> bool:
+        if is_transcript_event(name):
+            event = parse_transcript_event(data)
+            if await ctx.transcript.record(event):
+                ctx.live_feeder.wake()
+            return event.has_text  # no text: look at the call record instead
+        if name == RECORDING_EVENT:
+            await ctx.recording_updates.available(str(data.get("call_id") or ""))
+        return False
+
+    return on_event
 
 
 async def close_services(ctx: AppContext) -> None:

@@ -14,6 +14,7 @@ from gateway.app import create_app
 from gateway.cli.common import fail, settings_or_exit
 from gateway.config import ConfigError
 from gateway.logging import configure_logging
+from gateway.preflight import storage_problem
 from gateway.settings import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
 
@@ -62,7 +63,7 @@ def serve(
     settings = settings_or_exit()
     if workers > 1 and not settings.database_url.startswith("postgresql"):
         fail("--workers above 1 needs PostgreSQL (DATABASE_URL): SQLite serves one process")
-    problem = settings.serve_problem(workers)
+    problem = settings.serve_problem(workers) or storage_problem(settings)
     if problem is not None:
         fail(problem)
     typer.echo(banner(settings, host, port), err=True)

@@ -43,6 +43,7 @@ class SlackIntegration:
             auto_join=options.auto_join,
             max_concurrent=options.max_concurrent_work,
             max_waiting=options.max_waiting_work,
+            live_transcript=options.live_transcript,
             redact=options.redact,
         )
         app = build_bolt_app(settings, ctx.settings.public_base, workspaces, handlers)

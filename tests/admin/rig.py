@@ -30,6 +30,13 @@ class AdminRig(RunningGateway):
             headers.setdefault("Authorization", f"Bearer {token}")
         return httpx.request(method, self.url + path, headers=headers, timeout=15, **kw)
 
+    def sim(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The in-process simulator, through the gateway's mount."""
+        # /_sim/* control is behind ADMIN_TOKEN when one is set; /v1 takes the API key.
+        if path.startswith("/_sim"):
+            kwargs.setdefault("headers", {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        return super().sim(method, path, **kwargs)
+
     def upstream_web_calls(self) -> int:
         stats = self.sim("GET", "/_sim/stats").json()
         return int(stats["by_endpoint"].get("POST /v1/calls/web", 0))
