@@ -9,12 +9,13 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from gateway.calls.phone import mask
 from gateway.cli.common import fail, settings_or_exit
 from gateway.delivery.replay import NotReplayableError, UnknownDeliveryError, replay_delivery
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.deliveries import DeliveryRepository
-from gateway.store.tables import DeliveryRow
+from gateway.store.tables import CallRow, DeliveryRow
 
 T = TypeVar("T")
 
@@ -57,6 +58,13 @@ def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     )
 
 
+def _kind(row: CallRow) -> str:
+    """`web`, or `outbound •••0123` (a phone call; the number masked)."""
+    if row.call_type == "outbound":
+        return f"outbound {mask(row.to_number) or '?'}"
+    return "web"
+
+
 @calls_cli.command("list")
 def list_calls(
     state: Annotated[str | None, typer.Option(help="only calls in this state")] = None,
@@ -70,6 +78,7 @@ def list_calls(
         return [
             [
                 r.id,
+                _kind(r),
                 r.state,
                 r.agent_name or r.agent_id,
                 f"{r.origin_kind}:{r.origin_name}",
@@ -83,7 +92,8 @@ def list_calls(
     if not rows:
         typer.echo("no calls")
         return
-    typer.echo(_table(rows, ["CALL", "STATE", "AGENT", "ORIGIN", "CREATED", "LAST ERROR"]))
+    headers = ["CALL", "TYPE", "STATE", "AGENT", "ORIGIN", "CREATED", "LAST ERROR"]
+    typer.echo(_table(rows, headers))
 
 
 @calls_cli.command("show")
@@ -103,6 +113,7 @@ def show_call(call_id: Annotated[str, typer.Argument(help="the call id")]) -> No
         out = [
             f"call        {row.id}",
             f"state       {row.state}",
+            f"type        {_kind(row)}",
             f"agent       {row.agent_name or '-'} ({row.agent_id})",
             f"origin      {row.origin_kind}:{row.origin_name}",
             f"upstream    {row.upstream_status or '-'}",
