@@ -74,6 +74,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
             phone_region=settings.phone_default_region,
         ),
     )
+    outbox.attempt_observers.append(metrics.observe_delivery)
     timing = Timing(
         poll_interval=settings.poll_interval_seconds,
         join_timeout=settings.join_timeout_seconds,
