@@ -4,7 +4,7 @@ Each command runs 7 times as a real process (the console script of the project's
 a migrated SQLite store in a temporary folder; the median wall time and the median CPU time
 (user + system of the child) are reported. `python -c pass` is the floor. Goals: `--version`
 and `--help` < 0.5 s, `calls list` < 1.5 s (before the commands imported lazily, every one of
-them took 3–4 s on a quiet machine: the app, slack-bolt, uvicorn and Alembic at start).
+them took 3-4 s on a quiet machine: the app, slack-bolt, uvicorn and Alembic at start).
 Bytecode is cached under a temporary `PYTHONPYCACHEPREFIX`, as an installed package has it;
 `--version` and `calls list` are also timed without it (`PYTHONDONTWRITEBYTECODE=1` and no
 cache: every module compiled at each start), where what is imported costs the most.

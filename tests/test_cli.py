@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -89,3 +90,43 @@ def test_serve_in_local_mode_answers_health_and_says_local_mode(
     banner = log.read_text()
     assert "LOCAL MODE" in banner
     assert f"{gateway.url}/healthz" in banner
+
+
+def test_serve_prints_the_banner_as_one_block_after_the_start_up_logs(
+    gateway_env: dict[str, str], tmp_path: object
+) -> None:
+    """Nothing cuts the banner; it names the real store and data dir; static files are
+    labelled by their mount's template in logs and metrics."""
+    from pathlib import Path
+
+    tmp = Path(str(tmp_path))
+    (tmp / "store").mkdir()
+    database = tmp / "store" / "calls.db"
+    env = {
+        **gateway_env,
+        "DATA_DIR": str(tmp / "elsewhere"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+    }
+    log = tmp / "gateway.log"
+    with gateway_process(env, log_path=log) as gateway:
+        assert httpx.get(gateway.url + "/join/static/join.js").status_code == 200
+        assert httpx.get(gateway.url + "/join/static/nothing.js").status_code == 404
+        metrics = httpx.get(gateway.url + "/metrics").text
+    lines = log.read_text().splitlines()
+    start = lines.index("OneInbox Gateway")
+    end = lines.index("", start)
+    block, before = lines[start:end], lines[:start]
+    assert not any(line.startswith("{") for line in block), block
+    events = [json.loads(line)["event"] for line in before if line.startswith("{")]
+    assert "gateway.started" in events and "store.migrated" in events
+    assert any(event.startswith("Uvicorn running on") for event in events)
+    assert f"  database      SQLite {database}" in block
+    assert f"  data dir      {tmp / 'elsewhere'}" in block
+    assert any("curl -sS -X POST" in line and "/hooks/demo " in line for line in block)
+    assert "./data" not in log.read_text()
+    # Start-up log lines stay short (one used to be 2.6 KB).
+    assert max(len(line) for line in before) < 400
+    routes = [json.loads(x)["route"] for x in lines if '"http.request"' in x]
+    assert routes.count("/join/static/{path}") == 2
+    assert 'route="/join/static/{path}"' in metrics
+    assert "/join/static/join/static" not in metrics + log.read_text()

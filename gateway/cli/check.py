@@ -1,26 +1,34 @@
 """`oneinbox-gateway check`: is everything the gateway needs there and reachable?
 
 The core checks its config, the store and OneInbox; each integration adds its own rows
-(`Integration.checks`: Slack's `auth.test`, the hooks' secrets, …).
+(`Integration.checks`: Slack's `auth.test`, the hooks' secrets, …). The modules it reaches
+with are imported inside `run_checks` (start-up speed, see `gateway.cli.common`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import typer
 
 from gateway.cli.common import settings_or_exit
-from gateway.config import load_config
-from gateway.oneinbox.errors import OneInboxError
-from gateway.plugins import CheckRow, checks_of, discover
-from gateway.settings import Settings
-from gateway.store.database import Database
-from gateway.upstream import local_simulator, oneinbox_client
+from gateway.cli.output import JsonOption, print_json
+
+if TYPE_CHECKING:
+    from gateway.plugins import CheckRow
+    from gateway.settings import Settings
 
 
 async def run_checks(settings: Settings) -> list[CheckRow]:
     """One row per thing checked: (name, ok, what was found)."""
+    # Lazily (start-up speed): the upstream client, the simulator and every integration.
+    from gateway.config import load_config
+    from gateway.oneinbox.errors import OneInboxError
+    from gateway.plugins import checks_of, discover
+    from gateway.store.database import Database
+    from gateway.upstream import local_simulator, oneinbox_client
+
     rows: list[CheckRow] = [
         ("config", True, str(settings.config_path or "no GATEWAY_CONFIG file (defaults)"))
     ]
@@ -48,12 +56,23 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
     return rows
 
 
-def check() -> None:
+def check(as_json: JsonOption = False) -> None:
     """Validate configuration and reach OneInbox and the database; non-zero on failure."""
     settings = settings_or_exit()
     rows = asyncio.run(run_checks(settings))
-    width = max(len(name) for name, _, _ in rows)
-    for name, ok, detail in rows:
-        typer.echo(f"{name.ljust(width)}  {'ok  ' if ok else 'FAIL'}  {detail}")
-    if not all(ok for _, ok, _ in rows):
+    ok = all(passed for _, passed, _ in rows)
+    if as_json:
+        print_json(
+            {
+                "ok": ok,
+                "checks": [
+                    {"name": name, "ok": passed, "detail": detail} for name, passed, detail in rows
+                ],
+            }
+        )
+    else:
+        width = max(len(name) for name, _, _ in rows)
+        for name, passed, detail in rows:
+            typer.echo(f"{name.ljust(width)}  {'ok  ' if passed else 'FAIL'}  {detail}")
+    if not ok:
         raise typer.Exit(1)

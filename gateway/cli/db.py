@@ -6,15 +6,17 @@ import asyncio
 
 import typer
 
-from gateway.cli.common import fail, settings_or_exit
-from gateway.store.database import Database
+from gateway.cli.common import fail, group, settings_or_exit
 
-db_cli = typer.Typer(help="The store: migrate it to the newest schema.")
+db_cli = group("The store: migrate it to the newest schema.")
 
 
 @db_cli.command("migrate")
 def migrate() -> None:
     """Bring DATABASE_URL to the newest schema (safe to run from several replicas at once)."""
+    # Lazily (start-up speed, see gateway.cli.common): SQLAlchemy and Alembic.
+    from gateway.store.database import Database
+
     settings = settings_or_exit()
     db = Database(settings.database_url)
 

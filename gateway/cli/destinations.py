@@ -1,35 +1,37 @@
-"""`oneinbox-gateway destinations …`: where results go, their health, enable, test event."""
+"""`oneinbox-gateway destinations …`: where results go, their health, enable, test event.
+
+The delivery and admin modules are imported inside the commands (start-up speed, see
+`gateway.cli.common`), not to break a cycle.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gateway.admin.destinations import enable as enable_destination
-from gateway.admin.destinations import list_destinations as listing
-from gateway.cli.common import fail, settings_or_exit
-from gateway.cli.ops import _run, _table, _when
-from gateway.delivery.health import UnknownEndpointError
-from gateway.delivery.probe import (
-    CallbackTarget,
-    NotACallbackError,
-    endpoint_target,
-    send_test_event,
-)
-from gateway.store.database import Database
+from gateway.cli.common import CommandError, fail, group, run_with_store, settings_or_exit
+from gateway.cli.output import JsonOption, print_json, table, when
 
-destinations_cli = typer.Typer(
-    help="Where results go: list them with their health, enable a disabled one, send a "
+if TYPE_CHECKING:
+    from gateway.store.database import Database
+
+destinations_cli = group(
+    "Where results go: list them with their health, enable a disabled one, send a "
     "signed test event."
 )
 
 
 @destinations_cli.command("list")
-def list_destinations() -> None:
+def list_destinations(as_json: JsonOption = False) -> None:
     """Every destination: disabled first, then failing, then healthy."""
+    # Lazily (start-up speed): the admin API's models and the store.
+    from gateway.admin.destinations import list_destinations as listing
 
-    found = _run(listing)
+    found = run_with_store(listing)
+    if as_json:
+        print_json([d.model_dump(mode="json") for d in found])
+        return
     if not found:
         typer.echo("no destinations yet (they appear with the first result sent to them)")
         return
@@ -39,15 +41,15 @@ def list_destinations() -> None:
             d.destination,
             d.target,
             d.status,
-            _when(d.failing_since),
-            _when(d.last_success_at),
+            when(d.failing_since),
+            when(d.last_success_at),
             str(d.held),
             (d.last_error or "")[:60],
         ]
         for d in found
     ]
     headers = ["DESTINATION", "KIND", "TARGET", "STATUS", "FAILING SINCE", "LAST OK", "HELD"]
-    typer.echo(_table(rows, [*headers, "LAST ERROR"]))
+    typer.echo(table(rows, [*headers, "LAST ERROR"]))
 
 
 @destinations_cli.command("enable")
@@ -57,10 +59,13 @@ def enable(
     """Enable a disabled destination: its held results are due now."""
 
     async def work(db: Database) -> str:
+        from gateway.admin.destinations import enable as enable_destination
+        from gateway.delivery.health import UnknownEndpointError
+
         try:
             done = await enable_destination(db, destination_id, by="cli")
         except UnknownEndpointError as exc:
-            return f"error: {exc}"
+            raise CommandError(str(exc)) from None
         if not done.was_disabled:
             return f"{done.destination_id} is not disabled; nothing to do"
         return (
@@ -68,10 +73,7 @@ def enable(
             "(a running gateway sends them within seconds)"
         )
 
-    said = _run(work)
-    if said.startswith("error: "):
-        fail(said.removeprefix("error: "), code=1)
-    typer.echo(said)
+    typer.echo(run_with_store(work))
 
 
 @destinations_cli.command("test")
@@ -91,6 +93,14 @@ def test_event(
     allow = settings_or_exit().callback_allow_private
 
     async def work(db: Database) -> str:
+        from gateway.delivery.health import UnknownEndpointError
+        from gateway.delivery.probe import (
+            CallbackTarget,
+            NotACallbackError,
+            endpoint_target,
+            send_test_event,
+        )
+
         try:
             target = (
                 await endpoint_target(db, destination_id)
@@ -98,13 +108,11 @@ def test_event(
                 else CallbackTarget(url=str(url), secret_env=secret_env)
             )
         except (UnknownEndpointError, NotACallbackError) as exc:
-            return f"error: {exc}"
+            raise CommandError(str(exc)) from None
         result = await send_test_event(target, allow_private=allow, by="cli")
         return ("ok: " if result.ok else "failed: ") + result.describe()
 
-    said = _run(work)
-    if said.startswith("error: "):
-        fail(said.removeprefix("error: "), code=1)
+    said = run_with_store(work)
     typer.echo(said.split(": ", 1)[1])
     if said.startswith("failed: "):
         raise typer.Exit(1)

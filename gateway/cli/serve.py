@@ -1,39 +1,64 @@
-"""`serve` (the gateway under uvicorn) and `simulate` (the OneInbox simulator alone)."""
+"""`serve` (the gateway under uvicorn) and `simulate` (the OneInbox simulator alone).
+
+`serve` prints its banner (where everything is, and the lines integrations add, such as the
+demo hook's curl) as one block once start-up is over, after every start-up log line, so no
+log line cuts it. Under `--workers N` the supervisor prints it before the workers start.
+uvicorn, the app and the simulator are imported inside the commands (start-up speed of the
+other commands, see `gateway.cli.common`), not to break a cycle.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
-from starlette.applications import Starlette
 
-from gateway.app import create_app
 from gateway.cli.common import fail, settings_or_exit
-from gateway.config import ConfigError
-from gateway.logging import configure_logging
-from gateway.metrics_process import prepare_multiprocess_dir, remove_multiprocess_dir
-from gateway.preflight import storage_problem
-from gateway.settings import Settings
-from gateway.simulator import SimulatorConfig, create_simulator_app
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from gateway.settings import Settings
+
+# What integrations add under the banner; set by the app factory (one process: `serve`).
+_BANNER_LINES: list[str] = []
 
 
-def banner(settings: Settings, host: str, port: int) -> str:
-    """What `serve` prints before it starts: where everything is."""
+def storage_lines(settings: Settings) -> list[str]:
+    """Where the data lives, as the banner shows it: the store (never its password) and,
+    in local mode, the data directory (generated secret key, demo hook token)."""
+    # Lazily (start-up speed): SQLAlchemy's URL parser.
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        where = url.database or ":memory:"
+        shown = where if where == ":memory:" else str(os.path.abspath(where))
+        lines = [f"  database      SQLite {shown}"]
+    else:
+        lines = [f"  database      PostgreSQL {url.render_as_string(hide_password=True)}"]
+    if settings.local_mode:
+        lines.append(f"  data dir      {os.path.abspath(settings.data_dir)}")
+    return lines
+
+
+def banner(settings: Settings, host: str, port: int, extra: list[str] | None = None) -> str:
+    """What `serve` prints once it is up: where everything is, then `extra` lines."""
     base = settings.public_base
     lines = ["", "OneInbox Gateway"]
     if settings.local_mode:
         lines.append(
             "  LOCAL MODE: no ONEINBOX_API_KEY set; the OneInbox simulator runs in-process"
-            " and data lives in SQLite under ./data/"
         )
     lines += [
         f"  listening on  http://{host}:{port}",
         f"  dashboard     {base}/",
         f"  health        {base}/healthz",
         f"  hooks         {base}/hooks/<name>",
+        *storage_lines(settings),
+        *(extra or []),
         "",
     ]
     return "\n".join(lines)
@@ -41,14 +66,17 @@ def banner(settings: Settings, host: str, port: int) -> str:
 
 def app_from_environment() -> Starlette:
     """uvicorn's factory for `serve`: settings from the environment, logging configured."""
+    # Lazily (start-up speed): the whole app, slack-bolt included.
+    from gateway.app import create_app
+    from gateway.config import ConfigError
+
     try:
         app = create_app(settings_or_exit())
     except ConfigError as exc:  # an integration's table is wrong: one line, exit 2
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     lines: list[str] = app.state.banner_lines
-    if lines:  # e.g. the demo hook's curl
-        typer.echo("\n".join([*lines, ""]), err=True)
+    _BANNER_LINES[:] = lines  # e.g. the demo hook's curl, shown with the banner
     return app
 
 
@@ -58,6 +86,13 @@ def serve(
     workers: Annotated[int, typer.Option(help="processes (PostgreSQL only)")] = 1,
 ) -> None:
     """Migrate the store if needed, then serve."""
+    # Lazily (start-up speed): uvicorn and the start-up checks.
+    import uvicorn
+
+    from gateway.cli.banner_server import BannerServer, print_block
+    from gateway.metrics_process import prepare_multiprocess_dir, remove_multiprocess_dir
+    from gateway.preflight import storage_problem
+
     if "PUBLIC_BASE_URL" not in os.environ:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         os.environ["PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
@@ -67,25 +102,30 @@ def serve(
     problem = settings.serve_problem(workers) or storage_problem(settings)
     if problem is not None:
         fail(problem)
-    typer.echo(banner(settings, host, port), err=True)
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "timeout_graceful_shutdown": 15,
+    }
+    if workers == 1:
+        config = uvicorn.Config("gateway.cli.serve:app_from_environment", **options)
+        server = BannerServer(config, lambda: banner(settings, host, port, _BANNER_LINES))
+        server.run()
+        if not server.started:  # as uvicorn.run: the port was taken, start-up failed, …
+            sys.exit(3)
+        return
+    print_block(banner(settings, host, port))
     # Several workers: metrics go through files every worker writes, added up per scrape.
-    metrics_dir = prepare_multiprocess_dir() if workers > 1 else None
+    metrics_dir = prepare_multiprocess_dir()
     try:
-        uvicorn.run(
-            "gateway.cli.serve:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            access_log=False,
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-            timeout_graceful_shutdown=15,
-        )
+        uvicorn.run("gateway.cli.serve:app_from_environment", workers=workers, **options)
     finally:
-        if metrics_dir is not None:
-            remove_multiprocess_dir(*metrics_dir)
+        remove_multiprocess_dir(*metrics_dir)
 
 
 def simulate(
@@ -104,6 +144,12 @@ def simulate(
     ] = None,
 ) -> None:
     """Run the OneInbox simulator alone (for local use and tests only)."""
+    # Lazily (start-up speed): uvicorn and the simulator.
+    import uvicorn
+
+    from gateway.logging import configure_logging
+    from gateway.simulator import SimulatorConfig, create_simulator_app
+
     configure_logging(fmt=os.environ.get("LOG_FORMAT"), level="info")
     config = SimulatorConfig(
         latency_seconds=latency,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import structlog
 from sqlalchemy import exc as sa_exc
 from starlette.responses import Response
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.errors import error_response
@@ -113,6 +114,11 @@ def _route_template(scope: Scope) -> str:
     """The matched route's path template (never the raw path: it may hold link ids)."""
     route = scope.get("route")
     path = getattr(route, "path", None)
+    if isinstance(route, Mount):
+        # A mount answered itself (static files): its `root_path` already ends with the
+        # mount's path, so the label is the mount's template and the rest as `{path}`.
+        return str(scope.get("app_root_path", "")) + route.path + "/{path}"
     if isinstance(path, str):
+        # A route inside a mount (the simulator's API): the mount's prefix, then the route's.
         return scope.get("root_path", "") + path if scope.get("root_path") else path
     return "unmatched"

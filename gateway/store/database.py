@@ -12,12 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import structlog
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -26,6 +24,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +59,10 @@ def version_locations() -> list[Path]:
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration that runs every installed migration against `url`."""
+    # Lazily: Alembic is for migrating; the command line's read-only commands never load it
+    # (start-up speed, not an import cycle).
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
@@ -172,6 +177,8 @@ class Database:
     def _upgrade(self, connection: sa.Connection) -> None:
         config = alembic_config(self.url)
         config.attributes["connection"] = connection
+        from alembic import command  # lazily, as in `alembic_config`
+
         command.upgrade(config, "head")
 
     async def ping(self) -> bool:

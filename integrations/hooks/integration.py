@@ -1,19 +1,24 @@
-"""`HooksIntegration`: validates `[hooks.*]` at start and serves `POST /hooks/{name}`."""
+"""`HooksIntegration`: validates `[hooks.*]` at start and serves `POST /hooks/{name}`.
+
+Loading the settings (every command of the command line) loads this module, so the hook
+machinery is imported in `setup` and `checks` when they run (start-up speed of
+`oneinbox-gateway calls list` and the like), not to break an import cycle.
+"""
 
 from __future__ import annotations
 
-import structlog
-from prometheus_client import CollectorRegistry
+from typing import TYPE_CHECKING
 
-from gateway.config import GatewayConfig
-from gateway.context import AppContext
+import structlog
+
 from gateway.plugins import CheckRow, Contribution, RequestObserver
-from gateway.settings import Settings
-from integrations.hooks.checks import check_hook_secrets
-from integrations.hooks.config import Hook, load_hooks
-from integrations.hooks.demo import demo_hooks
-from integrations.hooks.endpoint import HookEndpoint
-from integrations.hooks.janitor import IdempotencyJanitor
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from gateway.config import GatewayConfig
+    from gateway.context import AppContext
+    from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +31,12 @@ class HooksIntegration:
 
     def setup(self, ctx: AppContext) -> Contribution:
         """Validate every hook (raising `ConfigError`), then return the hook route."""
+        # Lazily (start-up speed, see the module's docstring).
+        from integrations.hooks.config import Hook, load_hooks
+        from integrations.hooks.demo import demo_hooks
+        from integrations.hooks.endpoint import HookEndpoint
+        from integrations.hooks.janitor import IdempotencyJanitor
+
         hooks: dict[str, Hook] = load_hooks(
             ctx.config.path or "config",
             ctx.config.tables.get("hooks", {}),
@@ -47,6 +58,8 @@ class HooksIntegration:
 
     async def checks(self, settings: Settings, config: GatewayConfig) -> list[CheckRow]:
         """One row per hook: the secrets it names are set."""
+        from integrations.hooks.checks import check_hook_secrets  # lazily: start-up speed
+
         return check_hook_secrets(config)
 
     def metrics(self, registry: CollectorRegistry) -> RequestObserver | None:

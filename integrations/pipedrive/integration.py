@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from gateway.config import GatewayConfig
-from gateway.context import AppContext
+from typing import TYPE_CHECKING
+
 from gateway.plugins import Contribution
-from gateway.settings import Settings, SettingsSection
-from gateway.store.database import Database
+from gateway.settings import SettingsSection
 from integrations.pipedrive.writeback import (
     DEFAULT_API_URL,
     PIPEDRIVE_PERSON,
     PipedrivePersonDestination,
 )
+
+if TYPE_CHECKING:  # only for annotations: loading the settings must not load the app
+    from gateway.config import GatewayConfig
+    from gateway.context import AppContext
+    from gateway.settings import Settings
+    from gateway.store.database import Database
 
 
 class PipedriveSettings(SettingsSection):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,13 +19,16 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.config import ConfigError, GatewayConfig
-from gateway.context import AppContext
 from gateway.delivery.crm import WriteBackKind
 from gateway.plugins import CheckRow, Contribution
-from gateway.settings import Settings, SettingsSection
-from gateway.store.database import Database
+from gateway.settings import SettingsSection
 from integrations.salesforce.api import SalesforceClient, SalesforceError
 from integrations.salesforce.destination import KIND, SalesforceRecordDestination
+
+if TYPE_CHECKING:  # only for annotations: loading the settings must not load the app
+    from gateway.context import AppContext
+    from gateway.settings import Settings
+    from gateway.store.database import Database
 
 log = structlog.get_logger(__name__)
 

@@ -1,24 +1,27 @@
 """`SlackIntegration`: validates `[slack]`, returns the `/slack/*` routes and their lifecycle.
 
 The `slack` destination is its own entry point (`integrations.slack.destination:destination`).
+
+Loading the settings (every command of the command line) loads this module, so slack-bolt
+and the handlers are imported in `setup`, `checks` and `metrics` when they run (start-up
+speed of `oneinbox-gateway calls list` and the like), not to break an import cycle.
 """
 
 from __future__ import annotations
 
-import structlog
-from prometheus_client import CollectorRegistry
+from typing import TYPE_CHECKING
 
-from gateway.config import GatewayConfig
-from gateway.context import AppContext
+import structlog
+
 from gateway.plugins import CheckRow, Contribution, RequestObserver
-from gateway.settings import Settings
-from integrations.slack.bolt_app import build_bolt_app, routes
-from integrations.slack.checks import check_slack
-from integrations.slack.handlers import SlackHandlers
-from integrations.slack.metrics import slow_ack_counter
-from integrations.slack.options import slack_options
 from integrations.slack.settings import SlackSettings
-from integrations.slack.workspace import SlackWorkspaces
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from gateway.config import GatewayConfig
+    from gateway.context import AppContext
+    from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +34,12 @@ class SlackIntegration:
 
     def setup(self, ctx: AppContext) -> Contribution:
         """The `/slack/*` routes, and opening and closing the Web API session."""
+        # Lazily (start-up speed, see the module's docstring).
+        from integrations.slack.bolt_app import build_bolt_app, routes
+        from integrations.slack.handlers import SlackHandlers
+        from integrations.slack.options import slack_options
+        from integrations.slack.workspace import SlackWorkspaces
+
         options = slack_options(ctx.config)
         settings = ctx.settings.section(SlackSettings)
         if not settings.enabled:
@@ -61,8 +70,12 @@ class SlackIntegration:
 
     async def checks(self, settings: Settings, config: GatewayConfig) -> list[CheckRow]:
         """`auth.test` with the bot token (or that OAuth mode is complete)."""
+        from integrations.slack.checks import check_slack  # lazily: start-up speed
+
         return [await check_slack(settings.section(SlackSettings))]
 
     def metrics(self, registry: CollectorRegistry) -> RequestObserver | None:
         """`gateway_slack_acks_over_1s`."""
+        from integrations.slack.metrics import slow_ack_counter  # lazily: start-up speed
+
         return slow_ack_counter(registry)
