@@ -66,6 +66,9 @@ class Settings(SettingsSection):
     public_base_url: str = "http://127.0.0.1:8080"
     gateway_config: Path | None = None
     gateway_secret_key: SecretStr | None = None
+    # Keys GATEWAY_SECRET_KEY had before (comma-separated): stored tokens they encrypted are
+    # still read, and encrypted again with the current key.
+    gateway_previous_secret_keys: SecretStr | None = None
     admin_token: SecretStr | None = None
     join_url_template: str | None = None
     log_format: Literal["json", "console"] | None = None
@@ -176,7 +179,9 @@ class Settings(SettingsSection):
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("oneinbox_api_key", "gateway_secret_key", mode="before")
+    @field_validator(
+        "oneinbox_api_key", "gateway_secret_key", "gateway_previous_secret_keys", mode="before"
+    )
     @classmethod
     def _blank_key_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -214,6 +219,13 @@ class Settings(SettingsSection):
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    def previous_secret_keys(self) -> list[bytes]:
+        """`GATEWAY_PREVIOUS_SECRET_KEYS`, one key per comma-separated item."""
+        value = self.gateway_previous_secret_keys
+        if value is None:
+            return []
+        return [k.strip().encode() for k in value.get_secret_value().split(",") if k.strip()]
 
     def section(self, cls: type[SectionT]) -> SectionT:
         """An integration's settings: loaded with these (`load_settings`), else read from the
@@ -266,6 +278,7 @@ class Settings(SettingsSection):
     def secret_values(self) -> list[str]:
         """Every configured secret of the core and of every section."""
         found = super().secret_values()
+        found += [key.decode() for key in self.previous_secret_keys()]
         for section in self._sections.values():
             found += section.secret_values()
         return found

@@ -29,6 +29,7 @@ from integrations.slack.channel import (
     post_message,
     slack_error,
 )
+from integrations.slack.installations import token_sealer
 from integrations.slack.live import SlackLivePoster
 from integrations.slack.options import slack_options
 from integrations.slack.settings import SlackSettings
@@ -213,5 +214,6 @@ def destination(settings: Settings, config: GatewayConfig, db: Database) -> Slac
     slack = settings.section(SlackSettings)
     if not slack.enabled:
         return None
-    workspaces = SlackWorkspaces.from_settings(slack, db)
+    sealer = token_sealer(settings) if slack.slack_bot_token is None else None
+    workspaces = SlackWorkspaces.from_settings(slack, db, sealer)
     return SlackDestination(workspaces, auto_join=slack_options(config).auto_join)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from gateway.plugins import CheckRow, Contribution, RequestObserver
+from gateway.sealing import UnreadableSecretError
 from integrations.slack.settings import SlackSettings
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class SlackIntegration:
         # Lazily (start-up speed, see the module's docstring).
         from integrations.slack.bolt_app import build_bolt_app, routes
         from integrations.slack.handlers import SlackHandlers
+        from integrations.slack.installations import token_sealer
         from integrations.slack.options import slack_options
         from integrations.slack.workspace import SlackWorkspaces
 
@@ -45,7 +47,9 @@ class SlackIntegration:
         if not settings.enabled:
             log.info("slack.disabled", reason="no SLACK_SIGNING_SECRET with a token or client id")
             return Contribution()
-        workspaces = SlackWorkspaces.from_settings(settings, ctx.db)
+        oauth = settings.slack_bot_token is None
+        sealer = token_sealer(ctx.settings) if oauth else None
+        workspaces = SlackWorkspaces.from_settings(settings, ctx.db, sealer)
         handlers = SlackHandlers(
             ctx,
             settings,
@@ -60,11 +64,23 @@ class SlackIntegration:
         async def open_session() -> None:
             app.client.session = await workspaces.open()
 
+        async def reseal_tokens() -> None:
+            # Tokens stored plain (before encryption) or with a previous key: encrypted with
+            # the current key. Tokens no key opens stop the start with one clear line.
+            assert workspaces.installations is not None
+            try:
+                rewritten = await workspaces.installations.reseal_stored()
+            except UnreadableSecretError as exc:
+                log.error("slack.tokens_unreadable", error=str(exc))
+                raise
+            if rewritten:
+                log.info("slack.tokens_encrypted", rows=rewritten)
+
         log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")
         assert settings.slack_signing_secret is not None
         return Contribution(
             routes=routes(app, settings.slack_signing_secret.get_secret_value()),
-            on_startup=[open_session],
+            on_startup=[open_session, *([reseal_tokens] if oauth else [])],
             on_shutdown=[workspaces.close],
         )
 

@@ -15,11 +15,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from gateway.sealing import Sealer
 from gateway.store.database import Database
+from integrations.slack.installations import SealedInstallationStore
 from integrations.slack.settings import SlackSettings
 
 # The scopes the gateway uses; deploy/slack/manifest.yaml lists the same.
@@ -45,7 +46,7 @@ class SlackWorkspaces:
 
     api_url: str
     bot_token: str | None = field(repr=False)
-    installations: AsyncSQLAlchemyInstallationStore | None = None
+    installations: SealedInstallationStore | None = None
     states: AsyncSQLAlchemyOAuthStateStore | None = None
     # One connection pool for every Web API call (bolt's per-request clients share it too).
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
@@ -66,8 +67,11 @@ class SlackWorkspaces:
             self.session = None
 
     @classmethod
-    def from_settings(cls, settings: SlackSettings, db: Database) -> SlackWorkspaces:
-        """Single-workspace mode when a bot token is set, else OAuth mode."""
+    def from_settings(
+        cls, settings: SlackSettings, db: Database, sealer: Sealer | None = None
+    ) -> SlackWorkspaces:
+        """Single-workspace mode when a bot token is set, else OAuth mode, whose stored
+        tokens `sealer` encrypts (`installations.token_sealer`)."""
         api_url = (
             settings.slack_api_url
             if settings.slack_api_url.endswith("/")
@@ -76,12 +80,12 @@ class SlackWorkspaces:
         if settings.slack_bot_token is not None:
             return cls(api_url, settings.slack_bot_token.get_secret_value())
         assert settings.slack_client_id is not None
+        if sealer is None:
+            raise ValueError("OAuth mode stores tokens: give the sealer that encrypts them")
         return cls(
             api_url,
             None,
-            installations=AsyncSQLAlchemyInstallationStore(
-                client_id=settings.slack_client_id, engine=db.engine
-            ),
+            installations=SealedInstallationStore(settings.slack_client_id, db.engine, sealer),
             states=AsyncSQLAlchemyOAuthStateStore(
                 expiration_seconds=OAUTH_STATE_SECONDS, engine=db.engine
             ),

@@ -74,6 +74,7 @@ def test_the_destination_finds_each_workspace_token_in_the_store(oauth_rig: Slac
 
     from gateway.settings import load_settings
     from gateway.store.database import Database
+    from integrations.slack.installations import token_sealer
     from integrations.slack.workspace import NoInstallationError, SlackWorkspaces
 
     assert install(oauth_rig).status_code == 200
@@ -83,12 +84,13 @@ def test_the_destination_finds_each_workspace_token_in_the_store(oauth_rig: Slac
         slack_client_secret="oauth-client-secret-value",
         slack_bot_token=None,
         oneinbox_api_key=None,
+        gateway_secret_key="slack-tests-secret-key-0123456789",  # the rig's: opens its tokens
     )
 
     async def lookup() -> tuple[str, bool]:
         db = Database(oauth_rig.database_url)
         try:
-            workspaces = SlackWorkspaces.from_settings(settings, db)
+            workspaces = SlackWorkspaces.from_settings(settings, db, token_sealer(settings))
             token = await workspaces.token_for("T0001")
             assert await workspaces.token_for(None) == token  # the only workspace
             try:
