@@ -3,9 +3,10 @@
 Counters and histograms are updated as things happen (requests, upstream calls, polls, Slack
 acks); the store's gauges (calls by state, deliveries by destination and state, the oldest
 due delivery) are read from the database at scrape time, so every replica reports the truth.
-The object is in `ctx.extras["metrics"]`. Polls (upstream `GET /v1/calls/{id}`) and Slack
-acks over 1 s (answers on `/slack/events`) are counted here from the client's and the
-middleware's callbacks, so nobody needs to increment them by hand.
+The object is `ctx.metrics`. Polls (upstream `GET /v1/calls/{id}`) are counted here from
+the client's callback; each installed integration may add metrics of its own to the
+registry (`Integration.metrics`, e.g. Slack's slow acknowledgements) and is handed every
+answered request, so nobody needs to increment them by hand.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.limits.policy import CallLimits, LimitReached
+from gateway.plugins import RequestObserver, discover, metrics_of
 from gateway.store.database import Database
 from gateway.store.deliveries import FINAL_STATES
 from gateway.store.tables import CallRow, DeliveryRow, utcnow
@@ -27,8 +29,6 @@ from gateway.store.tables import CallRow, DeliveryRow, utcnow
 # Upstream calls: fast reads to slow creations, with room for a timeout at 15 s.
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
 POLL_ENDPOINT = "GET /v1/calls/{id}"
-SLACK_ROUTES = frozenset({"/slack/events"})
-SLOW_ACK_SECONDS = 1.0
 # A delivery whose work is over; everything else with a due time is waiting to be sent.
 SETTLED_DELIVERY_STATES = tuple(str(state) for state in FINAL_STATES)
 
@@ -63,11 +63,6 @@ class GatewayMetrics:
             "Upstream polls of tracked calls (rate() gives polls per second).",
             registry=r,
         )
-        self.slack_slow_acks = Counter(
-            "gateway_slack_acks_over_1s",
-            "Slack requests acknowledged after more than one second (the deadline is 3 s).",
-            registry=r,
-        )
         self.calls = Gauge("gateway_calls", "Calls in the store, by state.", ["state"], registry=r)
         self.deliveries = Gauge(
             "gateway_deliveries",
@@ -80,6 +75,12 @@ class GatewayMetrics:
             "Age of the oldest delivery that is due and not yet sent (0 when none).",
             registry=r,
         )
+        # The integrations' own metrics, each told about every answered request.
+        self.request_observers: list[RequestObserver] = [
+            observer
+            for integration in discover()
+            if (observer := metrics_of(integration, r)) is not None
+        ]
 
         self.limit_allowed = Gauge(
             "gateway_limit_allowed",
@@ -118,8 +119,8 @@ class GatewayMetrics:
         """A `request_observers` callback (see gateway.http.middleware)."""
         self.requests.labels(method, route, str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
-        if route in SLACK_ROUTES and seconds > SLOW_ACK_SECONDS:
-            self.slack_slow_acks.inc()
+        for observer in self.request_observers:
+            observer(method, route, status, seconds)
 
     def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:
         """The OneInbox client's `on_request` callback."""

@@ -32,19 +32,19 @@ def upstream_problem(exc: OneInboxError) -> HTTPProblem:
 
 
 async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin) -> StartedCall:
-    """Resolve the agent, check the callback, then start the web call.
+    """Check the callback, resolve the agent, then start the web call.
 
     Cheap checks come first so a bad request costs no upstream call and changes nothing.
     """
+    destinations: list[Destination] = []
+    if request.callback is not None:  # before the agent: resolving one may create it upstream
+        destinations.append(await _callback_destination(ctx, request))
     try:
         await ctx.calls.resolve_agent(request.agent)
     except UnknownAgentError as exc:
         raise HTTPProblem(404, "unknown_agent", str(exc)) from None
     except OneInboxError as exc:
         raise upstream_problem(exc) from None
-    destinations: list[Destination] = []
-    if request.callback is not None:
-        destinations.append(await _callback_destination(ctx, request))
     command = StartWebCall(
         agent=request.agent,
         variables=dict(request.variables),

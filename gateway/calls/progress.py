@@ -16,12 +16,14 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult, ResultOrigin
-from gateway.calls.states import CallState
+from gateway.calls.states import CallState, IllegalTransition
 from gateway.delivery.outbox import Outbox
 from gateway.join.links import JoinLinks
+from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
-from gateway.store.calls import CallRepository, IllegalTransition
+from gateway.recordings.links import RecordingLinks
 from gateway.store.database import Database
 from gateway.store.tables import CallEventRow, CallRow, utcnow
 
@@ -70,16 +72,28 @@ class Step:
 class CallProgress:
     """Applies what OneInbox says about a call to the store."""
 
-    def __init__(self, db: Database, outbox: Outbox, links: JoinLinks, timing: Timing) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        links: JoinLinks,
+        timing: Timing,
+        *,
+        recordings: RecordingLinks | None = None,
+        transcript: LiveTranscript | None = None,
+    ) -> None:
         self.db = db
         self.outbox = outbox
         self.links = links
         self.timing = timing
+        # Results carry the gateway's own recording link, never OneInbox's expiring URL.
+        self.recordings = recordings
+        self.transcript = transcript
 
     async def apply(self, call_id: str, upstream: Call, leased_until: datetime) -> Step:
         """Move the call as far as the upstream record allows; schedule the next look."""
         async with self.db.session() as session:
-            calls = CallRepository(session)
+            calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
             if row is None or row.state not in POLLED_STATES:
                 return Step()
@@ -94,7 +108,7 @@ class CallProgress:
         return step
 
     async def _advance(
-        self, session: AsyncSession, calls: CallRepository, row: CallRow, upstream: Call
+        self, session: AsyncSession, calls: CallMachine, row: CallRow, upstream: Call
     ) -> tuple[Step, float | None]:
         status = (upstream.status or "").lower()
         now = utcnow()
@@ -138,7 +152,7 @@ class CallProgress:
     async def _finish(
         self,
         session: AsyncSession,
-        calls: CallRepository,
+        calls: CallMachine,
         row: CallRow,
         upstream: Call,
         to_state: CallState,
@@ -161,6 +175,8 @@ class CallProgress:
             lease_expires_at=None,
         )
         await self.links.purge_for_call(session, row.id)
+        if self.transcript is not None:
+            await self.transcript.settle(session, row, result.messages)
         await self.outbox.enqueue_for(session, row, result)
         log.info(
             "call.finished",
@@ -188,6 +204,8 @@ class CallProgress:
             update["agent_id"] = row.agent_id
         if await self._was_expired(session, row):
             update["end_reason"] = JOIN_TIMEOUT_REASON
+        if result.recording_url and self.recordings is not None:
+            update["recording_url"] = self.recordings.url_for(row.id)
         return result.model_copy(update=update) if update else result
 
     async def _was_expired(self, session: AsyncSession, row: CallRow) -> bool:
@@ -216,7 +234,7 @@ class CallProgress:
     async def lost(self, call_id: str) -> None:
         """OneInbox answers 404: the call is `lost` (no result can be built)."""
         async with self.db.session() as session:
-            calls = CallRepository(session)
+            calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
             if row is None or row.state not in POLLED_STATES:
                 return
@@ -240,7 +258,7 @@ class CallProgress:
     ) -> None:
         """The look failed (upstream error): try again after `delay` seconds."""
         async with self.db.session() as session:
-            row = await CallRepository(session).get(call_id, for_update=True)
+            row = await CallMachine(session).get(call_id, for_update=True)
             if row is None or row.state not in POLLED_STATES:
                 return
             self._schedule(row, delay, leased_until)

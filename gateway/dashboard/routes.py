@@ -22,7 +22,7 @@ from gateway.admin.models import StartCallRequest
 from gateway.calls.commands import CreateAgent, Origin
 from gateway.calls.states import TERMINAL, TRACKED
 from gateway.context import AppContext
-from gateway.dashboard import charts
+from gateway.dashboard import charts, revocations
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
@@ -65,8 +65,12 @@ class Dashboard:
         self.sign_ins = RateLimiter(SIGN_IN_PER_ADDRESS)
 
     # -- sessions ---------------------------------------------------------------------
-    def session_of(self, request: Request) -> DashboardSession | None:
-        return self.signer.read(request.cookies.get(COOKIE))
+    async def session_of(self, request: Request) -> DashboardSession | None:
+        """The cookie's session, unless it is forged, expired or signed out."""
+        session = self.signer.read(request.cookies.get(COOKIE))
+        if session is not None and await revocations.is_revoked(self.ctx.db, session):
+            return None
+        return session
 
     def set_cookie(self, request: Request, response: Response, value: str) -> None:
         secure = request.url.scheme == "https" or self.settings.public_base.startswith("https")
@@ -103,7 +107,7 @@ class Dashboard:
         """A page for a signed-in browser; in open mode a session is made on the way."""
 
         async def run(request: Request) -> Response:
-            session = self.session_of(request)
+            session = await self.session_of(request)
             fresh: str | None = None
             if session is None and self.open:
                 fresh, session = self.signer.issue()
@@ -131,7 +135,7 @@ class Dashboard:
         """A form post: a session (401) and its CSRF token (403) come before anything else."""
 
         async def run(request: Request) -> Response:
-            session = self.session_of(request)
+            session = await self.session_of(request)
             if session is None:
                 problem = HTTPProblem(401, "signed_out", "sign in to the dashboard first")
                 return self.render(
@@ -244,6 +248,7 @@ class Dashboard:
 
     async def sign_out(self, request: Request, session: DashboardSession) -> Response:
         require_csrf(session, await read_form(request))
+        await revocations.revoke(self.ctx.db, session)  # a copy of the cookie dies too
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
@@ -287,7 +292,7 @@ class Dashboard:
         return RedirectResponse(f"/dashboard/calls/{started.call_id}", status_code=303)
 
     async def end_simulated(self, request: Request, session: DashboardSession) -> Response:
-        simulator = self.ctx.extras.get("simulator_app")
+        simulator = self.ctx.simulator
         if simulator is None:
             raise HTTPProblem(404, "not_found", "only simulated calls can be ended here")
         require_csrf(session, await read_form(request))
@@ -300,7 +305,7 @@ class Dashboard:
             answer = await sim.post(
                 f"/_sim/calls/{call_id}/end",
                 json={},
-                headers={"Authorization": f"Bearer {LOCAL_API_KEY}"},
+                headers={"Authorization": f"Bearer {self.token or LOCAL_API_KEY}"},
             )
         if answer.status_code not in (200, 409):
             raise HTTPProblem(502, "simulator_failed", f"the simulator said {answer.status_code}")

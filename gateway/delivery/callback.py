@@ -21,10 +21,13 @@ import structlog
 from pydantic import BaseModel
 
 from gateway.calls.result import CallResult
+from gateway.config import GatewayConfig
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
 from gateway.delivery.signing import SigningSecretError, signed_headers
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.oneinbox.retry import parse_retry_after
+from gateway.settings import Settings
+from gateway.store.database import Database
 
 log = structlog.get_logger(__name__)
 
@@ -137,3 +140,8 @@ def outcome_of(response: httpx.Response) -> DeliveryOutcome:
     return DeliveryOutcome(
         ok=False, status_code=status, error=f"callback: {why}", retry_after=retry_after
     )
+
+
+def destination(settings: Settings, config: GatewayConfig, db: Database) -> CallbackDestination:
+    """The `callback` kind's factory (entry point); always on."""
+    return CallbackDestination(allow_private=settings.callback_allow_private)

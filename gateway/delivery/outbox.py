@@ -21,12 +21,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import Destination as DestinationSpec
+from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult
-from gateway.calls.states import CallState
+from gateway.calls.states import CallState, IllegalTransition
 from gateway.delivery.redact import redact_result
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
 from gateway.delivery.schedule import RetrySchedule
-from gateway.store.calls import CallRepository, IllegalTransition
 from gateway.store.database import Database
 from gateway.store.deliveries import ClaimedDelivery, DeliveryRepository, DeliveryState
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
@@ -53,7 +53,7 @@ class OutboxOptions:
 
 
 class Outbox:
-    """Queue deliveries for finished calls and run them; a `Worker` on `ctx.workers`."""
+    """Queue deliveries for finished calls and run them; a `Worker` the app starts."""
 
     name = "outbox"
 
@@ -262,7 +262,7 @@ class Outbox:
                 )
             )
             # Lock the call before its delivery, in the order every other writer uses.
-            await CallRepository(session).get(row.call_id, for_update=True)
+            await CallMachine(session).get(row.call_id, for_update=True)
             fresh = await DeliveryRepository(session).get(row.id, for_update=True)
             if fresh is None:
                 return
@@ -303,7 +303,7 @@ class Outbox:
         The call row is locked first, so two replicas finishing the last two deliveries of
         a call at once see each other's writes.
         """
-        calls = CallRepository(session)
+        calls = CallMachine(session)
         call = await calls.get(call_id, for_update=True)
         if call is None or call.state not in (CallState.ANALYZED, CallState.FAILED):
             return

@@ -24,7 +24,6 @@ from gateway.calls.errors import UnknownCallError
 from gateway.context import AppContext
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
-from gateway.join.janitor import LinkJanitor
 from gateway.join.ratelimit import Budget, RateLimiter
 from gateway.logging import redactor
 from gateway.oneinbox.errors import NotFoundError, OneInboxError
@@ -156,8 +155,9 @@ class JoinPage:
 
         Requiring JSON means a cross-site form cannot post here without a CORS preflight.
         """
+        # The page's origin is PUBLIC_BASE_URL's: the Host header is the caller's to choose.
         origin = request.headers.get("origin")
-        if origin is not None and origin not in self._own_origins(request):
+        if origin is not None and origin != self.public_origin:
             raise HTTPProblem(403, "forbidden_origin", "requests must come from the join page")
         raw = await read_body(request)
         require_json_type(request)
@@ -165,10 +165,6 @@ class JoinPage:
             body = parse_json(raw)
             if not isinstance(body, dict):
                 raise HTTPProblem(422, "invalid_body", "the body must be a JSON object (or empty)")
-
-    def _own_origins(self, request: Request) -> set[str]:
-        host = request.headers.get("host", "")
-        return {self.public_origin, f"{request.url.scheme}://{host}"}
 
 
 def _client_address(request: Request) -> str:
@@ -180,11 +176,10 @@ def _not_found() -> HTTPProblem:
 
 
 def join_routes(ctx: AppContext) -> list[BaseRoute]:
-    """The join routes and static assets; registers the link janitor as a worker."""
+    """The join routes and static assets (the link janitor is `ctx.link_janitor`)."""
     # A bad JOIN_URL_TEMPLATE never gets this far: Settings refuses it with one line.
     if not BUNDLE.exists():
         log.warning("join.bundle_missing", path=str(BUNDLE), fix="run `make frontend`")
-    ctx.workers.append(LinkJanitor(ctx.db, ctx.links))
     handlers = JoinPage(ctx)
     return [
         Mount("/join/static", app=StaticFiles(directory=STATIC_DIR), name="join-static"),

@@ -110,6 +110,11 @@ class IdempotencyKeyRepository:
         )
         return result.scalar_one_or_none()
 
+    async def is_done(self, scope: str, key: str) -> bool:
+        """True when a finished, unexpired answer is kept under this key."""
+        row = await self._get(scope, _stored_key(key))
+        return row is not None and row.state == "done" and row.expires_at > utcnow()
+
     async def complete(self, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
         """Record the answer a repeat of this request will get."""
         await self.session.execute(

@@ -31,8 +31,9 @@ def demo_token(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def demo_hook(ctx: AppContext) -> Hook | None:
-    """In local mode with no GATEWAY_CONFIG: the `demo` hook and agent, else None."""
+def demo_hook(ctx: AppContext) -> tuple[Hook, list[str]] | None:
+    """In local mode with no GATEWAY_CONFIG: the `demo` hook (and agent) and the lines
+    `serve` prints under its banner to try it; else None."""
     if not ctx.settings.local_mode or ctx.config.path is not None:
         return None
     token = demo_token(ctx.settings.data_dir)
@@ -45,8 +46,7 @@ def demo_hook(ctx: AppContext) -> Hook | None:
         variables=variables,
         metadata={"contact": "body.name || 'demo'"},
     )
-    ctx.extras.setdefault("banner_lines", []).extend(banner_lines(ctx.settings.public_base, token))
-    return Hook(
+    hook = Hook(
         name=DEMO,
         config=config,
         verifier=auth.Bearer(token),
@@ -54,6 +54,7 @@ def demo_hook(ctx: AppContext) -> Hook | None:
         variables={k: compile_expression(v) for k, v in variables.items()},
         metadata={"contact": compile_expression("body.name || 'demo'")},
     )
+    return hook, banner_lines(ctx.settings.public_base, token)
 
 
 def curl_command(public_base: str, token: str) -> str:

@@ -16,7 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from gateway.calls.result import CallResult
+from gateway.config import GatewayConfig
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
+from gateway.live.feeds import LiveFeed, LiveSync
+from gateway.settings import Settings
+from gateway.store.database import Database
 from integrations.slack import blocks
 from integrations.slack.channel import (
     NOT_A_MEMBER,
@@ -25,6 +29,9 @@ from integrations.slack.channel import (
     post_message,
     slack_error,
 )
+from integrations.slack.live import SlackLivePoster
+from integrations.slack.options import slack_options
+from integrations.slack.settings import SlackSettings
 from integrations.slack.workspace import NoInstallationError, SlackWorkspaces
 
 log = structlog.get_logger(__name__)
@@ -48,13 +55,25 @@ HISTORY_LIMIT = 200
 
 
 class SlackDestination:
-    """Registered on `ctx.destinations` as `slack`."""
+    """The `slack` destination kind; its Web API session opens on first use."""
 
     name = "slack"
+    # A result sent again (e.g. its recording became available) edits the posted message.
+    updates_in_place = True
 
     def __init__(self, workspaces: SlackWorkspaces, *, auto_join: bool) -> None:
         self.workspaces = workspaces
         self.auto_join = auto_join
+        self.live = SlackLivePoster(workspaces)
+
+    async def show_live(self, feed: LiveFeed) -> LiveSync:
+        """The call's live transcript in its card's thread (see `integrations.slack.live`)."""
+        await self.workspaces.open()
+        return await self.live.show_live(feed)
+
+    async def aclose(self) -> None:
+        """Close the Web API session (at shutdown)."""
+        await self.workspaces.close()
 
     async def deliver(self, attempt: DeliveryAttempt, result: CallResult) -> DeliveryOutcome:
         """Update the card (idempotent), then post the result unless it is already there."""
@@ -65,6 +84,7 @@ class SlackDestination:
             token = await self.workspaces.token_for(attempt.config.get("team_id"))
         except NoInstallationError as exc:
             return DeliveryOutcome(ok=False, error=f"slack: {exc}", permanent=True)
+        await self.workspaces.open()
         client = self.workspaces.client(token, retry_rate_limits=False)
         try:
             await self._deliver(client, channel, attempt, result)
@@ -91,12 +111,21 @@ class SlackDestination:
                 if slack_error(exc) != "message_not_found":
                     raise
                 thread_ts = None  # the card was deleted: post the result in the channel
-        if (attempt.uncertain or attempt.attempt > 1) and await self._already_posted(
-            client, channel, thread_ts, result.call_id
-        ):
-            log.info("slack.result_already_posted", call_id=result.call_id, channel=channel)
-            return
         text, message = blocks.result_message(result)
+        metadata = blocks.result_metadata(
+            result.call_id, attempt.delivery_id, recording=bool(result.recording_url)
+        )
+        if attempt.uncertain or attempt.attempt > 1:
+            posted = await self._already_posted(client, channel, thread_ts, result.call_id)
+            if posted is not None:
+                ts, shown = posted
+                if shown != metadata["event_payload"]:
+                    # A newer result (its recording became available): edit it in place.
+                    await client.chat_update(
+                        channel=channel, ts=ts, text=text, blocks=message, metadata=metadata
+                    )
+                log.info("slack.result_already_posted", call_id=result.call_id, channel=channel)
+                return
         ts = await post_message(
             client,
             channel=channel,
@@ -104,27 +133,32 @@ class SlackDestination:
             thread_ts=thread_ts,
             text=text,
             blocks=message,
-            metadata=blocks.result_metadata(result.call_id, attempt.delivery_id),
+            metadata=metadata,
             unfurl_links=False,
         )
         log.info("slack.result_posted", call_id=result.call_id, channel=channel, ts=ts)
 
     async def _already_posted(
         self, client: AsyncWebClient, channel: str, thread_ts: str | None, call_id: str
-    ) -> bool:
+    ) -> tuple[str, dict[str, Any]] | None:
+        """(ts, metadata payload) of this call's result message when it is already there."""
         try:
             response = await self._read_thread(client, channel, thread_ts)
         except SlackApiError as exc:
             error = slack_error(exc)
             if error == "thread_not_found":
-                return False
+                return None
             if error not in NOT_A_MEMBER:
                 raise
             if not self.auto_join or error != "not_in_channel":
                 raise ChannelUnavailable(channel, error) from None
             await join(client, channel)
             response = await self._read_thread(client, channel, thread_ts)
-        return any(_is_ours(m, blocks.RESULT_EVENT, call_id) for m in response["messages"] or [])
+        for message in response["messages"] or []:
+            if _is_ours(message, blocks.RESULT_EVENT, call_id):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                return str(message["ts"]), dict(payload)
+        return None
 
     async def _read_thread(
         self, client: AsyncWebClient, channel: str, thread_ts: str | None
@@ -172,3 +206,12 @@ def _failure(exc: SlackApiError) -> DeliveryOutcome:
     return DeliveryOutcome(
         ok=False, status_code=status, error=f"slack: {error}", permanent=error in PERMANENT
     )
+
+
+def destination(settings: Settings, config: GatewayConfig, db: Database) -> SlackDestination | None:
+    """The `slack` kind's factory (entry point): None while Slack is not configured."""
+    slack = settings.section(SlackSettings)
+    if not slack.enabled:
+        return None
+    workspaces = SlackWorkspaces.from_settings(slack, db)
+    return SlackDestination(workspaces, auto_join=slack_options(config).auto_join)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -54,6 +55,10 @@ AGENT_FIELDS: dict[str, type] = {
     "webhook_id": str,
 }
 TRUE = {"true", "yes", "on", "1"}
+# Slack's own box takes a few thousand characters; shlex reads one character at a time, so a
+# forged megabyte of text would keep a worker busy for seconds.
+MAX_TEXT = 4000
+MAX_NUMBER = 1_000_000_000  # no agent setting is anywhere near; keeps absurd values local
 FALSE = {"false", "no", "off", "0"}
 
 
@@ -76,6 +81,7 @@ class UsageError(Exception):
 class CallCommand:
     agent: str
     variables: dict[str, str] = field(default_factory=dict)
+    live: bool | None = None  # `live=yes|no`: the transcript in the thread; None: the default
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,8 @@ class _Lexer:
 
 def parse(text: str) -> Command:
     """Parse the text after the slash command; raise `UsageError` on any mistake."""
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"That command is too long (at most {MAX_TEXT} characters).")
     text = normalize(text)
     head = text.split(maxsplit=1)
     verb = head[0].lower() if head else "help"
@@ -190,7 +198,16 @@ def parse(text: str) -> Command:
 def _parse_call(lex: _Lexer, usage: str) -> Command:
     agent = _required(lex.next(), "Which agent should take the call?", usage)
     _not_a_pair(agent, "Which agent should take the call?", usage)
-    return CallCommand(agent=agent, variables=_pairs(lex.rest_tokens(), usage))
+    variables = _pairs(lex.rest_tokens(), usage)
+    # `live` is an option of the command, never a prompt variable.
+    live = variables.pop("live", None)
+    if live is not None and live.lower() not in TRUE | FALSE:
+        raise UsageError(f"`live` must be yes or no, not `{live}`.", usage)
+    return CallCommand(
+        agent=agent,
+        variables=variables,
+        live=None if live is None else live.lower() in TRUE,
+    )
 
 
 def _parse_stop(lex: _Lexer, usage: str) -> Command:
@@ -299,7 +316,7 @@ def _temperature(token: str, usage: str) -> float:
         value = float(raw)
     except ValueError:
         raise UsageError(f"temperature must be a number, not `{raw}`.", usage) from None
-    if not 0 <= value <= 2:
+    if not math.isfinite(value) or not 0 <= value <= 2:
         raise UsageError("temperature must be between 0 and 2.", usage)
     return value
 
@@ -333,7 +350,10 @@ def _typed(key: str, raw: str, kind: type, usage: str) -> Any:
             number = kind(raw)
         except ValueError:
             raise UsageError(f"`{key}` must be a number, not `{raw}`.", usage) from None
-        if number < 0 or (key == "interruption_sensitivity" and number > 1):
+        if not math.isfinite(number):
+            raise UsageError(f"`{key}` must be a finite number, not `{raw}`.", usage)
+        top = 1 if key == "interruption_sensitivity" else MAX_NUMBER
+        if number < 0 or number > top:
             raise UsageError(f"`{key}` is out of range: `{raw}`.", usage)
         return number
     if not raw:

@@ -30,6 +30,7 @@ from integrations.slack import blocks, grammar
 from integrations.slack.cards import attach_card, card_metadata, slack_destination
 from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
 from integrations.slack.limits import limit_message
+from integrations.slack.settings import SlackSettings
 
 log = structlog.get_logger(__name__)
 
@@ -64,23 +65,26 @@ class SlackHandlers:
     def __init__(
         self,
         ctx: AppContext,
+        settings: SlackSettings,
         *,
         auto_join: bool,
         max_concurrent: int = 200,
         max_waiting: int = 1000,
+        live_transcript: bool = False,
         redact: Sequence[str] = (),
     ) -> None:
         self.ctx = ctx
         self.redact = tuple(redact)
         self.auto_join = auto_join
+        self.live_transcript = live_transcript  # `[slack] live_transcript`: the default
         # Background work waits its turn here, parked, so a burst of commands cannot flood
         # the event loop and delay the acks of the commands that follow; past `max_waiting`
         # a command is turned away at once rather than queued without bound.
         self._slots = asyncio.Semaphore(max_concurrent)
         self._waiting = 0
         self._max_waiting = max_waiting
-        self.command = ctx.settings.slack_command
-        self.admins = set(ctx.settings.slack_admin_users)
+        self.command = settings.slack_command
+        self.admins = set(settings.slack_admin_users)
 
     async def on_command(
         self,
@@ -213,7 +217,12 @@ class SlackHandlers:
                     variables=dict(command.variables),
                     origin=origin,
                     destinations=[
-                        slack_destination(inv.channel_id, inv.team_id, redact=self.redact)
+                        slack_destination(
+                            inv.channel_id,
+                            inv.team_id,
+                            redact=self.redact,
+                            live=self.live_transcript if command.live is None else command.live,
+                        )
                     ],
                 )
             ),

@@ -1,0 +1,37 @@
+"""Signed-out dashboard sessions, kept in the store so sign-out holds on every replica.
+
+A session cookie is signed and carries its own expiry; without this list a copied cookie
+would still work after its browser signed out. Each signed-out session is kept (as a hash
+of its id, never the id itself) under an idempotency-key scope of its own, for longer than
+any session lives; the idempotency janitor deletes it once expired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from gateway.dashboard.session import DashboardSession
+from gateway.store.database import Database
+from gateway.store.idempotency import IdempotencyKeyRepository
+
+SCOPE = "dashboard:signed-out"
+
+
+def _key(session: DashboardSession) -> str:
+    return hashlib.sha256(session.csrf.encode()).hexdigest()
+
+
+async def revoke(db: Database, session: DashboardSession) -> None:
+    """Refuse this session from now on, on every replica."""
+    key = _key(session)
+    async with db.session() as s:
+        repo = IdempotencyKeyRepository(s)
+        claim = await repo.claim(SCOPE, key, key)
+        if claim.outcome == "claimed":
+            await repo.complete(SCOPE, key, 200, {"signed_out": True})
+
+
+async def is_revoked(db: Database, session: DashboardSession) -> bool:
+    """True once the session has signed out."""
+    async with db.session() as s:
+        return await IdempotencyKeyRepository(s).is_done(SCOPE, _key(session))
