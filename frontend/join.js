@@ -456,7 +456,7 @@ async function checkProgress() {
     if (current !== 'expired' && !leaving) {
       attempt += 1;
       await releaseMedia();
-      render('ended-elsewhere');
+      render(current === 'live-simulated' ? 'ended' : 'ended-elsewhere');
     }
     return;
   }
