@@ -8,7 +8,7 @@ BUNDLE := gateway/join/static/join.js
 PORT ?= 8080
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint types pytest bench frontend clean
+.PHONY: run test lint types pytest bench frontend screenshots clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: lint types pytest
 
 bench: $(STAMP) $(BUNDLE)
 	$(VENV)/bin/python -m bench
+
+# The pictures in the README and the docs, from the real UI in headless Chromium.
+screenshots: $(STAMP) $(BUNDLE)
+	$(VENV)/bin/python -m tests.screenshots.capture --out deploy/screenshots
 
 clean:
 	rm -rf $(VENV) frontend/node_modules $(BUNDLE)

@@ -20,7 +20,7 @@ from gateway.calls.tracker import CallTracker
 from gateway.calls.webhooks import webhook_token
 from gateway.config import GatewayConfig, load_config
 from gateway.context import AppContext, worker_identity
-from gateway.delivery.outbox import Outbox, OutboxOptions
+from gateway.delivery.outbox import Outbox, OutboxOptions, disable_after
 from gateway.delivery.registry import DestinationRegistry
 from gateway.join.crypto import TokenBox
 from gateway.join.janitor import LinkJanitor
@@ -71,9 +71,11 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         identity=identity,
         options=OutboxOptions(
             schedule_scale=settings.delivery_schedule_scale,
+            disable_after=disable_after(settings.destination_disable_after_seconds),
             phone_region=settings.phone_default_region,
         ),
     )
+    outbox.attempt_observers.append(metrics.observe_delivery)
     timing = Timing(
         poll_interval=settings.poll_interval_seconds,
         join_timeout=settings.join_timeout_seconds,
@@ -86,7 +88,11 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
     )
     transcript = LiveTranscript(db)
     feeder = LiveFeeder(
-        db, destinations, identity=identity, interval=settings.live_update_interval_seconds
+        db,
+        destinations,
+        identity=identity,
+        interval=settings.live_update_interval_seconds,
+        phone_region=settings.phone_default_region,
     )
     progress = CallProgress(db, outbox, links, timing, recordings=recordings, transcript=transcript)
     tracker = CallTracker(

@@ -5,8 +5,16 @@ from __future__ import annotations
 import os
 
 from gateway.admin.models import StartCallRequest
-from gateway.calls.commands import Destination, Origin, StartedCall, StartWebCall
+from gateway.calls.commands import (
+    Destination,
+    Origin,
+    StartedCall,
+    StartedPhoneCall,
+    StartPhoneCall,
+    StartWebCall,
+)
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.context import AppContext
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
@@ -62,17 +70,46 @@ async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin)
         raise upstream_problem(exc) from None
 
 
+async def check_callback_target(ctx: AppContext, url: str, secret_env: str | None) -> None:
+    """422 unless the secret variable is set and the URL passes the SSRF guard."""
+    if secret_env is not None and not os.environ.get(secret_env):
+        raise HTTPProblem(
+            422, "missing_secret", f"the environment variable {secret_env} is not set"
+        )
+    try:
+        await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
+    except UnsafeCallbackURL as exc:
+        raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+
+
+async def start_phone_call(
+    ctx: AppContext, agent: str, number: str, origin: Origin
+) -> StartedPhoneCall:
+    """Normalise `number` (422 `invalid_phone_number`, nothing dialled), then ring it."""
+    try:
+        to_number = to_e164(number, ctx.settings.phone_default_region)
+    except InvalidPhoneNumber as exc:
+        raise HTTPProblem(422, "invalid_phone_number", f"phone: {exc.reason}") from None
+    command = StartPhoneCall(
+        agent=agent,
+        to_number=to_number,
+        from_number=ctx.settings.oneinbox_from_number,
+        origin=origin,
+    )
+    try:
+        return await ctx.calls.start_phone_call(command)
+    except LimitReached as reached:
+        raise limit_problem(reached) from None
+    except UnknownAgentError as exc:
+        raise HTTPProblem(404, "unknown_agent", str(exc)) from None
+    except OneInboxError as exc:
+        raise upstream_problem(exc) from None
+
+
 async def _callback_destination(ctx: AppContext, request: StartCallRequest) -> Destination:
     assert request.callback is not None
     callback = request.callback
-    if callback.secret_env is not None and not os.environ.get(callback.secret_env):
-        raise HTTPProblem(
-            422, "missing_secret", f"the environment variable {callback.secret_env} is not set"
-        )
-    try:
-        await check_callback_url(callback.url, allow_private=ctx.settings.callback_allow_private)
-    except UnsafeCallbackURL as exc:
-        raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+    await check_callback_target(ctx, callback.url, callback.secret_env)
     config: dict[str, str] = {"url": callback.url}
     if callback.secret_env is not None:
         config["secret_env"] = callback.secret_env

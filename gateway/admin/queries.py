@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,14 +17,15 @@ from gateway.admin.models import (
     DeliveryDetail,
     DeliveryView,
 )
+from gateway.calls.phone import mask
 from gateway.delivery import replay
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.deliveries import REPLAYABLE_STATES, DeliveryState
+from gateway.store.deliveries import GAVE_UP_STATES, DeliveryRepository
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
 
-# Deliveries an operator may want to send again: the outbox gave up on them.
-FAILED_DELIVERY_STATES = tuple(str(s) for s in REPLAYABLE_STATES - {DeliveryState.PENDING})
+# Deliveries the outbox is not trying: it gave up on them, or their endpoint is disabled.
+FAILED_DELIVERY_STATES = tuple(str(s) for s in GAVE_UP_STATES)
 
 
 class UnknownDelivery(LookupError):
@@ -44,6 +46,8 @@ def call_summary(row: CallRow) -> CallSummary:
         id=row.id,
         agent_id=row.agent_id,
         agent_name=row.agent_name,
+        type="outbound" if row.call_type == "outbound" else "web",
+        to_number=mask(row.to_number),
         state=row.state,
         upstream_status=row.upstream_status,
         origin_kind=row.origin_kind,
@@ -53,6 +57,13 @@ def call_summary(row: CallRow) -> CallSummary:
         created_at=row.created_at,
         ended_at=row.ended_at,
     )
+
+
+def _masked(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored result with its number masked (the admin views never show it whole)."""
+    if not result or not result.get("to_number"):
+        return result
+    return {**result, "to_number": mask(str(result["to_number"]))}
 
 
 def delivery_view(row: DeliveryRow) -> DeliveryView:
@@ -94,19 +105,18 @@ async def call_detail(db: Database, call_id: str) -> CallDetail | None:
             origin_context=row.origin_context or {},
             last_error=row.last_error,
             live_at=row.live_at,
-            result=row.result,
+            result=_masked(row.result),
             events=[CallEvent.model_validate(e, from_attributes=True) for e in events],
-            deliveries=[
-                DeliveryDetail(
-                    **delivery_view(d).model_dump(),
-                    history=[
-                        DeliveryAttemptView.model_validate(a, from_attributes=True)
-                        for a in attempts.get(d.id, [])
-                    ],
-                )
-                for d in deliveries
-            ],
+            deliveries=[_detail(d, attempts.get(d.id, [])) for d in deliveries],
         )
+
+
+def _detail(row: DeliveryRow, attempts: Sequence[DeliveryAttemptRow]) -> DeliveryDetail:
+    history = [DeliveryAttemptView.model_validate(a, from_attributes=True) for a in attempts]
+    view = delivery_view(row)
+    if history:
+        view.signed_by = history[-1].signed_by
+    return DeliveryDetail(**view.model_dump(), history=history)
 
 
 async def _attempts(
@@ -143,7 +153,11 @@ async def list_deliveries(
         stmt = stmt.where(DeliveryRow.state.in_(FAILED_DELIVERY_STATES))
     async with db.session() as session:
         rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
-        return [delivery_view(row) for row in rows]
+        signed = await DeliveryRepository(session).last_signed_by([row.id for row in rows])
+    views = [delivery_view(row) for row in rows]
+    for view in views:
+        view.signed_by = signed.get(view.id, [])
+    return views
 
 
 async def replay_delivery(db: Database, delivery_id: str, *, by: str) -> DeliveryView:

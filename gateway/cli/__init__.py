@@ -1,7 +1,7 @@
 """`oneinbox-gateway …`: serve, simulate, check, and the operator's commands.
 
 One module per group of commands: `serve` (and `simulate`), `check`, `db`, `ops`
-(`calls …`, `deliveries …`); `common` holds what they share.
+(`calls …`, `deliveries …`), `destinations`; `common` holds what they share.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import typer
 
 from gateway.cli.check import check
 from gateway.cli.db import db_cli
+from gateway.cli.destinations import destinations_cli
 from gateway.cli.ops import calls_cli, deliveries_cli
 from gateway.cli.serve import serve, simulate
 
@@ -27,6 +28,7 @@ cli.command()(check)
 cli.add_typer(calls_cli, name="calls")
 cli.add_typer(deliveries_cli, name="deliveries")
 cli.add_typer(db_cli, name="db")
+cli.add_typer(destinations_cli, name="destinations")
 
 
 def main() -> None:

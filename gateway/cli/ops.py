@@ -9,12 +9,13 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from gateway.calls.phone import mask
 from gateway.cli.common import fail, settings_or_exit
 from gateway.delivery.replay import NotReplayableError, UnknownDeliveryError, replay_delivery
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.deliveries import DeliveryRepository
-from gateway.store.tables import DeliveryRow
+from gateway.store.tables import CallRow, DeliveryRow
 
 T = TypeVar("T")
 
@@ -57,6 +58,13 @@ def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     )
 
 
+def _kind(row: CallRow) -> str:
+    """`web`, or `outbound •••0123` (a phone call; the number masked)."""
+    if row.call_type == "outbound":
+        return f"outbound {mask(row.to_number) or '?'}"
+    return "web"
+
+
 @calls_cli.command("list")
 def list_calls(
     state: Annotated[str | None, typer.Option(help="only calls in this state")] = None,
@@ -70,6 +78,7 @@ def list_calls(
         return [
             [
                 r.id,
+                _kind(r),
                 r.state,
                 r.agent_name or r.agent_id,
                 f"{r.origin_kind}:{r.origin_name}",
@@ -83,7 +92,8 @@ def list_calls(
     if not rows:
         typer.echo("no calls")
         return
-    typer.echo(_table(rows, ["CALL", "STATE", "AGENT", "ORIGIN", "CREATED", "LAST ERROR"]))
+    headers = ["CALL", "TYPE", "STATE", "AGENT", "ORIGIN", "CREATED", "LAST ERROR"]
+    typer.echo(_table(rows, headers))
 
 
 @calls_cli.command("show")
@@ -103,6 +113,7 @@ def show_call(call_id: Annotated[str, typer.Argument(help="the call id")]) -> No
         out = [
             f"call        {row.id}",
             f"state       {row.state}",
+            f"type        {_kind(row)}",
             f"agent       {row.agent_name or '-'} ({row.agent_id})",
             f"origin      {row.origin_kind}:{row.origin_name}",
             f"upstream    {row.upstream_status or '-'}",
@@ -126,9 +137,10 @@ def show_call(call_id: Annotated[str, typer.Argument(help="the call id")]) -> No
             out.append(f"    last error  {d.last_error or '-'}")
             for a in attempts[d.id]:
                 status = a.status_code if a.status_code is not None else "-"
+                signed = f"  signed by {' '.join(a.signed_by)}" if a.signed_by else ""
                 out.append(
                     f"    try {_when(a.at)}  status={status}  {a.duration_ms or 0} ms"
-                    f"  {a.error or 'ok'}"
+                    f"  {a.error or 'ok'}{signed}"
                 )
         return out
 
@@ -148,7 +160,7 @@ def _target(d: DeliveryRow) -> str:
 @deliveries_cli.command("list")
 def list_deliveries(
     failed: Annotated[
-        bool, typer.Option("--failed", help="only dead, disabled or failing")
+        bool, typer.Option("--failed", help="only dead, disabled, held or failing")
     ] = False,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
@@ -156,7 +168,9 @@ def list_deliveries(
 
     async def work(db: Database) -> list[list[str]]:
         async with db.session() as session:
-            rows = await DeliveryRepository(session).recent(failed_only=failed, limit=limit)
+            repo = DeliveryRepository(session)
+            rows = await repo.recent(failed_only=failed, limit=limit)
+            signed = await repo.last_signed_by([d.id for d in rows])
         return [
             [
                 d.id,
@@ -165,6 +179,7 @@ def list_deliveries(
                 d.state,
                 str(d.attempts),
                 _when(d.next_attempt_at),
+                " ".join(signed.get(d.id, [])) or "-",
                 (d.last_error or "")[:60],
             ]
             for d in rows
@@ -174,7 +189,8 @@ def list_deliveries(
     if not rows:
         typer.echo("no failed deliveries" if failed else "no deliveries")
         return
-    headers = ["DELIVERY", "CALL", "DESTINATION", "STATE", "TRIES", "NEXT TRY", "LAST ERROR"]
+    headers = ["DELIVERY", "CALL", "DESTINATION", "STATE", "TRIES", "NEXT TRY", "SIGNED BY"]
+    headers.append("LAST ERROR")
     typer.echo(_table(rows, headers))
 
 

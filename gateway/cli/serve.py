@@ -14,6 +14,7 @@ from gateway.app import create_app
 from gateway.cli.common import fail, settings_or_exit
 from gateway.config import ConfigError
 from gateway.logging import configure_logging
+from gateway.metrics_process import prepare_multiprocess_dir, remove_multiprocess_dir
 from gateway.preflight import storage_problem
 from gateway.settings import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
@@ -67,18 +68,24 @@ def serve(
     if problem is not None:
         fail(problem)
     typer.echo(banner(settings, host, port), err=True)
-    uvicorn.run(
-        "gateway.cli.serve:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=15,
-    )
+    # Several workers: metrics go through files every worker writes, added up per scrape.
+    metrics_dir = prepare_multiprocess_dir() if workers > 1 else None
+    try:
+        uvicorn.run(
+            "gateway.cli.serve:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=15,
+        )
+    finally:
+        if metrics_dir is not None:
+            remove_multiprocess_dir(*metrics_dir)
 
 
 def simulate(

@@ -11,7 +11,7 @@ import pydantic
 import sqlalchemy as sa
 import structlog
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -22,17 +22,20 @@ from gateway.admin.models import StartCallRequest
 from gateway.calls.commands import CreateAgent, Origin
 from gateway.calls.states import TERMINAL, TRACKED
 from gateway.context import AppContext
-from gateway.dashboard import charts, revocations
+from gateway.dashboard import charts, listing, revocations
+from gateway.dashboard.destinations import destination_routes, disabled_count
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
 from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow
 from gateway.upstream import LOCAL_API_KEY
 
 log = structlog.get_logger(__name__)
+TERMINAL_NAMES = frozenset(str(s) for s in TERMINAL)
 HERE = Path(__file__).parent
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -41,11 +44,13 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "script-src 'self'; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
 Handler = Callable[[Request], Awaitable[Response]]
 SessionHandler = Callable[[Request, DashboardSession], Awaitable[Response]]
+RECENT_CALLS = 20  # on the overview; the calls list pages through the rest
 BAD_NAME = "an agent name is 1-200 characters"
 # Sign-in attempts per client address: plenty for a person, nothing for a guessing script.
 SIGN_IN_PER_ADDRESS = Budget(requests=10, seconds=60)
@@ -93,11 +98,13 @@ class Dashboard:
         status: int = 200,
         session: DashboardSession | None = None,
     ) -> Response:
-        base = {
+        base: dict[str, Any] = {
             "local_mode": self.settings.local_mode,
             "open": self.open,
             "signed_in": session is not None,
             "csrf": session.csrf if session else "",
+            "header_links": [],
+            "disabled_destinations": getattr(request.state, "disabled_destinations", 0),
         }
         return self.templates.TemplateResponse(
             request, name, {**base, **context}, status_code=status, headers=PAGE_HEADERS
@@ -114,6 +121,7 @@ class Dashboard:
             try:
                 if session is None:
                     return await self.front(request)
+                request.state.disabled_destinations = await disabled_count(self.ctx.db)
                 response = await handler(request, session)
             except HTTPProblem as problem:
                 response = self.render(
@@ -168,7 +176,7 @@ class Dashboard:
     # -- pages ------------------------------------------------------------------------
     async def overview(self, request: Request, session: DashboardSession) -> Response:
         db = self.ctx.db
-        recent = await queries.list_calls(db, limit=50, offset=0)
+        recent = await listing.newest_calls(db, RECENT_CALLS)
         day = await queries.chart_points(db, queries.day_ago())
         failed = await queries.list_deliveries(db, limit=50, offset=0, failed=True)
         async with db.session() as s:
@@ -189,6 +197,25 @@ class Dashboard:
             session=session,
         )
 
+    async def calls_list(self, request: Request, session: DashboardSession) -> Response:
+        """`/dashboard/calls`: search, filters and pages; a bad filter is a 400 that says why."""
+        context, ok = await listing.calls_context(
+            self.ctx.db, request.query_params, list(self.ctx.config.agents)
+        )
+        return self.render(
+            request, "calls.html", context, status=200 if ok else 400, session=session
+        )
+
+    async def rates(self, request: Request, session: DashboardSession) -> Response:
+        """`/dashboard/rates`: success per origin and per destination over a window."""
+        try:
+            context = await listing.rates_context(
+                self.ctx.db, request.query_params.get("window", "")
+            )
+        except listing.BadQuery as exc:
+            raise HTTPProblem(400, "invalid_window", str(exc)) from None
+        return self.render(request, "rates.html", context, session=session)
+
     async def call_page(self, request: Request, session: DashboardSession) -> Response:
         call_id = request.path_params["call_id"]
         detail = await queries.call_detail(self.ctx.db, call_id)
@@ -207,10 +234,27 @@ class Dashboard:
                 "summary": (detail.result or {}).get("summary"),
                 "join_url": join_url,
                 "can_end": self.settings.local_mode and detail.state in {"started", "live"},
-                "refresh": detail.state not in {str(s) for s in TERMINAL},
+                # The live transcript's script follows the call and reloads at its end.
+                "live": detail.state not in DONE_STATES,
+                "refresh": detail.state in DONE_STATES and detail.state not in TERMINAL_NAMES,
             },
             session=session,
         )
+
+    async def transcript_stream(self, request: Request) -> Response:
+        """`text/event-stream` of the call's turns, for a signed-in page (or open mode)."""
+        if await self.session_of(request) is None and not self.open:
+            return JSONResponse(
+                {"error": {"code": "signed_out", "message": "sign in to the dashboard first"}},
+                status_code=401,
+            )
+        call_id = request.path_params["call_id"]
+        if await queries.call_detail(self.ctx.db, call_id) is None:
+            return JSONResponse(
+                {"error": {"code": "unknown_call", "message": "no call has that id"}},
+                status_code=404,
+            )
+        return transcript_response(self.ctx.db, call_id)
 
     async def _join_url(self, call_id: str) -> str | None:
         async with self.ctx.db.session() as s:
@@ -288,7 +332,12 @@ class Dashboard:
             body = StartCallRequest(agent=agent)
         except pydantic.ValidationError:
             raise HTTPProblem(422, "invalid_agent", BAD_NAME) from None
-        started = await actions.start_call(self.ctx, body, Origin(kind="dashboard", name="try"))
+        origin = Origin(kind="dashboard", name="try")
+        phone = form.get("phone", "").strip()
+        if phone:  # the simulator plays the phone network: it rings, answers, hangs up
+            dialled = await actions.start_phone_call(self.ctx, body.agent, phone, origin)
+            return RedirectResponse(f"/dashboard/calls/{dialled.call_id}", status_code=303)
+        started = await actions.start_call(self.ctx, body, origin)
         return RedirectResponse(f"/dashboard/calls/{started.call_id}", status_code=303)
 
     async def end_simulated(self, request: Request, session: DashboardSession) -> Response:
@@ -331,7 +380,10 @@ def dashboard_routes(ctx: AppContext) -> list[BaseRoute]:
     board = Dashboard(ctx)
     return [
         Route("/", board.page(board.overview), methods=["GET"]),
+        Route("/dashboard/calls", board.page(board.calls_list), methods=["GET"]),
+        Route("/dashboard/rates", board.page(board.rates), methods=["GET"]),
         Route("/dashboard/calls/{call_id}", board.page(board.call_page), methods=["GET"]),
+        Route("/dashboard/calls/{call_id}/transcript", board.transcript_stream, methods=["GET"]),
         Route("/dashboard/login", board.sign_in, methods=["POST"]),
         Route("/dashboard/logout", board.action(board.sign_out), methods=["POST"]),
         Route(
@@ -345,5 +397,6 @@ def dashboard_routes(ctx: AppContext) -> list[BaseRoute]:
             board.action(board.end_simulated),
             methods=["POST"],
         ),
+        *destination_routes(board),
         Mount("/dashboard/static", app=StaticFiles(directory=HERE / "static"), name="dashboard"),
     ]

@@ -11,7 +11,7 @@ from gateway.plugins import CheckRow, Contribution, RequestObserver
 from gateway.settings import Settings
 from integrations.hooks.checks import check_hook_secrets
 from integrations.hooks.config import Hook, load_hooks
-from integrations.hooks.demo import DEMO, demo_hook
+from integrations.hooks.demo import demo_hooks
 from integrations.hooks.endpoint import HookEndpoint
 from integrations.hooks.janitor import IdempotencyJanitor
 
@@ -33,9 +33,11 @@ class HooksIntegration:
             default_region=ctx.settings.phone_default_region,
         )
         added = Contribution()
-        demo = demo_hook(ctx)
-        if demo is not None and DEMO not in hooks:
-            hooks[DEMO], added.banner_lines = demo
+        demos, banner = demo_hooks(ctx)
+        for name, demo in demos.items():
+            hooks.setdefault(name, demo)
+        if demos:
+            added.banner_lines = banner
         endpoint = HookEndpoint(ctx, hooks)
         if hooks:
             added.workers.append(IdempotencyJanitor(ctx.db))

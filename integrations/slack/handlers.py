@@ -10,25 +10,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import CreateAgent, Origin, StartWebCall
+from gateway.calls.commands import CreateAgent, Destination, StartPhoneCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.phone import mask
 from gateway.context import AppContext
 from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from integrations.slack import blocks, grammar
-from integrations.slack.cards import attach_card, card_metadata, slack_destination
-from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
+from integrations.slack.cards import attach_card, post_card, slack_destination
+from integrations.slack.dial import DialPolicy, number_to_dial
+from integrations.slack.invocation import Invocation
 from integrations.slack.limits import limit_message
 from integrations.slack.settings import SlackSettings
 
@@ -38,25 +37,6 @@ Ack = Callable[..., Awaitable[Any]]
 ADMIN_ONLY = (grammar.AgentCreateCommand, grammar.AgentSetCommand, grammar.PromptCommand)
 CREATE_MODAL = "agent_create_modal"
 BUSY = "I'm handling a lot of requests right now; nothing was started. Try again in a minute."
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """Who typed the command where, from the slash command payload."""
-
-    user_id: str
-    channel_id: str
-    team_id: str | None
-    trigger_id: str | None = None
-
-    @classmethod
-    def from_payload(cls, body: dict[str, Any]) -> Invocation:
-        return cls(
-            user_id=str(body.get("user_id") or ""),
-            channel_id=str(body.get("channel_id") or ""),
-            team_id=body.get("team_id"),
-            trigger_id=body.get("trigger_id"),
-        )
 
 
 class SlackHandlers:
@@ -85,6 +65,7 @@ class SlackHandlers:
         self._max_waiting = max_waiting
         self.command = settings.slack_command
         self.admins = set(settings.slack_admin_users)
+        self.dialers = DialPolicy.of(settings.slack_dial_users, self.admins)
 
     async def on_command(
         self,
@@ -117,6 +98,19 @@ class SlackHandlers:
             case grammar.CallCommand():
                 await ack(text=f"Starting a call with *{blocks.escape(command.agent)}*…")
                 self._spawn(self._call(command, inv, respond, client, bot_user_id), "call")
+            case grammar.DialCommand():
+                if not self.dialers.allows(inv.user_id):
+                    await ack(text=self.dialers.refusal(self.command))
+                    return
+                try:
+                    number = number_to_dial(command, self.ctx.settings.phone_default_region)
+                except grammar.UsageError as exc:
+                    await ack(text=exc.text(self.command))
+                    return
+                agent = blocks.escape(command.agent)
+                await ack(text=f"Dialling `{mask(number)}` with *{agent}*…")
+                work = self._dial(command, number, inv, respond, client, bot_user_id)
+                self._spawn(work, "dial")
             case grammar.StopCommand():
                 await ack(text=f"Stopping call `{blocks.escape(command.call_id)}`…")
                 self._spawn(self._stop(command.call_id, respond), "stop")
@@ -204,57 +198,84 @@ class SlackHandlers:
         client: AsyncWebClient,
         bot_user_id: str | None,
     ) -> None:
-        origin = Origin(
-            kind="slack",
-            name=f"{inv.team_id or 'slack'}/{inv.user_id}",
-            context={"team_id": inv.team_id, "channel_id": inv.channel_id, "user_id": inv.user_id},
-        )
         started = await self._domain(
             respond,
             self.ctx.calls.start_web_call(
                 StartWebCall(
                     agent=command.agent,
                     variables=dict(command.variables),
-                    origin=origin,
-                    destinations=[
-                        slack_destination(
-                            inv.channel_id,
-                            inv.team_id,
-                            redact=self.redact,
-                            live=self.live_transcript if command.live is None else command.live,
-                        )
-                    ],
+                    origin=inv.origin,
+                    destinations=[self._destination(inv, command.live)],
                 )
             ),
         )
         if started is None:
             return
-        text, card = blocks.call_card(
+        card = blocks.call_card(
             call_id=started.call_id,
             agent_name=started.agent_name or command.agent,
             started_by=f"<@{inv.user_id}>",
             join_url=started.join_url,
         )
-        try:
-            ts = await post_message(
-                client,
-                channel=inv.channel_id,
-                auto_join=self.auto_join,
-                text=text,
-                blocks=card,
-                metadata=card_metadata(started.call_id),
-                unfurl_links=False,
-            )
-        except ChannelUnavailable:
-            await respond(text=text, blocks=card, response_type="in_channel")
-            await respond(text=invite_hint(bot_user_id), response_type="ephemeral")
+        await self._post_card(started.call_id, card, inv, respond, client, bot_user_id)
+
+    async def _dial(
+        self,
+        command: grammar.DialCommand,
+        number: str,
+        inv: Invocation,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        bot_user_id: str | None,
+    ) -> None:
+        started = await self._domain(
+            respond,
+            self.ctx.calls.start_phone_call(
+                StartPhoneCall(
+                    agent=command.agent,
+                    to_number=number,
+                    from_number=self.ctx.settings.oneinbox_from_number,
+                    variables=dict(command.variables),
+                    origin=inv.origin,
+                    destinations=[self._destination(inv, command.live)],
+                )
+            ),
+        )
+        if started is None:
             return
-        except (SlackApiError, aiohttp.ClientError, TimeoutError):
-            # Slack refused or is unreachable: the reply URL is the one way left to the user.
-            log.warning("slack.card_not_posted", call_id=started.call_id, exc_info=True)
-            await respond(text=text, blocks=card, response_type="in_channel")
-            return
-        await attach_card(self.ctx.db, started.call_id, channel=inv.channel_id, ts=ts)
+        card = blocks.phone_card(
+            call_id=started.call_id,
+            agent_name=started.agent_name or command.agent,
+            started_by=f"<@{inv.user_id}>",
+            to_number=started.to_number,
+        )
+        await self._post_card(started.call_id, card, inv, respond, client, bot_user_id)
+
+    def _destination(self, inv: Invocation, live: bool | None) -> Destination:
+        """The `slack` destination of a call started here (`live`: the command's option)."""
+        live = self.live_transcript if live is None else live
+        return slack_destination(inv.channel_id, inv.team_id, redact=self.redact, live=live)
+
+    async def _post_card(
+        self,
+        call_id: str,
+        message: tuple[str, list[blocks.Block]],
+        inv: Invocation,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        bot_user_id: str | None,
+    ) -> None:
+        posted = await post_card(
+            client,
+            call_id=call_id,
+            message=message,
+            channel=inv.channel_id,
+            auto_join=self.auto_join,
+            respond=respond,
+            bot_user_id=bot_user_id,
+        )
+        if posted is not None:
+            await attach_card(self.ctx.db, call_id, channel=inv.channel_id, ts=posted)
 
     async def _stop(self, call_id: str, respond: AsyncRespond) -> None:
         if await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))):
@@ -270,9 +291,13 @@ class SlackHandlers:
             return
         who = blocks.who(row.origin_kind, row.origin_name, row.origin_context or {})
         agent = blocks.escape(row.agent_name or row.agent_id)
+        label, kind, to = blocks.state_label(row.state), "Call", ""
+        if row.call_type == "outbound":
+            label = blocks.phone_state_label(row.state, row.upstream_status)
+            kind, to = "Phone call", f" to `{mask(row.to_number)}`"
         await respond(
-            text=f"Call `{blocks.escape(row.id)}` with *{agent}*"
-            f": {blocks.state_label(row.state)} (started by {who}, "
+            text=f"{kind} `{blocks.escape(row.id)}`{to} with *{agent}*"
+            f": {label} (started by {who}, "
             f"<!date^{int(row.created_at.timestamp())}^{{date_short_pretty}} {{time}}|"
             f"{row.created_at:%Y-%m-%d %H:%M} UTC>)"
         )

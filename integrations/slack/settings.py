@@ -20,13 +20,15 @@ class SlackSettings(SettingsSection):
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/voice"
     slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Who may place phone calls from Slack (they cost money); unset: SLACK_ADMIN_USERS decides.
+    slack_dial_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         return http_url(value)
 
-    @field_validator("slack_admin_users", mode="before")
+    @field_validator("slack_admin_users", "slack_dial_users", mode="before")
     @classmethod
     def _split_user_ids(cls, value: object) -> object:
         if isinstance(value, str):
