@@ -28,13 +28,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bench.support import run_wrk, start_process, stop_process
+from bench._support import run_wrk, scaled, start_process, stop_process
 
 SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-bench-token"
 SIM_KEY = "oi_sk_bench_simulator"
 CONNECTIONS = 10
-DURATION_S = 8
+DURATION_S = scaled(8)
 LATENCY_S = 2.5
 VARIANTS = 200  # distinct pre-signed commands wrk cycles through
 
