@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from gateway import health
 from gateway.admin.openapi import openapi_routes
 from gateway.admin.routes import admin_routes
+from gateway.calls.reconciler import IntentReconciler
 from gateway.calls.service import CallService
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import AppContext
@@ -57,8 +58,9 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
         db=db,
         client=client,
         links=links,
-        calls=CallService(client, db, links, config),
+        calls=CallService(client, db, links, config, intent_grace=settings.intent_grace_seconds),
     )
+    ctx.workers.append(IntentReconciler(ctx.calls))
     ctx.extras["metrics"] = metrics
     ctx.extras["request_observers"] = [metrics.observe_request]
     if simulator_app is not None:

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Connections to OneInbox kept open at most (Slack's starts in flight and the tracker
+    # share them); more requests wait for one.
+    oneinbox_max_connections: int = Field(default=256, ge=1)
+    # A call start not recorded by its own request within this long is resolved by the
+    # reconciler (adopted if OneInbox has it, else its key released); the start request gives
+    # up waiting for OneInbox at half of it.
+    intent_grace_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+import secrets
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import CreateAgent, CreatedAgent, StartedCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
@@ -18,14 +18,19 @@ from gateway.config import GatewayConfig
 from gateway.join.links import JoinCredentials, JoinLinks
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
+from gateway.oneinbox.errors import OneInboxError, UpstreamUnavailableError
+from gateway.oneinbox.models import WebCall
+from gateway.store import idempotency as intents
 from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.tables import CallRow, utcnow
+from gateway.store.idempotency import Claim, Intent
+from gateway.store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 
-OnStored = Callable[[AsyncSession, StartedCall], Awaitable[None]]
+# The metadata key that carries the gateway's start id to OneInbox and back.
+START_ID = "gateway_start_id"
 AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.
 FIRST_POLL_AFTER = timedelta(seconds=5)
@@ -35,9 +40,18 @@ class CallService:
     """Turns domain commands into OneInbox requests and store rows, in that order of safety."""
 
     def __init__(
-        self, client: OneInboxClient, db: Database, links: JoinLinks, config: GatewayConfig
+        self,
+        client: OneInboxClient,
+        db: Database,
+        links: JoinLinks,
+        config: GatewayConfig,
+        *,
+        intent_grace: float = 120.0,
     ) -> None:
         self.client = client
+        # How long a start's intent is its own request's business; after that the reconciler
+        # resolves it (see `start_web_call`).
+        self.intent_grace = intent_grace
         self.db = db
         self.links = links
         self.config = config
@@ -50,7 +64,7 @@ class CallService:
         ref = ref.strip()
         if AGENT_ID.match(ref) and ref in self._id_names:
             return ref, self._id_names[ref]  # ids never move: their display name is cacheable
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             agents = AgentRepository(session)
             row = await agents.by_name(ref)
             if row is not None:
@@ -108,68 +122,147 @@ class CallService:
         await self.client.update_model(llm_id, **fields)
         return llm_id
 
-    async def start_web_call(
-        self, command: StartWebCall, *, on_stored: OnStored | None = None
-    ) -> StartedCall:
-        """Start a web call upstream, then store the call and its join link in one transaction.
+    def answer_body(self, call_id: str, join_url: str | None) -> dict[str, Any]:
+        """The answer to a started call's request (and its idempotent repeats)."""
+        return {
+            "call_id": call_id,
+            "join_url": join_url,
+            "status": "started",
+            "status_url": f"{self.links.public_base}/api/calls/{call_id}",
+        }
 
-        The origin is written into OneInbox `metadata` too, so a result can always be traced.
-        `on_stored(session, started)` runs inside that transaction, so an origin can record its
-        own answer (e.g. an idempotency key's response) atomically with the call.
+    async def claim_start(
+        self, command: StartWebCall, *, scope: str, key: str | None, fingerprint: str = ""
+    ) -> tuple[Claim, Intent]:
+        """Claim `key` in `scope` and store the start's intent in the same write.
+
+        `key=None`: the start has no key of its own; its start id stands in (it never clashes).
         """
         agent_id, agent_name = await self.resolve_agent(command.agent)
+        start_id = "gst_" + secrets.token_urlsafe(18)
+        intent = Intent(
+            scope=scope,
+            key=key if key is not None else start_id,
+            fingerprint=fingerprint,
+            start_id=start_id,
+            agent_id=agent_id,
+            detail={
+                "agent_name": agent_name,
+                "origin_kind": command.origin.kind,
+                "origin_name": command.origin.name,
+                "origin_context": command.origin.context,
+                "destinations": [d.model_dump() for d in command.destinations],
+            },
+        )
+        claim = await self.db.write(partial(intents.claim, intent=intent, grace=self.intent_grace))
+        return claim, intent
+
+    async def start_web_call(
+        self, command: StartWebCall, *, intent: Intent | None = None
+    ) -> StartedCall:
+        """Start a web call upstream and store it with its join link, intent first.
+
+        Without a claimed `intent` (see `claim_start`) one is made. The intent is written
+        before OneInbox is asked; its start id travels in the call's `metadata`
+        (`gateway_start_id`, beside the origin). Then the call, its join link and the key's
+        answer are written together. When OneInbox certainly started nothing the key is
+        released; when that is unknown (no answer, a 5xx, the store failing afterwards) the
+        intent stays for the reconciler, which finds the call by its start id.
+        """
+        if intent is None:
+            claim, intent = await self.claim_start(
+                command, scope=f"start:{command.origin.kind}", key=None
+            )
+            assert claim.outcome == "claimed", claim
         metadata = {
             **command.metadata,
             "gateway_origin": command.origin.kind,
             "gateway_origin_name": command.origin.name,
+            START_ID: intent.start_id,
         }
-        web_call = await self.client.start_web_call(
-            agent_id,
-            variables=command.variables or None,
-            metadata=metadata,
-            overrides=command.overrides,
-        )
+        web_call = await self._ask_upstream(command, intent, metadata)
         token = web_call.participant_token or ""
         redactor.add(token)
         now = utcnow()
-        async with self.db.session() as session:
-            row = CallRow(
-                id=web_call.id,
-                agent_id=agent_id,
-                agent_name=agent_name,
-                origin_kind=command.origin.kind,
-                origin_name=command.origin.name,
-                origin_context=command.origin.context,
-                destinations=[d.model_dump() for d in command.destinations],
-                state=str(CallState.STARTED),
-                upstream_status=web_call.status,
-                created_at=now,
-                next_poll_at=now + FIRST_POLL_AFTER,
+        detail = intent.detail
+        agent_name = detail.get("agent_name")
+        call = {
+            "id": web_call.id,
+            "agent_id": intent.agent_id,
+            "agent_name": agent_name,
+            "origin_kind": command.origin.kind,
+            "origin_name": command.origin.name,
+            "origin_context": command.origin.context,
+            "destinations": detail["destinations"],
+            "state": str(CallState.STARTED),
+            "upstream_status": web_call.status,
+            "created_at": now,
+            "updated_at": now,
+            "next_poll_at": now + FIRST_POLL_AFTER,
+        }
+        credentials = JoinCredentials(web_call.server_url or "", token)
+        link = self.links.prepare(
+            call_id=web_call.id, agent_name=agent_name, credentials=credentials
+        )
+        body = self.answer_body(web_call.id, link.url)
+        recorded = await self.db.write(
+            partial(
+                intents.record,
+                start_id=intent.start_id,
+                call=call,
+                link=link.row,
+                status=202,
+                body=body,
+                detail=f"started by {command.origin.kind}",
             )
-            await CallRepository(session).add(row, detail=f"started by {command.origin.kind}")
-            link = await self.links.issue(
-                session,
-                call_id=web_call.id,
-                agent_name=agent_name,
-                credentials=JoinCredentials(web_call.server_url or "", token),
-            )
-            started = StartedCall(
-                call_id=web_call.id,
-                agent_id=agent_id,
-                agent_name=agent_name,
-                join_url=link.url,
-                join_expires_at=link.expires_at.isoformat(),
-            )
-            if on_stored is not None:
-                await on_stored(session, started)
+        )
+        join_url: str | None = link.url
+        if recorded.outcome == "resolved":  # the reconciler adopted it first: its answer holds
+            join_url = (recorded.body or {}).get("join_url")
+        elif recorded.outcome == "orphan":
+            log.warning("call.intent_gone", call_id=web_call.id, start_id=intent.start_id)
         log.info(
             "call.started",
             call_id=web_call.id,
-            agent_id=agent_id,
+            agent_id=intent.agent_id,
             origin=command.origin.kind,
             origin_name=command.origin.name,
         )
-        return started
+        return StartedCall(
+            call_id=web_call.id,
+            agent_id=intent.agent_id,
+            agent_name=agent_name,
+            join_url=join_url or "",
+            join_expires_at=link.expires_at.isoformat(),
+        )
+
+    async def _ask_upstream(
+        self, command: StartWebCall, intent: Intent, metadata: dict[str, Any]
+    ) -> WebCall:
+        """`POST /v1/calls/web` within half the intent's grace (the reconciler waits the
+        whole grace, so it never looks while this request may still be answered)."""
+        try:
+            async with asyncio.timeout(self.intent_grace / 2):
+                return await self.client.start_web_call(
+                    intent.agent_id,
+                    variables=command.variables or None,
+                    metadata=metadata,
+                    overrides=command.overrides,
+                )
+        except TimeoutError:
+            log.warning("call.start_unanswered", start_id=intent.start_id)
+            raise UpstreamUnavailableError(
+                f"OneInbox did not answer the call start within {self.intent_grace / 2:g} s; "
+                "the gateway will find out whether the call exists",
+                endpoint="POST /v1/calls/web",
+                may_have_arrived=True,
+            ) from None
+        except OneInboxError as exc:
+            if not exc.may_have_arrived:
+                await asyncio.shield(
+                    self.db.write(partial(intents.release, start_id=intent.start_id))
+                )
+            raise
 
     async def stop_call(self, call_id: str) -> None:
         """Ask OneInbox to end a call the gateway started; the tracker sees the end."""
