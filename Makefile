@@ -4,6 +4,9 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.synced
 BUNDLE := gateway/join/static/join.js
+# `make run PORT=8090 HOST=0.0.0.0`
+PORT ?= 8080
+HOST ?= 127.0.0.1
 
 .PHONY: run test lint types pytest bench frontend clean
 
@@ -21,7 +24,7 @@ $(BUNDLE): frontend/package.json frontend/package-lock.json frontend/join.js
 frontend: $(BUNDLE)
 
 run: $(STAMP) $(BUNDLE)
-	$(VENV)/bin/oneinbox-gateway serve
+	$(VENV)/bin/oneinbox-gateway serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -28,6 +28,8 @@ from gateway.http.middleware import RequestContextMiddleware
 from gateway.join.crypto import TokenBox
 from gateway.join.links import JoinLinks
 from gateway.join.routes import join_routes
+from gateway.limits.policy import CallLimits
+from gateway.limits.rules import load_rules
 from gateway.metrics import GatewayMetrics, metrics_routes
 from gateway.plugins import discover
 from gateway.settings import Settings
@@ -52,13 +54,24 @@ def build_context(settings: Settings, config: GatewayConfig | None = None) -> Ap
         ttl_seconds=settings.join_link_ttl_seconds,
         template=settings.join_url_template,
     )
+    rules = load_rules(
+        settings.limit_values(), config.tables.get("limits"), path=str(config.path or "config")
+    )
+    limits = CallLimits(db, rules, on_refused=metrics.observe_limit_refused)
     ctx = AppContext(
         settings=settings,
         config=config,
         db=db,
         client=client,
         links=links,
-        calls=CallService(client, db, links, config, intent_grace=settings.intent_grace_seconds),
+        calls=CallService(
+            client,
+            db,
+            links,
+            config,
+            limits=limits,
+            intent_grace=settings.intent_grace_seconds,
+        ),
     )
     ctx.workers.append(IntentReconciler(ctx.calls))
     ctx.extras["metrics"] = metrics
@@ -87,7 +100,7 @@ def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> St
     """The gateway as an ASGI app; the lifespan migrates the store and runs the workers."""
     ctx = build_context(settings, config)
     routes: list[BaseRoute] = [*health.routes(ctx), *join_routes(ctx)]
-    routes += metrics_routes(ctx.extras["metrics"], ctx.db)
+    routes += metrics_routes(ctx.extras["metrics"], ctx.db, ctx.calls.limits)
     routes += delivery_routes(ctx)
     routes += [*admin_routes(ctx), *openapi_routes(ctx), *dashboard_routes(ctx)]
     for integration in discover():

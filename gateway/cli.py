@@ -80,6 +80,9 @@ def serve(
     settings = settings_or_exit()
     if workers > 1 and not settings.database_url.startswith("postgresql"):
         fail("--workers above 1 needs PostgreSQL (DATABASE_URL): SQLite serves one process")
+    problem = settings.serve_problem(workers)
+    if problem is not None:
+        fail(problem)
     typer.echo(banner(settings, host, port), err=True)
     uvicorn.run(
         "gateway.app:app_from_environment",
@@ -90,6 +93,7 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=15,
     )
 

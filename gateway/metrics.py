@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.limits.policy import CallLimits, LimitReached
 from gateway.store.database import Database
 from gateway.store.deliveries import FINAL_STATES
 from gateway.store.tables import CallRow, DeliveryRow, utcnow
@@ -80,6 +81,39 @@ class GatewayMetrics:
             registry=r,
         )
 
+        self.limit_allowed = Gauge(
+            "gateway_limit_allowed",
+            "Each limit in force: calls allowed today (or at once, for live_calls), by subject "
+            "(* for the whole gateway, a hook name, a Slack team/user).",
+            ["limit", "subject"],
+            registry=r,
+        )
+        self.limit_used = Gauge(
+            "gateway_limit_used",
+            "Use of each limit in force now (calls started today, or calls live), by subject.",
+            ["limit", "subject"],
+            registry=r,
+        )
+        self.limit_refusals = Counter(
+            "gateway_limit_refusals",
+            "Calls refused because a limit was reached, by limit.",
+            ["limit"],
+            registry=r,
+        )
+
+    def observe_limit_refused(self, reached: LimitReached) -> None:
+        """`CallLimits`' `on_refused` callback."""
+        self.limit_refusals.labels(reached.limit).inc()
+
+    async def collect_limits(self, limits: CallLimits) -> None:
+        """Refresh the limit gauges from the store's counters (called at scrape time)."""
+        report = await limits.report()
+        self.limit_allowed.clear()
+        self.limit_used.clear()
+        for usage in report:
+            self.limit_allowed.labels(usage.limit, usage.subject).set(usage.allowed)
+            self.limit_used.labels(usage.limit, usage.subject).set(usage.used)
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """A `request_observers` callback (see gateway.http.middleware)."""
         self.requests.labels(method, route, str(status)).inc()
@@ -133,11 +167,15 @@ class GatewayMetrics:
         return generate_latest(self.registry)
 
 
-def metrics_routes(metrics: GatewayMetrics, db: Database) -> list[Route]:
+def metrics_routes(
+    metrics: GatewayMetrics, db: Database, limits: CallLimits | None = None
+) -> list[Route]:
     """`GET /metrics`. Unauthenticated, like most exporters: keep it off the public ingress."""
 
     async def serve_metrics(request: Request) -> Response:
         await metrics.collect_store(db)
+        if limits is not None:
+            await metrics.collect_limits(limits)
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return [Route("/metrics", serve_metrics, methods=["GET"])]

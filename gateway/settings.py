@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/gateway.db"
 
@@ -60,6 +62,24 @@ class Settings(BaseSettings):
     # reconciler (adopted if OneInbox has it, else its key released); the start request gives
     # up waiting for OneInbox at half of it.
     intent_grace_seconds: float = Field(default=120.0, gt=0)
+    # Phone calls: how national numbers are read, and the caller id when a hook gives none.
+    phone_default_region: str | None = None
+    oneinbox_from_number: str | None = None
+    # Limits on cost (unset: no limit); `[limits]` in the hooks file overrides each one.
+    limit_calls_per_day: int | None = Field(default=None, ge=0)
+    limit_phone_calls_per_day: int | None = Field(default=None, ge=0)
+    limit_calls_per_hook_per_day: int | None = Field(default=None, ge=0)
+    limit_phone_calls_per_hook_per_day: int | None = Field(default=None, ge=0)
+    limit_calls_per_slack_user_per_day: int | None = Field(default=None, ge=0)
+    limit_phone_calls_per_slack_user_per_day: int | None = Field(default=None, ge=0)
+    limit_live_calls: int | None = Field(default=None, ge=0)
+    limit_timezone: str | None = None  # where a day starts and ends; default UTC
+    # `production`: what a deployment sets (the Helm chart, compose and the systemd unit do);
+    # missing secrets then stop the start instead of falling back to local mode.
+    gateway_env: Literal["development", "production"] = "development"
+    # Peers whose X-Forwarded-For/-Proto are believed (the reverse proxy or ingress), so
+    # rate limits and logs see the real client; comma-separated addresses or networks.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("database_url")
     @classmethod
@@ -97,12 +117,51 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
         return value
 
-    @field_validator("log_format", "log_level", mode="before")
+    @field_validator("phone_default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return valid_region(value) if value else None
+
+    @field_validator("oneinbox_from_number")
+    @classmethod
+    def _from_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        try:
+            return to_e164(value, info.data.get("phone_default_region"))
+        except InvalidPhoneNumber as exc:
+            raise ValueError(f"not a phone number I can dial from: {exc}") from None
+
+    @field_validator(
+        "limit_calls_per_day",
+        "limit_phone_calls_per_day",
+        "limit_calls_per_hook_per_day",
+        "limit_phone_calls_per_hook_per_day",
+        "limit_calls_per_slack_user_per_day",
+        "limit_phone_calls_per_slack_user_per_day",
+        "limit_live_calls",
+        "limit_timezone",
+        mode="before",
+    )
+    @classmethod
+    def _blank_limit_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("limit_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from gateway.limits.rules import zone
+
+            zone(value)
+        return value
+
+    @field_validator("log_format", "log_level", "gateway_env", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("oneinbox_api_key", mode="before")
+    @field_validator("oneinbox_api_key", "gateway_secret_key", mode="before")
     @classmethod
     def _blank_key_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -146,6 +205,42 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    def limit_values(self) -> dict[str, object]:
+        """The `LIMIT_*` settings by their `[limits]` key (`calls_per_day`, …, `timezone`)."""
+        return {
+            name.removeprefix("limit_"): getattr(self, name)
+            for name in type(self).model_fields
+            if name.startswith("limit_")
+        }
+
+    def serve_problem(self, workers: int) -> str | None:
+        """Why `serve` must refuse these settings, in one line; None when it may start.
+
+        Local mode (the in-process simulator, a generated secret key) is for trying the gateway
+        out on one machine: anything that says "production" turns its absence into an error.
+        """
+        if self.local_mode:
+            if self.gateway_env == "production":
+                return (
+                    "ONEINBOX_API_KEY: required when GATEWAY_ENV=production "
+                    "(without it the gateway would run the local simulator)"
+                )
+            if self.database_url.startswith("postgresql"):
+                return (
+                    "ONEINBOX_API_KEY: required with PostgreSQL (replicas in local mode would "
+                    "each answer with their own simulated calls)"
+                )
+            if workers > 1:
+                return (
+                    "ONEINBOX_API_KEY: required with --workers above 1 (local mode is one process)"
+                )
+        if self.gateway_env == "production" and self.admin_token is None:
+            return (
+                "ADMIN_TOKEN: required when GATEWAY_ENV=production "
+                "(the dashboard and admin API would have no sign-in)"
+            )
+        return None
 
     def secret_values(self) -> list[str]:
         """Every configured secret, so the log redactor can scrub them wherever they appear."""

@@ -10,6 +10,8 @@ from gateway.calls.errors import UnknownAgentError, UnknownCallError
 from gateway.context import AppContext
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
+from gateway.limits.answers import limit_problem
+from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
     NotFoundError,
     OneInboxError,
@@ -52,6 +54,8 @@ async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin)
     )
     try:
         return await ctx.calls.start_web_call(command)
+    except LimitReached as reached:
+        raise limit_problem(reached) from None
     except UnknownAgentError as exc:
         raise HTTPProblem(404, "unknown_agent", str(exc)) from None
     except OneInboxError as exc:

@@ -27,8 +27,10 @@ from gateway.admin.models import (
 )
 from gateway.calls.states import CallState
 from gateway.context import AppContext
+from gateway.delivery.callback import CallbackEvent
 
 MODELS: list[type[BaseModel]] = [
+    CallbackEvent,
     CallDetail,
     CallPage,
     DeliveryPage,
@@ -273,6 +275,48 @@ def _operations_paths() -> dict[str, Any]:
     }
 
 
+def _header(name: str, description: str, example: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+        "example": example,
+    }
+
+
+def _webhooks() -> dict[str, Any]:
+    """What the gateway POSTs to a `callback` destination (Standard Webhooks)."""
+    return {
+        "callResult": {
+            "post": {
+                "summary": "A call's result, signed (Standard Webhooks)",
+                "description": "Sent once per call and destination, retried on a schedule "
+                "with the same webhook-id and body until a 2xx. Verify the signature over the "
+                "raw body with a Standard Webhooks library and the destination's whsec_ "
+                "secret, then deduplicate on webhook-id.",
+                "parameters": [
+                    _header("webhook-id", "Stable across retries: deduplicate on it", "msg_…"),
+                    _header("webhook-timestamp", "Unix seconds of this try", "1767225600"),
+                    _header(
+                        "webhook-signature",
+                        "v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>; several "
+                        "separated by spaces while a secret is rotated",
+                        "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+                    ),
+                ],
+                "requestBody": {"required": True, **_json_content(_ref("CallbackEvent"))},
+                "responses": {
+                    "2XX": {"description": "Received (also for a webhook-id already seen)"},
+                    "410": {"description": "Gone: the gateway stops delivering here"},
+                    "default": {"description": "Anything else is retried (Retry-After honoured)"},
+                },
+            }
+        }
+    }
+
+
 def _version() -> str:
     try:
         return version("oneinbox-gateway")
@@ -296,6 +340,7 @@ def build_spec(hook_names: list[str]) -> dict[str, Any]:
             "(bearer ADMIN_TOKEN) to follow calls and replay deliveries.",
         },
         "paths": {**_admin_paths(), **_hook_paths(hook_names), **_operations_paths()},
+        "webhooks": _webhooks(),
         "components": {
             "schemas": schemas.get("$defs", {}),
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+E164 = r"^\+[1-9][0-9]{1,14}$"
+
 
 class Origin(BaseModel):
     """Where a request came from, so a result can always be traced back."""
@@ -36,6 +38,18 @@ class StartWebCall(BaseModel):
     destinations: list[Destination] = Field(default_factory=list)
 
 
+class StartPhoneCall(BaseModel):
+    """Place an outbound phone call; origins normalise the numbers first (`calls.phone`)."""
+
+    agent: str
+    to_number: str = Field(pattern=E164)
+    from_number: str | None = Field(default=None, pattern=E164)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    origin: Origin
+    destinations: list[Destination] = Field(default_factory=list)
+
+
 class CreateAgent(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     fields: dict[str, Any] = Field(default_factory=dict)  # any documented agent field
@@ -49,6 +63,15 @@ class StartedCall(BaseModel):
     agent_name: str | None
     join_url: str
     join_expires_at: str
+
+
+class StartedPhoneCall(BaseModel):
+    """What an origin answers with once a phone call is placed (there is no join link)."""
+
+    call_id: str
+    agent_id: str
+    agent_name: str | None
+    to_number: str
 
 
 class CreatedAgent(BaseModel):

@@ -115,17 +115,19 @@ class CallProgress:
             return Step(enqueued=True), None
         if status == "in_progress" and row.state == CallState.STARTED:
             started = upstream.started_at or now
-            await calls.transition(row, CallState.LIVE, detail="joined", live_at=started)
+            joined = "answered" if row.call_type == "outbound" else "joined"
+            await calls.transition(row, CallState.LIVE, detail=joined, live_at=started)
             return Step(), self.timing.backoff(0)
         if row.state == CallState.EXPIRED:
             return Step(stop_upstream=True), self.timing.analysis_interval
         if row.state == CallState.STARTED:
             deadline = row.created_at + timedelta(seconds=self.timing.join_timeout)
             if now >= deadline:
+                nobody = "answered" if row.call_type == "outbound" else "joined"
                 await calls.transition(
                     row,
                     CallState.EXPIRED,
-                    detail=f"nobody joined within {self.timing.join_timeout:g} s; stopping it",
+                    detail=f"nobody {nobody} within {self.timing.join_timeout:g} s; stopping it",
                 )
                 await self.links.purge_for_call(session, row.id)
                 return Step(stop_upstream=True), self.timing.analysis_interval
@@ -172,7 +174,13 @@ class CallProgress:
         origin = ResultOrigin(
             kind=row.origin_kind, name=row.origin_name, context=row.origin_context or {}
         )
-        result = CallResult.from_call(upstream, origin=origin, agent_name=row.agent_name)
+        result = CallResult.from_call(
+            upstream,
+            origin=origin,
+            agent_name=row.agent_name,
+            call_type=row.call_type,
+            to_number=row.to_number,
+        )
         update: dict[str, object] = {}
         if result.ended_at is None:
             update["ended_at"] = row.ended_at or utcnow()

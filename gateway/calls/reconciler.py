@@ -56,7 +56,13 @@ class IntentReconciler(PeriodicWorker):
         counts = {"adopted": 0, "released": 0, "unresolved": 0}
         for row in rows:
             try:
-                found = await self._find(row.agent_id, row.start_id, row.created_at)
+                # A blank agent: a key with no web start behind it (a phone call, an agent
+                # creation) whose process died; nothing to look up, so it is released.
+                found = (
+                    await self._find(row.agent_id, row.start_id, row.created_at)
+                    if row.agent_id
+                    else None
+                )
             except OneInboxError as exc:
                 log.warning("intent.lookup_failed", start_id=row.start_id, error=str(exc))
                 counts["unresolved"] += 1

@@ -5,17 +5,31 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calls.commands import CreateAgent, CreatedAgent, StartedCall, StartWebCall
+from gateway.calls.commands import (
+    CreateAgent,
+    CreatedAgent,
+    Origin,
+    StartedCall,
+    StartedPhoneCall,
+    StartPhoneCall,
+    StartWebCall,
+)
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.phone import mask
 from gateway.calls.states import CallState
 from gateway.config import GatewayConfig
 from gateway.join.links import JoinCredentials, JoinLinks
+from gateway.limits.policy import CallLimits, LimitReached
+from gateway.limits.rules import CallKind, LimitRules, Usage
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import OneInboxError, UpstreamUnavailableError
@@ -25,12 +39,15 @@ from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.idempotency import Claim, Intent
-from gateway.store.tables import utcnow
+from gateway.store.tables import CallRow, utcnow
 
 log = structlog.get_logger(__name__)
 
 # The metadata key that carries the gateway's start id to OneInbox and back.
 START_ID = "gateway_start_id"
+OnPhoneStored = Callable[[AsyncSession, StartedPhoneCall], Awaitable[None]]
+# One callback for either kind of call (a hook records its answer the same way for both).
+OnAnyStored = Callable[[AsyncSession, StartedCall | StartedPhoneCall], Awaitable[None]]
 AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.
 FIRST_POLL_AFTER = timedelta(seconds=5)
@@ -46,6 +63,7 @@ class CallService:
         links: JoinLinks,
         config: GatewayConfig,
         *,
+        limits: CallLimits | None = None,
         intent_grace: float = 120.0,
     ) -> None:
         self.client = client
@@ -55,6 +73,7 @@ class CallService:
         self.db = db
         self.links = links
         self.config = config
+        self.limits = limits if limits is not None else CallLimits(db, LimitRules.none())
         self._alias_locks: dict[str, asyncio.Lock] = {}
         # Display names of agents referred to by id (an id lookup per call is pure overhead).
         self._id_names: dict[str, str | None] = {}
@@ -122,6 +141,26 @@ class CallService:
         await self.client.update_model(llm_id, **fields)
         return llm_id
 
+    @asynccontextmanager
+    async def within_limits(self, origin: Origin, kind: CallKind) -> AsyncIterator[None]:
+        """Count a call of `kind` against the limits before the block starts it upstream.
+
+        Raises `LimitReached` (nothing counted, nothing started) when a limit is reached. When
+        the block fails the counts are given back; when it succeeds the stored call counts.
+        """
+        usage = Usage(
+            kind=kind,
+            hook=origin.name if origin.kind == "hook" else None,
+            slack_user=origin.name if origin.kind == "slack" else None,
+        )
+        reservation = await self.limits.reserve(usage)
+        try:
+            yield
+        except BaseException:
+            await asyncio.shield(reservation.cancel())
+            raise
+        await reservation.settle()
+
     def answer_body(self, call_id: str, join_url: str | None) -> dict[str, Any]:
         """The answer to a started call's request (and its idempotent repeats)."""
         return {
@@ -162,7 +201,8 @@ class CallService:
     ) -> StartedCall:
         """Start a web call upstream and store it with its join link, intent first.
 
-        Without a claimed `intent` (see `claim_start`) one is made. The intent is written
+        The call counts against the limits first (`LimitReached`: nothing starts, the key is
+        released). Without a claimed `intent` (see `claim_start`) one is made. The intent is written
         before OneInbox is asked; its start id travels in the call's `metadata`
         (`gateway_start_id`, beside the origin). Then the call, its join link and the key's
         answer are written together. When OneInbox certainly started nothing the key is
@@ -174,6 +214,14 @@ class CallService:
                 command, scope=f"start:{command.origin.kind}", key=None
             )
             assert claim.outcome == "claimed", claim
+        try:
+            async with self.within_limits(command.origin, "web"):
+                return await self._start_web_call(command, intent)
+        except LimitReached:  # counted before anything upstream: the key is free again
+            await asyncio.shield(self.db.write(partial(intents.release, start_id=intent.start_id)))
+            raise
+
+    async def _start_web_call(self, command: StartWebCall, intent: Intent) -> StartedCall:
         metadata = {
             **command.metadata,
             "gateway_origin": command.origin.kind,
@@ -263,6 +311,74 @@ class CallService:
                     self.db.write(partial(intents.release, start_id=intent.start_id))
                 )
             raise
+
+    async def start_phone_call(
+        self, command: StartPhoneCall, *, on_stored: OnPhoneStored | None = None
+    ) -> StartedPhoneCall:
+        """Place an outbound phone call upstream, then store it (type `outbound`).
+
+        It counts against the limits as a `phone` call first (`LimitReached`: nothing is
+        dialled). The numbers are E.164 already (origins normalise them with `calls.phone`);
+        the number is logged masked. `on_stored` runs in the storing transaction, as for web
+        calls.
+        """
+        async with self.within_limits(command.origin, "phone"):
+            return await self._start_phone_call(command, on_stored)
+
+    async def _start_phone_call(
+        self, command: StartPhoneCall, on_stored: OnPhoneStored | None
+    ) -> StartedPhoneCall:
+        agent_id, agent_name = await self.resolve_agent(command.agent)
+        metadata = {
+            **command.metadata,
+            "gateway_origin": command.origin.kind,
+            "gateway_origin_name": command.origin.name,
+        }
+        call = await self.client.start_phone_call(
+            agent_id,
+            command.to_number,
+            from_number=command.from_number,
+            variables=command.variables or None,
+            metadata=metadata,
+        )
+        now = utcnow()
+        async with self.db.session() as session:
+            row = CallRow(
+                id=call.id,
+                agent_id=agent_id,
+                agent_name=agent_name,
+                origin_kind=command.origin.kind,
+                origin_name=command.origin.name,
+                origin_context=command.origin.context,
+                destinations=[d.model_dump() for d in command.destinations],
+                state=str(CallState.STARTED),
+                call_type="outbound",
+                to_number=command.to_number,
+                upstream_status=call.status,
+                created_at=now,
+                next_poll_at=now + FIRST_POLL_AFTER,
+            )
+            await CallRepository(session).add(
+                row, detail=f"dialling {mask(command.to_number)}, started by {command.origin.kind}"
+            )
+            started = StartedPhoneCall(
+                call_id=call.id,
+                agent_id=agent_id,
+                agent_name=agent_name,
+                to_number=command.to_number,
+            )
+            if on_stored is not None:
+                await on_stored(session, started)
+        log.info(
+            "call.started",
+            call_id=call.id,
+            agent_id=agent_id,
+            type="outbound",
+            to_number=mask(command.to_number),
+            origin=command.origin.kind,
+            origin_name=command.origin.name,
+        )
+        return started
 
     async def stop_call(self, call_id: str) -> None:
         """Ask OneInbox to end a call the gateway started; the tracker sees the end."""

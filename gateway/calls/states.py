@@ -6,8 +6,11 @@ from enum import StrEnum
 
 
 class CallState(StrEnum):
-    STARTED = "started"  # the web call exists upstream; nobody has joined yet
-    LIVE = "live"  # a participant joined (upstream in_progress)
+    # Outbound phone calls map onto the same states: queued and ringing (upstream `queued`,
+    # `initiated`) are STARTED, answered is LIVE; no_answer, busy, voicemail and a refused
+    # number are FAILED (with outcome Not Connected or Voicemail).
+    STARTED = "started"  # the call exists upstream; nobody has joined (or answered) yet
+    LIVE = "live"  # a participant joined / the phone was answered (upstream in_progress)
     ENDED = "ended"  # upstream completed; waiting for the analysis
     ANALYZED = "analyzed"  # the CallResult is built and the deliveries are queued
     DELIVERED = "delivered"  # every destination has its result (or gave up for good)

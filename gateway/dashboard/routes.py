@@ -174,6 +174,7 @@ class Dashboard:
             request,
             "overview.html",
             {
+                "limits": await self.ctx.calls.limits.report(),
                 "calls": recent,
                 "failed": failed,
                 "bars": charts.outcome_bars(day),

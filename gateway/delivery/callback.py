@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import datetime
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import structlog
+from pydantic import BaseModel
 
 from gateway.calls.result import CallResult
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
@@ -26,6 +29,14 @@ from gateway.oneinbox.retry import parse_retry_after
 log = structlog.get_logger(__name__)
 
 TIMEOUT_SECONDS = 15.0
+
+
+class CallbackEvent(BaseModel):
+    """The body of every callback (described as the `callResult` webhook in OpenAPI)."""
+
+    type: Literal["call.completed", "call.failed"]
+    timestamp: datetime | None
+    data: CallResult
 
 
 def callback_body(result: CallResult) -> bytes:

@@ -16,7 +16,8 @@ class LogDestination:
     name = "log"
 
     async def deliver(self, attempt: DeliveryAttempt, result: CallResult) -> DeliveryOutcome:
-        """Write one `call.result` log line with the outcome, the summary and the transcript."""
+        """Write one `call.result` log line with the outcome and the summary; the transcript
+        (personal data) goes to a `call.transcript` line at debug level only."""
         log.info(
             "call.result",
             delivery_id=attempt.delivery_id,
@@ -30,6 +31,11 @@ class LogDestination:
             end_reason=result.end_reason,
             analysis_missing=result.analysis_missing,
             origin=f"{result.origin.kind}:{result.origin.name}",
+            turns=len(result.messages),
+        )
+        log.debug(
+            "call.transcript",
+            call_id=result.call_id,
             messages=[f"{m.role}: {m.content}" for m in result.messages],
         )
         return DeliveryOutcome(ok=True)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.calls.commands import Destination as DestinationSpec
 from gateway.calls.result import CallResult
 from gateway.calls.states import CallState
+from gateway.delivery.redact import redact_result
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
 from gateway.delivery.schedule import RetrySchedule
 from gateway.store.calls import CallRepository, IllegalTransition
@@ -47,6 +48,8 @@ class OutboxOptions:
     concurrency: int = 32
     idle_seconds: float = 0.5
     schedule_scale: float = 1.0
+    # How national phone numbers in results are read when a destination redacts "phone".
+    phone_region: str | None = None
 
 
 class Outbox:
@@ -199,6 +202,9 @@ class Outbox:
             )
             return
         result = CallResult.model_validate(stored)
+        redact = (row.config or {}).get("redact") or []
+        if redact:  # this destination sees masked personal data; the stored result stays whole
+            result = redact_result(result, redact, region=self.options.phone_region)
         destination = self.destinations.get(row.destination)
         if destination is None:
             await self._wait_for_destination(row)

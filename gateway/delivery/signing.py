@@ -2,6 +2,13 @@
 
 `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed with the
 bytes of a `whsec_<base64>` secret. Receivers verify it with any Standard Webhooks library.
+
+Rotation: a destination's secret variable may hold several secrets separated by spaces,
+newest first (`"whsec_new whsec_old"`). Every try is then signed with each of them, the
+signatures space-separated in one header as the standard allows, so a receiver that still
+knows only the old secret and one that already has the new one both accept it. Remove the
+old secret once every receiver has the new one. Each secret is named in the delivery's
+attempts by its fingerprint (`key_fingerprint`), never by its value.
 """
 
 from __future__ import annotations
@@ -31,11 +38,34 @@ def secret_bytes(secret: str) -> bytes:
     return key
 
 
+def signing_secrets(value: str) -> list[str]:
+    """The secrets of one variable's value, newest first (several during a rotation)."""
+    found = value.split()
+    if not found:
+        raise SigningSecretError("the signing secret is empty")
+    for secret in found:
+        secret_bytes(secret)  # each must be usable, or none is used
+    return found
+
+
+def key_fingerprint(secret: str) -> str:
+    """A short public name for a secret (`whsec:` + 8 hex of its key's SHA-256)."""
+    return "whsec:" + hashlib.sha256(secret_bytes(secret)).hexdigest()[:8]
+
+
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` header value for one message."""
+    """The `webhook-signature` header value for one message, one signature per secret.
+
+    `secret` is a variable's whole value: one `whsec_…` secret, or several separated by
+    spaces during a rotation.
+    """
     payload = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret_bytes(secret), payload, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    signatures = [
+        "v1,"
+        + base64.b64encode(hmac.new(secret_bytes(s), payload, hashlib.sha256).digest()).decode()
+        for s in signing_secrets(secret)
+    ]
+    return " ".join(signatures)
 
 
 def signed_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:

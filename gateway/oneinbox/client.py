@@ -154,6 +154,30 @@ class OneInboxClient:
                 exc.may_have_arrived = True
             raise
 
+    async def start_phone_call(
+        self,
+        agent_id: str,
+        to_number: str,
+        *,
+        from_number: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Call:
+        """Place an outbound phone call to an E.164 number; answers the ``queued`` record.
+
+        Like a web call it is never re-sent once it may have reached OneInbox (a second
+        request could ring the phone twice).
+        """
+        body: dict[str, Any] = {"agent_id": agent_id, "to_number": to_number}
+        if from_number is not None:
+            body["from_number"] = from_number
+        for key, value in (("variables", variables), ("metadata", metadata)):
+            if value is not None:
+                body[key] = dict(value)
+        endpoint = "POST /v1/calls"
+        data = await self._json("POST", "/v1/calls", endpoint, json=body, creates=True)
+        return _parse(Call, data, endpoint)
+
     async def stop_call(self, call_id: str) -> None:
         """End a call; a no-op upstream when it already ended."""
         endpoint = "POST /v1/calls/{id}/stop"

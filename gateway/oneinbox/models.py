@@ -101,6 +101,8 @@ class Call(OneInboxModel):
     type: str | None = None
     status: str | None = None
     room_name: str | None = None
+    to_number: str | None = None  # outbound phone calls (E.164)
+    from_number: str | None = None
     variables: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     started_at: Timestamp = None

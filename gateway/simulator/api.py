@@ -16,6 +16,8 @@ from gateway.simulator.guard import ApiError, not_found, read_body, v1_route
 from gateway.simulator.state import SimulatorState, iso, new_id
 from gateway.simulator.webhooks import EVENTS, WebhookRecord
 
+E164 = r"^\+[1-9][0-9]{1,14}$"
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -59,6 +61,17 @@ class WebCallCreate(_Body):
     variables: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     overrides: dict[str, Any] | None = None
+
+
+class PhoneCallCreate(_Body):
+    """``POST /v1/calls``: an outbound phone call; numbers must be E.164."""
+
+    agent_id: str = Field(min_length=1)
+    to_number: str = Field(pattern=E164)
+    from_number: str | None = Field(default=None, pattern=E164)
+    variables: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    webhook_url: str | None = None
 
 
 class OutcomeUpdate(BaseModel):
@@ -184,6 +197,19 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         }
         return JSONResponse(answer, status_code=201)
 
+    async def start_phone_call(request: Request) -> Response:
+        body = await read_body(request, PhoneCallCreate)
+        if body.agent_id not in state.agents:
+            raise not_found("Agent")
+        call = state.create_phone_call(
+            body.agent_id,
+            to_number=body.to_number,
+            from_number=body.from_number,
+            variables=body.variables or {},
+            metadata=body.metadata or {},
+        )
+        return JSONResponse(call.public(), status_code=201)
+
     async def get_call(request: Request) -> Response:
         return JSONResponse(call_of(request).public())
 
@@ -256,6 +282,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         ("GET", "/models/{id}", get_model),
         ("PATCH", "/models/{id}", update_model),
         ("POST", "/calls/web", start_web_call),
+        ("POST", "/calls", start_phone_call),
         ("GET", "/calls", list_calls),
         ("GET", "/calls/{id}", get_call),
         ("PATCH", "/calls/{id}", update_call),

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Who picks up an outbound phone call in the simulator.
+Pickup = Literal["human", "voicemail", "no_answer", "busy", "invalid_number"]
 
 
 class SimulatorConfig(BaseModel):
@@ -48,6 +53,28 @@ class SimulatorConfig(BaseModel):
     webhook_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     webhook_retries: int = Field(default=2, ge=0, le=5)
     seed: int = 0
+    phone_pickup: Pickup = Field(
+        default="human",
+        description="How an outbound call ends: a person answers, voicemail answers, it rings "
+        "out (no_answer), the line is busy, or the carrier refuses the number.",
+    )
+    phone_numbers: dict[str, Pickup] = Field(
+        default_factory=dict, description="`phone_pickup` for particular E.164 numbers."
+    )
+    phone_dial_seconds: float = Field(
+        default=0.5, ge=0, description="Seconds an outbound call stays queued before it rings."
+    )
+    phone_answer_after: float = Field(
+        default=2.0, ge=0, description="Seconds of ringing before a person or voicemail answers."
+    )
+    phone_ring_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds of ringing before a call nobody answers fails."
+    )
+    phone_hangup_after: float | None = Field(
+        default=6.0,
+        gt=0,
+        description="Seconds after answering that the person hangs up; None: stays on the line.",
+    )
 
     @field_validator("error_statuses")
     @classmethod

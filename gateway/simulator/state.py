@@ -27,6 +27,13 @@ from gateway.simulator.webhooks import WebhookDispatcher, WebhookRecord
 log = structlog.get_logger(__name__)
 
 TERMINAL = frozenset({"completed", "failed"})
+# What the analysis of an outbound call nobody talked to says.
+UNANSWERED_SUMMARIES = {
+    "no_answer": "Nobody answered; the call did not connect.",
+    "voicemail": "Reached voicemail; the call did not connect to a person.",
+    "busy": "The line was busy; the call did not connect.",
+    "invalid_number": "The carrier refused the number; the call did not connect.",
+}
 
 
 def iso(ts: float | None) -> str | None:
@@ -67,6 +74,9 @@ class CallRecord:
     analysis: dict[str, Any] | None = None
     outcome_override: str | None = None
     scripted: tuple[str | None, str | None] | None = None
+    type: str = "web"
+    to_number: str | None = None
+    from_number: str | None = None
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict, repr=False)
     sockets: set[asyncio.Event] = field(default_factory=set, repr=False)
 
@@ -89,9 +99,10 @@ class CallRecord:
         return {
             "id": self.id,
             "agent_id": self.agent_id,
-            "type": "web",
+            "type": self.type,
             "status": self.status,
             "room_name": self.room_name,
+            **self.numbers(),
             "variables": self.variables,
             "metadata": self.metadata,
             "started_at": iso(self.started_at),
@@ -108,6 +119,12 @@ class CallRecord:
             "created_at": iso(self.created_at),
         }
 
+    def numbers(self) -> dict[str, str | None]:
+        """`to_number` and `from_number` of an outbound call; nothing for a web call."""
+        if self.type != "outbound":
+            return {}
+        return {"to_number": self.to_number, "from_number": self.from_number}
+
     def event(self, name: str) -> dict[str, Any]:
         """The flat webhook payload for event ``name``."""
         return {
@@ -119,6 +136,7 @@ class CallRecord:
             "outcome": self.analysis["outcome"] if self.analysis else None,
             "summary": self.analysis["summary"] if self.analysis else None,
             "end_reason": self.end_reason,
+            "type": self.type,
             "created_at": iso(self.created_at),
             "timestamp": iso(time.time()),
         }
@@ -206,6 +224,34 @@ class SimulatorState:
         self.calls[call_id] = call
         if self.config.auto_live_after is not None:
             self._schedule(call, "live", self.config.auto_live_after, self._auto_live, call_id)
+        return call
+
+    def create_phone_call(
+        self,
+        agent_id: str,
+        *,
+        to_number: str,
+        from_number: str | None,
+        variables: dict[str, Any],
+        metadata: dict[str, Any],
+    ) -> CallRecord:
+        """A new ``queued`` outbound call; it rings, then is answered or fails by the config."""
+        call = CallRecord(
+            id=new_id("call"),
+            agent_id=agent_id,
+            room_name=f"phone-{secrets.token_hex(4)}",
+            server_url="",
+            participant_token="",
+            variables=variables,
+            metadata=metadata,
+            overrides={},
+            status="queued",
+            type="outbound",
+            to_number=to_number,
+            from_number=from_number,
+        )
+        self.calls[call.id] = call
+        self._schedule(call, "dial", self.config.phone_dial_seconds, self._ring, call.id)
         return call
 
     def go_live(self, call: CallRecord, *, via: str) -> bool:
@@ -311,6 +357,51 @@ class SimulatorState:
         if call is not None:
             call.timers.pop("live", None)
             self.go_live(call, via="auto_live_after")
+
+    def _ring(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is None or call.status != "queued":
+            return
+        call.timers.pop("dial", None)
+        pickup = self.config.phone_numbers.get(call.to_number or "", self.config.phone_pickup)
+        if pickup in ("busy", "invalid_number"):
+            summary = UNANSWERED_SUMMARIES[pickup]
+            self.end_call(
+                call, end_reason=pickup, failed=True, outcome="Not Connected", summary=summary
+            )
+            return
+        call.status = "initiated"  # ringing
+        if pickup == "no_answer":
+            timeout = self.config.phone_ring_timeout
+            self._schedule(call, "ring", timeout, self._unanswered, call_id, "no_answer")
+        elif pickup == "voicemail":
+            after = self.config.phone_answer_after
+            self._schedule(call, "ring", after, self._unanswered, call_id, "voicemail")
+        else:
+            self._schedule(call, "ring", self.config.phone_answer_after, self._answered, call_id)
+
+    def _unanswered(self, call_id: str, reason: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None and call.status == "initiated":
+            call.timers.pop("ring", None)
+            outcome = "Voicemail" if reason == "voicemail" else "Not Connected"
+            summary = UNANSWERED_SUMMARIES[reason]
+            self.end_call(call, end_reason=reason, failed=True, outcome=outcome, summary=summary)
+
+    def _answered(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        call.timers.pop("ring", None)
+        if self.go_live(call, via="answered") and self.config.phone_hangup_after is not None:
+            delay = self.config.phone_hangup_after
+            self._schedule(call, "hangup", delay, self._hung_up, call_id)
+
+    def _hung_up(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.timers.pop("hangup", None)
+            self.end_call(call, end_reason="customer_ended_call")
 
     def _max_reached(self, call_id: str) -> None:
         call = self.calls.get(call_id)

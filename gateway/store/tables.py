@@ -62,6 +62,9 @@ class CallRow(Base):
     # Where the result goes: [{"kind": "callback", ...}, {"kind": "slack", ...}, ...]
     destinations: Mapped[list[Any]] = mapped_column(default=list)
     state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    # `web` (a join link) or `outbound` (a phone call to `to_number`, E.164).
+    call_type: Mapped[str] = mapped_column(sa.String(16), default="web", server_default="web")
+    to_number: Mapped[str | None] = mapped_column(sa.String(32))
     upstream_status: Mapped[str | None] = mapped_column(sa.String(32))
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
@@ -172,3 +175,31 @@ class IdempotencyKeyRow(Base):
     agent_id: Mapped[str | None] = mapped_column(sa.String(64))
     intent: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     call_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class UsageCounterRow(Base):
+    """How many calls one subject started in one window (a day), for the limits.
+
+    `scope` says what is counted (`gateway`, `hook`, `slack_user`), `subject` whose count it
+    is (a hook name, `team/user`, `*`), `kind` which calls (`all` or `phone`), `period` the
+    day (`YYYY-MM-DD` in the limits' time zone). Rows are taken with one conditional upsert.
+    """
+
+    __tablename__ = "usage_counters"
+
+    scope: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    used: Mapped[int] = mapped_column(default=0)
+    resets_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LiveCallHoldRow(Base):
+    """A call being started right now: it holds a place under the cap on live calls until it
+    is stored as a call (or fails). Expires on its own if its process dies meanwhile."""
+
+    __tablename__ = "live_call_holds"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -21,12 +21,19 @@ from gateway.calls.commands import (
     CreateAgent,
     Destination,
     Origin,
+    StartedCall,
+    StartedPhoneCall,
+    StartPhoneCall,
     StartWebCall,
 )
 from gateway.calls.errors import UnknownAgentError
+from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.context import AppContext
+from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
+from gateway.limits.answers import limit_problem
+from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
     AuthenticationError,
     NotFoundError,
@@ -38,7 +45,7 @@ from gateway.oneinbox.errors import ValidationError as UpstreamValidationError
 from gateway.store import idempotency as intents
 from gateway.store.idempotency import Claim, Intent, request_hash
 from integrations.hooks.adapters import Answer, Item
-from integrations.hooks.config import Hook
+from integrations.hooks.config import Hook, WriteBack
 from integrations.hooks.mapping import MappingError, map_fields
 from integrations.hooks.ratelimit import retry_after_header
 
@@ -49,7 +56,7 @@ log = structlog.get_logger(__name__)
 class Plan:
     """One item, ready to run: the command and the key that makes it idempotent."""
 
-    command: StartWebCall | CreateAgent
+    command: StartWebCall | StartPhoneCall | CreateAgent
     key: str | None
     fingerprint: str
 
@@ -68,7 +75,9 @@ async def plan_item(
             fields = map_fields(hook.agent_fields, document, scalars=False)
             name = hook.agent_fields["name"].text(document)
             try:
-                command: StartWebCall | CreateAgent = CreateAgent(name=name, fields=fields)
+                command: StartWebCall | StartPhoneCall | CreateAgent = CreateAgent(
+                    name=name, fields=fields
+                )
             except pydantic.ValidationError as exc:
                 message = str(exc.errors()[0]["msg"])
                 raise HTTPProblem(422, "invalid_agent", f"agent_fields.name: {message}") from None
@@ -77,19 +86,51 @@ async def plan_item(
         if hook.agent_from is not None:
             agent = hook.agent_from.text(document)
         assert agent is not None
+        to_number = _to_number(ctx, hook, document) if hook.to_number is not None else None
         variables = map_fields(hook.variables, document, scalars=True)
         metadata = map_fields(hook.metadata, document, scalars=False)
         destinations = await _destinations(ctx, hook, document)
     except MappingError as exc:
         raise _unprocessable(exc) from None
+    origin = Origin(kind="hook", name=hook.name, context=metadata)
+    if to_number is not None:
+        command = StartPhoneCall(
+            agent=agent,
+            to_number=to_number,
+            from_number=hook.from_number or ctx.settings.oneinbox_from_number,
+            variables=variables,
+            metadata=metadata,
+            origin=origin,
+            destinations=destinations,
+        )
+        return Plan(command, key, fingerprint)
     command = StartWebCall(
         agent=agent,
         variables=variables,
         metadata=metadata,
-        origin=Origin(kind="hook", name=hook.name, context=metadata),
+        origin=origin,
         destinations=destinations,
     )
     return Plan(command, key, fingerprint)
+
+
+def _to_number(ctx: AppContext, hook: Hook, document: Mapping[str, Any]) -> str:
+    """The mapped `to_number` as E.164; 422 `invalid_phone_number` naming the field if not."""
+    assert hook.to_number is not None
+    where = f"to_number (`{hook.to_number.source}`)"
+    try:
+        raw = hook.to_number.search(document)
+    except MappingError as exc:
+        raise HTTPProblem(422, "invalid_phone_number", f"{where}: {exc}") from None
+    try:
+        if isinstance(raw, dict | list):
+            raise InvalidPhoneNumber(
+                "it is not a phone number (the request holds a list or object)"
+            )
+        return to_e164(raw, ctx.settings.phone_default_region)
+    except InvalidPhoneNumber as exc:
+        message = f"{where} cannot be dialled: {exc.reason}; nothing was started"
+        raise HTTPProblem(422, "invalid_phone_number", message) from None
 
 
 async def _destinations(
@@ -97,25 +138,52 @@ async def _destinations(
 ) -> list[Destination]:
     out: list[Destination] = []
     for index, entry in enumerate(hook.config.notify):
-        if entry.slack_channel is not None:
-            channel = entry.slack_channel
-            slack = Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
-            out.append(slack)
-            continue
-        url = entry.callback_url
-        if url is None:
-            url = hook.callback_from[index].text(document)
-        try:
-            await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
-        except UnsafeCallbackURL as exc:
-            raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
-        config: dict[str, Any] = {"url": url}
-        if entry.secret_env is not None:
-            config["secret_env"] = entry.secret_env
-        out.append(Destination(kind="callback", key=url, config=config))
+        destination = await _destination(ctx, hook, index, document)
+        if entry.redact:  # the outbox masks these before the destination sees the result
+            destination.config["redact"] = list(entry.redact)
+        out.append(destination)
     if not out and ctx.settings.local_mode:
         out.append(Destination(kind="log", key="log"))
     return out
+
+
+async def _destination(
+    ctx: AppContext, hook: Hook, index: int, document: Mapping[str, Any]
+) -> Destination:
+    entry = hook.config.notify[index]
+    if index in hook.write_backs:
+        return _record_destination(hook.write_backs[index], document)
+    if entry.slack_channel is not None:
+        channel = entry.slack_channel
+        return Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
+    url = entry.callback_url
+    if url is None:
+        url = hook.callback_from[index].text(document)
+    try:
+        await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
+    except UnsafeCallbackURL as exc:
+        raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+    config: dict[str, Any] = {"url": url}
+    if entry.secret_env is not None:
+        config["secret_env"] = entry.secret_env
+    return Destination(kind="callback", key=url, config=config)
+
+
+def _record_destination(write_back: WriteBack, document: Mapping[str, Any]) -> Destination:
+    """The CRM record this request names, resolved now and stored with the delivery."""
+    kind = write_back.kind
+    record_id = write_back.record.text(document)
+    try:
+        kind.check_record_id(record_id)
+    except ValueError as exc:
+        raise HTTPProblem(
+            422, "invalid_record_id", f"mapped field `{write_back.record.source}` {exc}"
+        ) from None
+    mapped: dict[str, str | None] = {}
+    for name, expression in write_back.mapped.items():
+        value = expression.search(document)
+        mapped[name] = None if value is None or value == "" else str(value)
+    return record_destination(kind, record_id, write_back.options, mapped)
 
 
 class HookRunner:
@@ -132,7 +200,7 @@ class HookRunner:
         while the first try is unresolved gets 409 with `Retry-After`, never a second call.
         """
         command = plan.command
-        if plan.key is None or isinstance(command, CreateAgent):
+        if plan.key is None or not isinstance(command, StartWebCall):
             return await self._keyed_other(hook, plan)
         scope = f"hook:{hook.name}"
         try:
@@ -147,12 +215,18 @@ class HookRunner:
             return _claim_answer(hook, claim)
         try:
             started = await self.ctx.calls.start_web_call(command, intent=intent)
+        except LimitReached as reached:
+            raise limit_problem(reached) from None
         except OneInboxError as exc:
             raise upstream_problem(exc) from None
-        return Answer(202, self.ctx.calls.answer_body(started.call_id, started.join_url))
+        return Answer(202, self._call_body(started))
 
     async def _keyed_other(self, hook: Hook, plan: Plan) -> Answer:
-        """Unkeyed starts, and agent creation (keyed the old way: claim, act, record)."""
+        """Unkeyed items, and keyed phone calls and agent creations: claim, act, record.
+
+        These keys hold no start intent the reconciler could look up (their agent is blank),
+        so an unresolved one is released after the grace rather than adopted.
+        """
         if plan.key is None:
             return await self._execute(hook, plan)
         scope = f"hook:{hook.name}"
@@ -165,7 +239,7 @@ class HookRunner:
         try:
             answer = await self._execute(hook, plan)
         except BaseException:
-            # Creating an agent is not reconciled: give the key back so a retry can succeed.
+            # Nothing was started, or it is not reconciled: give the key back for the retry.
             await asyncio.shield(
                 self.ctx.db.write(partial(intents.release, start_id=intent.start_id))
             )
@@ -179,12 +253,34 @@ class HookRunner:
                 created = await self.ctx.calls.create_agent(plan.command)
                 return Answer(201, {"agent_id": created.agent_id, "llm_id": created.llm_id})
             # CallService creates a create-on-first-use alias once, however many requests race.
-            started = await self.ctx.calls.start_web_call(plan.command)
+            started: StartedCall | StartedPhoneCall
+            if isinstance(plan.command, StartPhoneCall):
+                started = await self.ctx.calls.start_phone_call(plan.command)
+            else:
+                started = await self.ctx.calls.start_web_call(plan.command)
+        except LimitReached as reached:
+            raise limit_problem(reached) from None
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
         except OneInboxError as exc:
             raise upstream_problem(exc) from None
-        return Answer(202, self.ctx.calls.answer_body(started.call_id, started.join_url))
+        return Answer(202, self._call_body(started))
+
+    def _call_body(self, started: StartedCall | StartedPhoneCall) -> dict[str, Any]:
+        status_url = f"{self.ctx.settings.public_base}/api/calls/{started.call_id}"
+        if isinstance(started, StartedPhoneCall):
+            return {
+                "call_id": started.call_id,
+                "status": "started",
+                "status_url": status_url,
+                "to_number": started.to_number,
+            }
+        return {
+            "call_id": started.call_id,
+            "join_url": started.join_url,
+            "status": "started",
+            "status_url": status_url,
+        }
 
 
 def _complete(start_id: str, answer: Answer, conn: sa.Connection) -> None:

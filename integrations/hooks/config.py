@@ -16,7 +16,10 @@ from typing import Any, Literal
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.config import ConfigError, describe_error
+from gateway.delivery.crm import WriteBackKind, credential_envs, write_back_kinds
+from gateway.delivery.redact import PersonalData
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_url_shape
 from gateway.logging import redactor
 from integrations.hooks import auth
@@ -79,8 +82,17 @@ class AuthConfig(BaseModel):
         return self
 
 
+class WriteBackEntry(BaseModel):
+    """A CRM record write-back (`{ hubspot_contact = "body.hs_object_id", … }`), parsed."""
+
+    kind: str
+    record_from: str
+    options: dict[str, Any]
+
+
 class NotifyConfig(BaseModel):
-    """One entry of `notify`: a callback URL (literal or mapped) or a Slack channel."""
+    """One entry of `notify`: a callback URL (literal or mapped), a Slack channel, or a CRM
+    record write-back of a kind an installed integration declares."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -88,6 +100,39 @@ class NotifyConfig(BaseModel):
     callback_url_from: str | None = None
     slack_channel: str | None = None
     secret_env: str | None = None
+    write_back: WriteBackEntry | None = None
+    # Personal data this destination must not see: masked in its summary and transcript.
+    redact: list[PersonalData] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _crm_record(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        redact = data.get("redact")
+        data = {key: value for key, value in data.items() if key != "redact"}
+        kinds = write_back_kinds()
+        named = [key for key in data if key in kinds]
+        if not named:
+            return data | ({"redact": redact} if redact is not None else {})
+        if len(named) > 1 or any(k in data for k in ("callback_url", "slack_channel")):
+            raise ValueError("one destination per notify entry")
+        kind = kinds[named[0]]
+        source = data[kind.kind]
+        try:
+            compile_expression(source)
+        except ValueError as exc:
+            raise ValueError(f"{kind.kind}: {exc}") from None
+        options = kind.parse_options(data)
+        for name in kind.mapped:
+            value = getattr(options, name, None)
+            if value is not None:
+                try:
+                    compile_expression(value)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        entry = {"kind": kind.kind, "record_from": source, "options": options.model_dump()}
+        return {"write_back": entry} | ({"redact": redact} if redact is not None else {})
 
     @field_validator("secret_env")
     @classmethod
@@ -101,9 +146,15 @@ class NotifyConfig(BaseModel):
 
     @model_validator(mode="after")
     def _one_target(self) -> NotifyConfig:
+        if self.write_back is not None:
+            return self
         targets = [self.callback_url, self.callback_url_from, self.slack_channel]
         if sum(t is not None for t in targets) != 1:
-            raise ValueError("give exactly one of callback_url, callback_url_from, slack_channel")
+            kinds = ", ".join(sorted(write_back_kinds()))
+            raise ValueError(
+                "give exactly one of callback_url, callback_url_from, slack_channel"
+                + (f" or a CRM record ({kinds})" if kinds else "")
+            )
         if self.slack_channel is not None and self.secret_env is not None:
             raise ValueError("secret_env signs callbacks; a Slack channel takes none")
         return self
@@ -114,7 +165,7 @@ class HookConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["start_web_call", "create_agent"] = "start_web_call"
+    action: Literal["start_web_call", "start_phone_call", "create_agent"] = "start_web_call"
     preset: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)  # for the preset's adapter
     auth: AuthConfig
@@ -123,6 +174,8 @@ class HookConfig(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, str] = Field(default_factory=dict)
     agent_fields: dict[str, str] = Field(default_factory=dict)
+    to_number: str | None = None  # start_phone_call: an expression
+    from_number: str | None = None  # start_phone_call: a literal (else ONEINBOX_FROM_NUMBER)
     idempotency_key: str | None = None
     notify: list[NotifyConfig] = Field(default_factory=list)
     rate_limit: str | None = None
@@ -137,7 +190,7 @@ class HookConfig(BaseModel):
                 raise ValueError(f"{name}: {exc}") from None
         return value
 
-    @field_validator("agent_from", "idempotency_key")
+    @field_validator("agent_from", "idempotency_key", "to_number")
     @classmethod
     def _single_expressions(cls, value: str | None) -> str | None:
         return _expression(value)
@@ -151,9 +204,14 @@ class HookConfig(BaseModel):
 
     @model_validator(mode="after")
     def _action_fields(self) -> HookConfig:
-        if self.action == "start_web_call":
+        phone = self.action == "start_phone_call"
+        if not phone and (self.to_number is not None or self.from_number is not None):
+            raise ValueError("to_number and from_number belong to action = start_phone_call")
+        if phone and self.to_number is None:
+            raise ValueError("start_phone_call needs `to_number` (an expression, e.g. body.phone)")
+        if self.action in ("start_web_call", "start_phone_call"):
             if (self.agent is None) == (self.agent_from is None):
-                raise ValueError("start_web_call needs exactly one of `agent` or `agent_from`")
+                raise ValueError(f"{self.action} needs exactly one of `agent` or `agent_from`")
             if self.agent_fields:
                 raise ValueError("agent_fields belongs to action = create_agent")
         else:
@@ -162,6 +220,28 @@ class HookConfig(BaseModel):
             if self.agent or self.agent_from or self.notify or self.variables:
                 raise ValueError("create_agent takes only agent_fields (not agent, notify, …)")
         return self
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """A notify entry naming a CRM record: its kind, options and compiled expressions."""
+
+    kind: WriteBackKind
+    options: BaseModel
+    record: Expression
+    mapped: dict[str, Expression]
+
+
+def compile_write_back(entry: WriteBackEntry) -> WriteBack:
+    """The entry, ready to resolve against requests (it was validated already)."""
+    kind = write_back_kinds()[entry.kind]
+    options = kind.options.model_validate(entry.options)
+    mapped = {
+        name: compile_expression(value)
+        for name in kind.mapped
+        if isinstance(value := getattr(options, name, None), str)
+    }
+    return WriteBack(kind, options, compile_expression(entry.record_from), mapped)
 
 
 @dataclass
@@ -178,7 +258,10 @@ class Hook:
     agent_from: Expression | None = None
     idempotency_key: Expression | None = None
     callback_from: dict[int, Expression] = field(default_factory=dict)  # notify index → expr
+    write_backs: dict[int, WriteBack] = field(default_factory=dict)  # notify index → write-back
     limiter: TokenBucket | None = None
+    to_number: Expression | None = None  # start_phone_call
+    from_number: str | None = None  # start_phone_call, E.164 (else ONEINBOX_FROM_NUMBER)
 
 
 def _compiled(sources: Mapping[str, str]) -> dict[str, Expression]:
@@ -226,10 +309,43 @@ def build_verifier(errors: _Errors, name: str, cfg: AuthConfig) -> auth.Verifier
         raise errors.at("auth.secret_env", f"{cfg.secret_env}: {exc}") from None
 
 
+def _offered_write_backs(hook: str, preset: str, notify: list[NotifyConfig]) -> list[NotifyConfig]:
+    """A preset's own write-back is on once its credentials are set, quietly off before.
+
+    (A write-back the hook's table names itself needs its credentials: a missing one stops
+    start-up.)
+    """
+    kept: list[NotifyConfig] = []
+    for entry in notify:
+        if entry.write_back is not None:
+            kind = write_back_kinds()[entry.write_back.kind]
+            options = kind.options.model_validate(entry.write_back.options)
+            unset = [env for env in credential_envs(options).values() if not os.environ.get(env)]
+            if unset:
+                log.warning(
+                    "hooks.write_back_off",
+                    hook=hook,
+                    preset=preset,
+                    destination=kind.kind,
+                    hint=f"set {' and '.join(unset)} to write results back to {kind.crm}",
+                )
+                continue
+        kept.append(entry)
+    return kept
+
+
 def build_hook(
-    path: Path | str, name: str, table: Mapping[str, Any], *, allow_private: bool
+    path: Path | str,
+    name: str,
+    table: Mapping[str, Any],
+    *,
+    allow_private: bool,
+    default_region: str | None = None,
 ) -> Hook:
-    """Validate one `[hooks.NAME]` table into a `Hook`; raises `ConfigError`."""
+    """Validate one `[hooks.NAME]` table into a `Hook`; raises `ConfigError`.
+
+    `default_region` (PHONE_DEFAULT_REGION) reads a national `from_number`.
+    """
     errors = _Errors(path, name)
     if not HOOK_NAME.match(name):
         raise errors.at("(table)", "a hook name uses letters, digits, '-', '_' and '.'")
@@ -242,13 +358,16 @@ def build_hook(
         except ValueError as exc:
             raise errors.at("preset", str(exc)) from None
     try:
-        cfg = HookConfig.model_validate(merge(preset.defaults, table))
+        cfg = HookConfig.model_validate(merge(preset.defaults_for(table.get("action")), table))
     except ValidationError as exc:
         raise ConfigError(describe_error(path, errors.table, exc)) from None
+    if "notify" not in table:
+        cfg.notify = _offered_write_backs(name, preset.name, cfg.notify)
     try:
         adapter = preset.make_adapter(cfg.options)
     except ValueError as exc:
         raise errors.at("options", str(exc)) from None
+    write_backs: dict[int, WriteBack] = {}
     for index, entry in enumerate(cfg.notify):
         if entry.callback_url is not None:
             try:
@@ -257,7 +376,17 @@ def build_hook(
                 raise errors.at(f"notify.{index}.callback_url", str(exc)) from None
         if entry.secret_env is not None:
             _secret(errors, f"notify.{index}.secret_env", entry.secret_env)
+        if entry.write_back is not None:
+            write_backs[index] = compile_write_back(entry.write_back)
+            for key, env in credential_envs(write_backs[index].options).items():
+                _secret(errors, f"notify.{index}.{key}", env)
     limiter = TokenBucket(*parse_rate(cfg.rate_limit)) if cfg.rate_limit else None
+    from_number = None
+    if cfg.from_number is not None:
+        try:
+            from_number = to_e164(cfg.from_number, default_region)
+        except InvalidPhoneNumber as exc:
+            raise errors.at("from_number", f"not a phone number to call from: {exc}") from None
     return Hook(
         name=name,
         config=cfg,
@@ -273,17 +402,26 @@ def build_hook(
             for i, n in enumerate(cfg.notify)
             if n.callback_url_from
         },
+        write_backs=write_backs,
         limiter=limiter,
+        to_number=compile_expression(cfg.to_number) if cfg.to_number else None,
+        from_number=from_number,
     )
 
 
 def load_hooks(
-    path: Path | str, tables: Mapping[str, Any], *, allow_private: bool
+    path: Path | str,
+    tables: Mapping[str, Any],
+    *,
+    allow_private: bool,
+    default_region: str | None = None,
 ) -> dict[str, Hook]:
     """Every `[hooks.*]` table, validated; raises `ConfigError` at the first mistake."""
     if not isinstance(tables, Mapping):
         raise ConfigError(f"{path}: [hooks] must be a table of hooks")
     return {
-        name: build_hook(path, name, table, allow_private=allow_private)
+        name: build_hook(
+            path, name, table, allow_private=allow_private, default_region=default_region
+        )
         for name, table in tables.items()
     }

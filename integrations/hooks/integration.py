@@ -27,6 +27,7 @@ class HooksIntegration:
             ctx.config.path or "config",
             ctx.config.tables.get("hooks", {}),
             allow_private=ctx.settings.callback_allow_private,
+            default_region=ctx.settings.phone_default_region,
         )
         demo = demo_hook(ctx)
         if demo is not None and DEMO not in hooks:

@@ -32,6 +32,14 @@ class Preset:
     name: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
     make_adapter: Callable[[Mapping[str, Any]], PayloadAdapter] = json_adapter
+    # Merged over `defaults` for `action = "start_phone_call"` (e.g. where the number is).
+    phone: Mapping[str, Any] = field(default_factory=dict)
+
+    def defaults_for(self, action: object) -> Mapping[str, Any]:
+        """The defaults a hook with `action` starts from."""
+        if action == "start_phone_call" and self.phone:
+            return merge(self.defaults, self.phone)
+        return self.defaults
 
 
 GENERIC = Preset("generic")

@@ -1,4 +1,5 @@
-"""`preset = "pipedrive"`: webhooks v2 with basic auth; one call per person event.
+"""`preset = "pipedrive"`: webhooks v2 with basic auth; one call per person event; the result
+written back as a note on the person (`pipedrive_person`, once `PIPEDRIVE_API_TOKEN` is set).
 
 Pipedrive retries a failed delivery with the same `meta.id` but a higher `meta.attempt`,
 so the fingerprint that tells a retry from a different request leaves `meta.attempt` out.
@@ -65,7 +66,11 @@ PRESETS = {
                 "crm_person_id": "body.data.id",
                 "crm_event_id": "body.meta.id",
             },
+            # Written back to the person once PIPEDRIVE_API_TOKEN is set.
+            "notify": [{"pipedrive_person": "body.data.id"}],
         },
         make_adapter=make_adapter,
+        # The person's primary phone (Pipedrive lists phones with one marked `primary`).
+        phone={"to_number": "(body.data.phones[?primary] || body.data.phones)[0].value"},
     )
 }

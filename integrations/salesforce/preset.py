@@ -20,6 +20,7 @@ PRESETS = {
             },
         },
         make_adapter=make_adapter,
+        phone={"to_number": "body.sObject.Phone || body.sObject.MobilePhone"},
     ),
     "flow": Preset(
         "salesforce.flow",
@@ -28,5 +29,6 @@ PRESETS = {
             "variables": {"customer_name": "body.firstName || body.name || 'there'"},
             "metadata": {"crm": "'salesforce'", "crm_record_id": "body.recordId"},
         },
+        phone={"to_number": "body.phone || body.mobilePhone"},
     ),
 }

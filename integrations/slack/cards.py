@@ -10,6 +10,7 @@ result as a message in the channel: the result always has a home.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,13 +21,15 @@ from gateway.store.database import Database
 from gateway.store.tables import DeliveryRow
 
 
-def slack_destination(channel: str, team_id: str | None) -> Destination:
-    """The `slack` destination of a call started in `channel` (the card is not posted yet)."""
-    return Destination(
-        kind="slack",
-        key=f"slack:{channel}",
-        config={"channel": channel, "team_id": team_id, "thread_ts": None},
-    )
+def slack_destination(
+    channel: str, team_id: str | None, *, redact: Sequence[str] = ()
+) -> Destination:
+    """The `slack` destination of a call started in `channel` (the card is not posted yet);
+    `redact` names the personal data masked in its result (`[slack] redact`)."""
+    config: dict[str, Any] = {"channel": channel, "team_id": team_id, "thread_ts": None}
+    if redact:
+        config["redact"] = list(redact)
+    return Destination(kind="slack", key=f"slack:{channel}", config=config)
 
 
 def card_metadata(call_id: str) -> dict[str, Any]:

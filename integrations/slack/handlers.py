@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +22,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from gateway.calls.commands import CreateAgent, Origin, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
 from gateway.context import AppContext
+from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from integrations.slack import blocks, grammar
 from integrations.slack.cards import attach_card, card_metadata, slack_destination
 from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
+from integrations.slack.limits import limit_message
 
 log = structlog.get_logger(__name__)
 
@@ -66,8 +68,10 @@ class SlackHandlers:
         auto_join: bool,
         max_concurrent: int = 200,
         max_waiting: int = 1000,
+        redact: Sequence[str] = (),
     ) -> None:
         self.ctx = ctx
+        self.redact = tuple(redact)
         self.auto_join = auto_join
         # Background work waits its turn here, parked, so a burst of commands cannot flood
         # the event loop and delay the acks of the commands that follow; past `max_waiting`
@@ -208,7 +212,9 @@ class SlackHandlers:
                     agent=command.agent,
                     variables=dict(command.variables),
                     origin=origin,
-                    destinations=[slack_destination(inv.channel_id, inv.team_id)],
+                    destinations=[
+                        slack_destination(inv.channel_id, inv.team_id, redact=self.redact)
+                    ],
                 )
             ),
         )
@@ -342,6 +348,8 @@ class SlackHandlers:
         """Run domain work; a failure becomes a clear ephemeral answer (never a secret)."""
         try:
             return await work
+        except LimitReached as reached:
+            await respond(text=limit_message(reached))
         except UnknownAgentError as exc:
             await respond(
                 text=f"I don't know the agent `{blocks.escape(exc.ref)}`. "

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from gateway.config import ConfigError, describe_error
 from gateway.context import AppContext
+from gateway.delivery.redact import PersonalData
 from integrations.slack.bolt_app import build_bolt_app, routes
 from integrations.slack.destination import SlackDestination
 from integrations.slack.handlers import SlackHandlers
@@ -29,6 +30,8 @@ class SlackOptions(BaseModel):
     max_concurrent_work: int = Field(default=200, ge=1, le=10_000)
     # Commands waiting for a turn; past this, new commands are turned away politely.
     max_waiting_work: int = Field(default=1000, ge=0, le=100_000)
+    # Personal data masked in the results of calls started from Slack (phone, email, card).
+    redact: list[PersonalData] = Field(default_factory=list)
 
 
 class SlackIntegration:
@@ -52,6 +55,7 @@ class SlackIntegration:
             auto_join=options.auto_join,
             max_concurrent=options.max_concurrent_work,
             max_waiting=options.max_waiting_work,
+            redact=options.redact,
         )
         app = build_bolt_app(ctx, workspaces, handlers)
         ctx.extras["slack_app"] = app

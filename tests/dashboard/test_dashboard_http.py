@@ -185,3 +185,21 @@ def test_guessing_the_token_is_rate_limited(rig: AdminRig) -> None:
     late = httpx.post(rig.url + "/dashboard/login", data={"token": ADMIN_TOKEN})
     assert late.status_code == 429
     assert int(late.headers["retry-after"]) >= 1
+
+
+def test_the_overview_shows_use_against_limits_and_the_api_refuses_past_them(
+    tmp_path: Path,
+) -> None:
+    with admin_rig(tmp_path, limit_calls_per_day=2, limit_live_calls=10) as limited:
+        limited.start_call()
+        client, _ = sign_in(limited)
+        table = client.get("/").text.split('<table id="limits">', 1)[1].split("</table>", 1)[0]
+        cells = re.findall(r"<td>([^<]*)</td>", table)
+        assert cells[:4] == ["calls_per_day", "the gateway", "1", "2"]
+        assert "live_calls" in cells and "when a call ends" in cells
+        limited.start_call()
+        over = limited.api("POST", "/api/calls", json={"agent": "sales"})
+        assert over.status_code == 429
+        assert over.json()["error"]["code"] == "limit_reached"
+        assert int(over.headers["Retry-After"]) >= 1
+        assert limited.upstream_web_calls() == 2

@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 
+import jsonschema
 import pytest
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
+from gateway.admin.openapi import build_spec
 from gateway.calls.result import CallResult, ResultOrigin
 from gateway.delivery.callback import CallbackDestination, callback_body, pinned_url
 from gateway.delivery.registry import DeliveryAttempt
-from gateway.delivery.signing import SigningSecretError, sign, signed_headers
+from gateway.delivery.signing import SigningSecretError, key_fingerprint, sign, signed_headers
 from tests.support.receiver import CallbackReceiver, new_secret
 from tests.support.servers import serve_app
 
@@ -88,10 +91,29 @@ def test_signatures_verify_with_the_reference_library() -> None:
     verifier = Webhook(secret)
     with pytest.raises(Exception, match=r"too old|timestamp"):
         verifier.verify(body, headers)  # the reference library checks the timestamp's age too
-    import time
 
     fresh = signed_headers(secret, "msg_abc", int(time.time()), body)
     assert verifier.verify(body, fresh)["data"]["call_id"] == "call_1"
+
+
+def test_during_a_rotation_receivers_with_either_secret_accept_the_same_try() -> None:
+    new, old = new_secret(), new_secret()
+    body = callback_body(RESULT)
+    headers = signed_headers(f"{new} {old}", "msg_rot", int(time.time()), body)
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (new, old):
+        assert Webhook(secret).verify(body, headers)["data"]["call_id"] == "call_1"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, headers)
+    assert key_fingerprint(new) != key_fingerprint(old)
+    assert key_fingerprint(new).startswith("whsec:") and new not in key_fingerprint(new)
+
+
+def test_one_unusable_secret_in_a_rotation_stops_signing_altogether() -> None:
+    with pytest.raises(SigningSecretError):
+        sign(f"{new_secret()} whsec_!!!", "msg_1", 1, b"{}")
+    with pytest.raises(SigningSecretError):
+        sign("   ", "msg_1", 1, b"{}")
 
 
 @pytest.mark.parametrize(
@@ -107,3 +129,20 @@ def test_an_unusable_secret_is_refused_without_echoing_it(secret: str) -> None:
 def test_pinned_urls_keep_port_path_and_query() -> None:
     assert pinned_url("https://example.com/a?b=1", "93.184.216.34") == "https://93.184.216.34/a?b=1"
     assert pinned_url("http://h:8080/x", "::1") == "http://[::1]:8080/x"
+
+
+def test_the_openapi_webhook_entry_describes_the_bytes_we_send() -> None:
+    spec = build_spec([])
+    hook = spec["webhooks"]["callResult"]["post"]
+    headers = {p["name"] for p in hook["parameters"] if p["in"] == "header"}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    schema = hook["requestBody"]["content"]["application/json"]["schema"]
+    # Resolve the document's own $refs, as a receiver's code generator would.
+    document = {**schema, "components": spec["components"]}
+    validator = jsonschema.Draft202012Validator(document)
+    body = json.loads(callback_body(RESULT))
+    validator.validate(body)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**body, "type": "call.other"})
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"type": "call.completed", "timestamp": None})

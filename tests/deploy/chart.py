@@ -37,15 +37,19 @@ def render_chart(overrides: dict[str, Any] | None = None) -> list[dict[str, Any]
     context = {
         "Values": merge(values(), overrides or {}),
         "Release": {"Name": "gw", "Namespace": "voice", "Service": "Helm"},
+        "Files": {
+            str(f.relative_to(CHART)): f.read_text() for f in CHART.glob("files/*") if f.is_file()
+        },
         "Chart": {
             "Name": chart["name"],
             "Version": chart["version"],
             "AppVersion": chart["appVersion"],
         },
     }
+    helpers = "".join(t.read_text() for t in sorted((CHART / "templates").glob("*.tpl")))
     manifests: list[dict[str, Any]] = []
     for template in sorted((CHART / "templates").glob("*.yaml")):
-        text = render(template.read_text(), context)
+        text = render(template.read_text(), context, helpers=helpers)
         for doc in yaml.safe_load_all(text):
             if doc is None:
                 continue

@@ -3,13 +3,16 @@
 PyPI has no maintained Go-template engine (`go-template` 0.0.3 wraps a Go shared library,
 2019), so this covers exactly what `deploy/helm` uses and fails loudly on anything else:
 `{{ }}` with `-` trimming, comments, `if`/`else`/`end`, `range $v :=` and `range $k, $v :=`,
-`.Values.x`, `$.Values.x`, `$var`, string and number literals, pipelines, and the functions
-quote, toYaml, indent, nindent, default, not. A missing value is an error (Helm would print
-nothing), so a typo in a template fails the test instead of rendering an empty field.
+`.Values.x`, `$.Values.x`, `$var`, string and number literals, pipelines, `define` blocks
+with `include "name" .`, `.Files.Get "path"`, and the functions quote, toYaml, toJson,
+indent, nindent, default, not, printf (%s only), sha256sum. A missing value is an error
+(Helm would print nothing), so a typo in a template fails the test instead of rendering an
+empty field.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -27,7 +30,7 @@ class TemplateError(Exception):
 
 @dataclass
 class Node:
-    kind: str  # text | out | if | range
+    kind: str  # text | out | if | range | define
     text: str = ""
     expr: str = ""
     body: list[Node] = field(default_factory=list)
@@ -69,6 +72,10 @@ def parse(source: str) -> list[Node]:
         word = value.split(None, 1)[0] if value else ""
         if word == "if":
             node = Node("if", expr=value[2:].strip())
+            target.append(node)
+            stack.append((node, node.body))
+        elif word == "define":
+            node = Node("define", expr=json.loads(value[6:].strip()))
             target.append(node)
             stack.append((node, node.body))
         elif word == "range":
@@ -116,12 +123,16 @@ FUNCTIONS: dict[str, Any] = {
     "nindent": lambda width, text: "\n" + _indent(width, text),
     "default": lambda fallback, value: value if truthy(value) else fallback,
     "not": lambda value: not truthy(value),
+    "toJson": lambda value: json.dumps(value, sort_keys=True, separators=(",", ":")),
+    "printf": lambda fmt, *args: fmt.replace("%s", "{}").format(*args),
+    "sha256sum": lambda text: hashlib.sha256(str(text).encode()).hexdigest(),
 }
 
 
 class Scope:
-    def __init__(self, root: dict[str, Any]) -> None:
+    def __init__(self, root: dict[str, Any], defines: dict[str, list[Node]] | None = None) -> None:
         self.root = root
+        self.defines = defines if defines is not None else {}
         self.dot: Any = root
         self.variables: dict[str, Any] = {"$": root}
 
@@ -154,7 +165,11 @@ class Scope:
         value: Any = None
         for index, command in enumerate(commands):
             words = shlex.split(command, posix=False)
-            if words[0] in FUNCTIONS:
+            if words[0] == ".Files.Get" and len(words) == 2 and index == 0:
+                value = self.root["Files"][self.term(words[1])]
+            elif words[0] == "include" and len(words) == 3:
+                value = self.include(self.term(words[1]), self.term(words[2]))
+            elif words[0] in FUNCTIONS:
                 args = [self.term(w) for w in words[1:]]
                 if index > 0:
                     args.append(value)
@@ -164,6 +179,14 @@ class Scope:
             else:
                 raise TemplateError(f"unsupported command {command!r}")
         return value
+
+    def include(self, name: str, dot: Any) -> str:
+        """`include "name" .`: a `define` block rendered with `dot`, as a string."""
+        if name not in self.defines:
+            raise TemplateError(f"no template named {name!r}")
+        inner = Scope(self.root, self.defines)
+        inner.dot = dot
+        return _render(self.defines[name], inner)
 
 
 def _split_pipes(expr: str) -> list[str]:
@@ -198,6 +221,8 @@ def _render(nodes: list[Node], scope: Scope) -> str:
         elif node.kind == "if":
             branch = node.body if truthy(scope.pipeline(node.expr)) else node.orelse
             out.append(_render(branch, scope))
+        elif node.kind == "define":
+            scope.defines[node.expr] = node.body
         elif node.kind == "range":
             items = scope.pipeline(node.expr) or []
             pairs = sorted(items.items()) if isinstance(items, dict) else list(enumerate(items))
@@ -214,6 +239,12 @@ def _render(nodes: list[Node], scope: Scope) -> str:
     return "".join(out)
 
 
-def render(source: str, context: dict[str, Any]) -> str:
-    """Render one template with `context` ({"Values", "Release", "Chart"})."""
-    return _render(parse(source), Scope(context))
+def render(source: str, context: dict[str, Any], *, helpers: str = "") -> str:
+    """Render one template with `context` ({"Values", "Release", "Chart"}).
+
+    `helpers` is the text of the chart's `_helpers.tpl`: its `define` blocks are what
+    `include` can name (Helm loads every `.tpl` file of the chart the same way).
+    """
+    scope = Scope(context)
+    _render(parse(helpers), scope)
+    return _render(parse(source), scope)

@@ -12,7 +12,7 @@ from tests.deploy.chart import by_kind, render_chart, values
 def test_the_default_render_is_a_replicated_deployment_with_probes_and_a_pdb() -> None:
     manifests = render_chart()
     kinds = sorted(m["kind"] for m in manifests)
-    assert kinds == ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service"]
+    assert kinds == ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]
     (deployment,) = by_kind(manifests, "Deployment")
     spec = deployment["spec"]
     assert spec["replicas"] == values()["replicaCount"] >= 2

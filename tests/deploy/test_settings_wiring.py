@@ -25,8 +25,12 @@ def test_the_settings_list_is_what_the_app_reads() -> None:
     assert {"ONEINBOX_API_KEY", "ADMIN_TOKEN", "SLACK_BOT_TOKEN"} <= secret_settings()
 
 
+# Read by compose from the same deploy/.env for its own interpolation, not by the gateway.
+COMPOSE_VARIABLES = {"GATEWAY_DOMAIN", "ACME_EMAIL", "POSTGRES_PASSWORD", "GATEWAY_PORT"}
+
+
 def test_env_example_lists_every_setting_and_nothing_else() -> None:
-    listed = env_example_names()
+    listed = env_example_names() - COMPOSE_VARIABLES
     assert listed == all_settings(), (
         f"missing: {sorted(all_settings() - listed)}; unknown: {sorted(listed - all_settings())}"
     )
@@ -63,7 +67,7 @@ def test_compose_has_a_commented_second_replica_sharing_the_same_settings() -> N
         r"^  # ?", "  ", replica.group(1), flags=re.M
     )
     parsed = yaml.safe_load(uncommented.replace("<<: *gateway", "image: x"))
-    assert parsed["services"]["gateway-2"]["ports"] == ["8081:8080"]
+    assert parsed["services"]["gateway-2"]["ports"] == ["127.0.0.1:8081:8080"]
     assert "<<: *gateway" in replica.group(1)
 
 
@@ -76,8 +80,9 @@ def test_compose_mounts_a_config_file_the_gateway_accepts() -> None:
 def test_helm_values_wire_every_setting_as_config_or_secret_reference() -> None:
     chart_values = values()
     config = set(chart_values["config"])
-    secrets = set(chart_values["secrets"]["keys"])
-    wired = config | secrets | {"GATEWAY_CONFIG"}  # GATEWAY_CONFIG: set when gatewayToml is
+    secrets = set(chart_values["secrets"]["required"]) | set(chart_values["secrets"]["optional"])
+    # GATEWAY_CONFIG: set when gatewayToml is; GATEWAY_ENV: always production under the chart.
+    wired = config | secrets | {"GATEWAY_CONFIG", "GATEWAY_ENV"}
     assert wired == all_settings(), (
         f"missing: {sorted(all_settings() - wired)}; unknown: {sorted(wired - all_settings())}"
     )
@@ -106,10 +111,14 @@ def test_every_secret_setting_is_a_secret_key_ref_in_every_container() -> None:
         refs = {
             e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e
         }
-        assert set(refs) == set(values()["secrets"]["keys"])
+        wanted = values()["secrets"]
+        assert set(refs) == set(wanted["required"]) | set(wanted["optional"])
         for name, ref in refs.items():
             assert ref["name"] == "oneinbox-gateway"
-            assert ref["key"] == values()["secrets"]["keys"][name]
-            assert ref["optional"] is True
+            if name in wanted["required"]:
+                # A missing required key keeps the pod from starting: no silent local mode.
+                assert ref["key"] == wanted["required"][name] and "optional" not in ref
+            else:
+                assert ref["key"] == wanted["optional"][name] and ref["optional"] is True
         assert container["envFrom"] == [{"configMapRef": {"name": "gw-config"}}]
     assert not list(CHART.glob("templates/secret*.yaml")), "the chart references, never holds"

@@ -52,6 +52,11 @@ def start(tmp_path: Path, toml: str) -> None:
             "notify.0",
             "exactly one",
         ),
+        (
+            f'agent = "a"\n{BEARER}\nnotify = [{{ slack_channel = "C1", redact = ["ssn"] }}]',
+            "notify.0.redact.0",
+            "'phone', 'email' or 'card'",
+        ),
         (f'action = "create_agent"\n{BEARER}', "(table)", "agent_fields.name"),
         (f'agent = "a"\n{BEARER}\npreset = "myspace"', "preset", "unknown preset"),
         (
@@ -80,3 +85,11 @@ def test_scheme_none_is_allowed_when_written_out(tmp_path: Path) -> None:
 def test_a_hook_without_auth_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[hooks.open\] auth: Field required"):
         start(tmp_path, '[hooks.open]\nagent = "a"\n')
+
+
+def test_a_wrong_limits_table_stops_start_up_naming_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        start(tmp_path, "[limits]\ncalls_per_hook_per_day = -3\n")
+    assert str(info.value).startswith(
+        f"{tmp_path / 'gateway.toml'}: [limits] calls_per_hook_per_day"
+    )

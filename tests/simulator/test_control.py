@@ -100,3 +100,18 @@ async def test_ten_thousand_concurrent_calls_use_timers_not_loops() -> None:
         await asyncio.sleep(0.05)
     assert all(c.timers == {} for c in calls)
     await state.aclose()
+
+
+def test_canned_summaries_say_only_what_their_transcript_says() -> None:
+    # A summary names the customer properly (never "there agreed…") and each detail it gives
+    # (a day, a time, a topic) is in the conversation it summarises.
+    for n in range(200):
+        for variables in ({"customer_name": "Ada"}, None):
+            canned = canned_analysis(f"call_{n}", seed=3, joined=True, variables=variables)
+            assert not canned.summary.lower().startswith("there")
+            spoken = " ".join(m["content"] for m in canned.messages).lower()
+            for detail in ("thursday", "3 pm", "monday", "9:30", "premium", "webinar", "tracking"):
+                if detail in canned.summary.lower():
+                    assert detail in spoken, (canned.summary, spoken)
+            if variables and canned.outcome not in {"Voicemail", "Not Connected"}:
+                assert "Ada" in canned.summary
