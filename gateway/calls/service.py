@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -28,7 +29,7 @@ from gateway.calls.phone import mask
 from gateway.calls.states import CallState
 from gateway.config import GatewayConfig
 from gateway.join.links import JoinCredentials, JoinLinks
-from gateway.limits.policy import CallLimits, LimitReached
+from gateway.limits.policy import CallLimits, Reservation
 from gateway.limits.rules import CallKind, LimitRules, Usage
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
@@ -51,6 +52,14 @@ OnAnyStored = Callable[[AsyncSession, StartedCall | StartedPhoneCall], Awaitable
 AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.
 FIRST_POLL_AFTER = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class PendingStart:
+    """A claimed start: its stored intent and its place under the limits."""
+
+    intent: Intent
+    reservation: Reservation
 
 
 class CallService:
@@ -172,54 +181,73 @@ class CallService:
 
     async def claim_start(
         self, command: StartWebCall, *, scope: str, key: str | None, fingerprint: str = ""
-    ) -> tuple[Claim, Intent]:
-        """Claim `key` in `scope` and store the start's intent in the same write.
+    ) -> tuple[Claim, PendingStart]:
+        """Count the call against the limits, then claim `key` in `scope` and store the
+        start's intent in the same write.
 
-        `key=None`: the start has no key of its own; its start id stands in (it never clashes).
+        Raises `LimitReached` before anything else (no agent created, no key taken).
+        `key=None`: the start has no key of its own; its start id stands in (never clashes).
+        A claim that is not `claimed` counts nothing. Pass the `PendingStart` of a `claimed`
+        one to `start_web_call`.
         """
-        agent_id, agent_name = await self.resolve_agent(command.agent)
-        start_id = "gst_" + secrets.token_urlsafe(18)
-        intent = Intent(
-            scope=scope,
-            key=key if key is not None else start_id,
-            fingerprint=fingerprint,
-            start_id=start_id,
-            agent_id=agent_id,
-            detail={
-                "agent_name": agent_name,
-                "origin_kind": command.origin.kind,
-                "origin_name": command.origin.name,
-                "origin_context": command.origin.context,
-                "destinations": [d.model_dump() for d in command.destinations],
-            },
+        usage = Usage(
+            kind="web",
+            hook=command.origin.name if command.origin.kind == "hook" else None,
+            slack_user=command.origin.name if command.origin.kind == "slack" else None,
         )
-        claim = await self.db.write(partial(intents.claim, intent=intent, grace=self.intent_grace))
-        return claim, intent
+        reservation = await self.limits.reserve(usage)
+        try:
+            agent_id, agent_name = await self.resolve_agent(command.agent)
+            start_id = "gst_" + secrets.token_urlsafe(18)
+            intent = Intent(
+                scope=scope,
+                key=key if key is not None else start_id,
+                fingerprint=fingerprint,
+                start_id=start_id,
+                agent_id=agent_id,
+                detail={
+                    "agent_name": agent_name,
+                    "origin_kind": command.origin.kind,
+                    "origin_name": command.origin.name,
+                    "origin_context": command.origin.context,
+                    "destinations": [d.model_dump() for d in command.destinations],
+                },
+            )
+            claim = await self.db.write(
+                partial(intents.claim, intent=intent, grace=self.intent_grace)
+            )
+        except BaseException:
+            await asyncio.shield(reservation.cancel())
+            raise
+        if claim.outcome != "claimed":
+            await reservation.cancel()
+        return claim, PendingStart(intent, reservation)
 
     async def start_web_call(
-        self, command: StartWebCall, *, intent: Intent | None = None
+        self, command: StartWebCall, *, pending: PendingStart | None = None
     ) -> StartedCall:
         """Start a web call upstream and store it with its join link, intent first.
 
-        The call counts against the limits first (`LimitReached`: nothing starts, the key is
-        released). Without a claimed `intent` (see `claim_start`) one is made. The intent is written
-        before OneInbox is asked; its start id travels in the call's `metadata`
-        (`gateway_start_id`, beside the origin). Then the call, its join link and the key's
-        answer are written together. When OneInbox certainly started nothing the key is
-        released; when that is unknown (no answer, a 5xx, the store failing afterwards) the
-        intent stays for the reconciler, which finds the call by its start id.
+        Without a `pending` start from `claim_start` (which counts the call against the
+        limits: `LimitReached`) one is made. The intent is written before OneInbox is asked;
+        its start id travels in the call's `metadata` (`gateway_start_id`, beside the origin).
+        Then the call, its join link and the key's answer are written together. When OneInbox
+        certainly started nothing the key is released; when that is unknown (no answer, a 5xx,
+        the store failing afterwards) the intent stays for the reconciler, which finds the
+        call by its start id.
         """
-        if intent is None:
-            claim, intent = await self.claim_start(
+        if pending is None:
+            claim, pending = await self.claim_start(
                 command, scope=f"start:{command.origin.kind}", key=None
             )
             assert claim.outcome == "claimed", claim
         try:
-            async with self.within_limits(command.origin, "web"):
-                return await self._start_web_call(command, intent)
-        except LimitReached:  # counted before anything upstream: the key is free again
-            await asyncio.shield(self.db.write(partial(intents.release, start_id=intent.start_id)))
+            started = await self._start_web_call(command, pending.intent)
+        except BaseException:
+            await asyncio.shield(pending.reservation.cancel())
             raise
+        await pending.reservation.settle()
+        return started
 
     async def _start_web_call(self, command: StartWebCall, intent: Intent) -> StartedCall:
         metadata = {

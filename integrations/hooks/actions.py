@@ -204,9 +204,11 @@ class HookRunner:
             return await self._keyed_other(hook, plan)
         scope = f"hook:{hook.name}"
         try:
-            claim, intent = await self.ctx.calls.claim_start(
+            claim, pending = await self.ctx.calls.claim_start(
                 command, scope=scope, key=plan.key, fingerprint=plan.fingerprint
             )
+        except LimitReached as reached:
+            raise limit_problem(reached) from None
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
         except OneInboxError as exc:  # creating an alias on first use failed
@@ -214,9 +216,7 @@ class HookRunner:
         if claim.outcome != "claimed":
             return _claim_answer(hook, claim)
         try:
-            started = await self.ctx.calls.start_web_call(command, intent=intent)
-        except LimitReached as reached:
-            raise limit_problem(reached) from None
+            started = await self.ctx.calls.start_web_call(command, pending=pending)
         except OneInboxError as exc:
             raise upstream_problem(exc) from None
         return Answer(202, self._call_body(started))
