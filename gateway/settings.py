@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # Multiplies the delivery retry schedule (5 s … 10 h); below 1 only to make tests fast.
     delivery_schedule_scale: float = Field(default=1.0, gt=0)
     data_dir: Path = Path("./data")
+    # How long a result's recording link (`/recordings/…`) opens the recording: 30 days.
+    recording_link_ttl_seconds: int = Field(default=2_592_000, gt=0)
+    # Live transcripts: at most one sync of a call's live destination per this many seconds.
+    live_update_interval_seconds: float = Field(default=1.0, ge=0.2, le=60)
     # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
     # Connections to OneInbox kept open at most (Slack's starts in flight and the tracker

@@ -20,7 +20,9 @@ LOCAL_API_KEY = "oi_sk_local_simulator"
 def local_simulator(settings: Settings) -> Any:
     """The simulator app for local mode; its `server_url` points at the gateway's mount."""
     public_url = settings.public_base.replace("http", "ws", 1) + SIMULATOR_MOUNT
-    return create_simulator_app(SimulatorConfig(public_url=public_url))
+    # Local mode shows everything a real call has: a live transcript and a recording.
+    config = SimulatorConfig(public_url=public_url, transcript_events=True, record_calls=True)
+    return create_simulator_app(config)
 
 
 def oneinbox_client(

@@ -84,6 +84,8 @@ def mask(number: str | None) -> str | None:
     """Only the last four digits: `+14155550123` -> `•••0123`; None stays None."""
     if not number:
         return None
+    if "•" in number:  # masked already (a destination with `redact = ["phone"]`)
+        return number
     digits = [c for c in number if c.isdigit()]
     if len(digits) <= 4:
         return "•" * len(digits)

@@ -20,7 +20,9 @@ from gateway.calls.result import CallResult, ResultOrigin
 from gateway.calls.states import CallState
 from gateway.delivery.outbox import Outbox
 from gateway.join.links import JoinLinks
+from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
+from gateway.recordings.links import RecordingLinks
 from gateway.store.calls import CallRepository, IllegalTransition
 from gateway.store.database import Database
 from gateway.store.tables import CallEventRow, CallRow, utcnow
@@ -70,11 +72,23 @@ class Step:
 class CallProgress:
     """Applies what OneInbox says about a call to the store."""
 
-    def __init__(self, db: Database, outbox: Outbox, links: JoinLinks, timing: Timing) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        links: JoinLinks,
+        timing: Timing,
+        *,
+        recordings: RecordingLinks | None = None,
+        transcript: LiveTranscript | None = None,
+    ) -> None:
         self.db = db
         self.outbox = outbox
         self.links = links
         self.timing = timing
+        # Results carry the gateway's own recording link, never OneInbox's expiring URL.
+        self.recordings = recordings
+        self.transcript = transcript
 
     async def apply(self, call_id: str, upstream: Call, leased_until: datetime) -> Step:
         """Move the call as far as the upstream record allows; schedule the next look."""
@@ -161,6 +175,8 @@ class CallProgress:
             lease_expires_at=None,
         )
         await self.links.purge_for_call(session, row.id)
+        if self.transcript is not None:
+            await self.transcript.settle(session, row, result.messages)
         await self.outbox.enqueue_for(session, row, result)
         log.info(
             "call.finished",
@@ -188,6 +204,8 @@ class CallProgress:
             update["agent_id"] = row.agent_id
         if await self._was_expired(session, row):
             update["end_reason"] = JOIN_TIMEOUT_REASON
+        if result.recording_url and self.recordings is not None:
+            update["recording_url"] = self.recordings.url_for(row.id)
         return result.model_copy(update=update) if update else result
 
     async def _was_expired(self, session: AsyncSession, row: CallRow) -> bool:

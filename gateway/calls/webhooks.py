@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pydantic
@@ -33,7 +35,18 @@ log = structlog.get_logger(__name__)
 PATH = "/webhooks/oneinbox"
 TOKEN_HEADER = "x-gateway-webhook-token"  # noqa: S105 (a header name)
 WEBHOOK_NAME = "oneinbox-gateway"
-EVENTS = ["call.started", "call.ended", "call.analyzed", "call.failed"]
+EVENTS = [
+    "call.started",
+    "call.ended",
+    "call.analyzed",
+    "call.failed",
+    "call.recording.available",
+    "transcript.partial",
+    "transcript.final",
+]
+# Handles what an event says beyond "look at this call" (a transcript line, a recording);
+# True when the event needs no look at the call upstream.
+EventHandler = Callable[[str, dict[str, Any]], Awaitable[bool]]
 
 
 class OneInboxEvent(BaseModel):
@@ -55,8 +68,10 @@ def webhook_url(settings: Settings, token: str) -> str:
     return f"{settings.public_base}{PATH}?token={token}"
 
 
-def webhook_routes(tracker: CallTracker, token: str) -> list[Route]:
-    """The one route, bound to the tracker it hints."""
+def webhook_routes(
+    tracker: CallTracker, token: str, *, on_event: EventHandler | None = None
+) -> list[Route]:
+    """The one route, bound to the tracker it hints and the handler of event contents."""
 
     async def receive(request: Request) -> Response:
         given = request.query_params.get("token") or request.headers.get(TOKEN_HEADER) or ""
@@ -71,6 +86,8 @@ def webhook_routes(tracker: CallTracker, token: str) -> list[Route]:
             error = exc.errors()[0]
             where = ".".join(str(p) for p in error["loc"]) or "body"
             raise HTTPProblem(422, "invalid_event", f"{where}: {error['msg']}") from None
+        if on_event is not None and await on_event(event.event, data):
+            return JSONResponse({"accepted": True, "tracked": True}, status_code=202)
         tracked = await tracker.hint(event.call_id)
         log.info("webhook.hint", hook_event=event.event, call_id=event.call_id, tracked=tracked)
         return JSONResponse({"accepted": True, "tracked": tracked}, status_code=202)
@@ -110,6 +127,9 @@ async def register_webhook(client: OneInboxClient, url: str) -> str | None:
     try:
         hooks = await client.list_webhooks()
         ours = sorted(h.id for h in hooks if h.url == url)
+        for hook in hooks:
+            if hook.url == url and set(EVENTS) - set(hook.events):
+                await client.update_webhook_events(hook.id, list(EVENTS))
         if not ours:
             await client.create_webhook(WEBHOOK_NAME, url, list(EVENTS))
             hooks = await client.list_webhooks()

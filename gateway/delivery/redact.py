@@ -2,7 +2,8 @@
 
 The outbox hands a destination with `redact` in its config a copy of the result whose summary
 and transcript have those masked (and, with "phone", `to_number` shows its last four digits
-only); the stored result stays complete, and other destinations see it whole. What is found:
+only, `•••0123`); the stored result stays complete, and other destinations see it whole.
+What is found:
 
 - card: 13 to 19 digits (spaces or dashes between groups allowed) that pass the Luhn check;
   shown as `[card ending 4242]`;
@@ -21,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from phonenumbers import Leniency, PhoneNumberMatcher
 
+from gateway.calls.phone import mask as mask_number
 from gateway.calls.result import CallResult
 
 PersonalData = Literal["phone", "email", "card"]
@@ -122,19 +124,6 @@ class PersonalDataMask:
             text = mask_phones(text, self.region)
         return text
 
-    def number(self, number: str) -> str:
-        """A lone phone number (such as an E.164 `to_number`): every digit but the last four
-        hidden, so it keeps its shape (`+•••••••0123`)."""
-        digits = sum(c.isdigit() for c in number)
-        out, seen = [], 0
-        for char in number:
-            if char.isdigit():
-                seen += 1
-                out.append(char if seen > digits - 4 else "•")
-            else:
-                out.append(char)
-        return "".join(out)
-
 
 def redact_result(result: CallResult, kinds: Sequence[str], *, region: str | None) -> CallResult:
     """A copy of `result` with summary and transcript masked; `result` itself is untouched."""
@@ -148,7 +137,6 @@ def redact_result(result: CallResult, kinds: Sequence[str], *, region: str | Non
     }
     if result.summary is not None:
         changes["summary"] = mask.text(result.summary)
-    to_number = getattr(result, "to_number", None)  # phone calls carry the number dialled
-    if "phone" in mask.kinds and isinstance(to_number, str) and to_number:
-        changes["to_number"] = mask.number(to_number)
+    if "phone" in mask.kinds and result.to_number:  # the number a phone call dialled
+        changes["to_number"] = mask_number(result.to_number)
     return result.model_copy(update=changes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.routing import BaseRoute
 
 from gateway.calls.budget import UpstreamBudget
@@ -18,8 +20,14 @@ from gateway.context import AppContext
 from gateway.delivery.callback import CallbackDestination
 from gateway.delivery.log import LogDestination
 from gateway.delivery.outbox import Outbox, OutboxOptions
+from gateway.live.events import is_transcript_event, parse_transcript_event
+from gateway.live.feeds import LiveFeeder
+from gateway.live.transcript import LiveTranscript
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
+from gateway.recordings.links import RecordingLinks
+from gateway.recordings.routes import recording_routes
+from gateway.recordings.updates import RECORDING_EVENT, RecordingUpdates
 from gateway.upstream import oneinbox_client
 
 
@@ -51,7 +59,10 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
         ctx.db,
         ctx.destinations,
         identity=ctx.identity,
-        options=OutboxOptions(schedule_scale=settings.delivery_schedule_scale),
+        options=OutboxOptions(
+            schedule_scale=settings.delivery_schedule_scale,
+            phone_region=settings.phone_default_region,
+        ),
     )
     timing = Timing(
         poll_interval=settings.poll_interval_seconds,
@@ -60,19 +71,49 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
     )
     client = tracker_client(ctx)
     ctx.on_shutdown.append(client.aclose)
+    recordings = RecordingLinks(
+        settings.secret_key(),
+        public_base=settings.public_base,
+        ttl_seconds=settings.recording_link_ttl_seconds,
+    )
+    transcript = LiveTranscript(ctx.db)
+    feeder = LiveFeeder(
+        ctx.db,
+        ctx.destinations,
+        identity=ctx.identity,
+        interval=settings.live_update_interval_seconds,
+    )
+    progress = CallProgress(
+        ctx.db, outbox, ctx.links, timing, recordings=recordings, transcript=transcript
+    )
     tracker = CallTracker(
         ctx.db,
         client,
-        CallProgress(ctx.db, outbox, ctx.links, timing),
+        progress,
         outbox,
         identity=ctx.identity,
         budget=UpstreamBudget(settings.poll_budget_per_second),
         idle_seconds=min(1.0, settings.poll_interval_seconds),
     )
     # Stopped in reverse order: the tracker stops queueing before the outbox drains.
-    ctx.workers.extend([outbox, tracker])
+    ctx.workers.extend([outbox, feeder, tracker])
     ctx.extras["outbox"] = outbox
     ctx.extras["tracker"] = tracker
+    ctx.extras["live_feeder"] = feeder
+    ctx.extras["recording_links"] = recordings
+    updates = RecordingUpdates(
+        ctx.db, ctx.client, recordings, ctx.destinations, wake_outbox=outbox.wake
+    )
+
+    async def on_event(name: str, data: dict[str, Any]) -> bool:
+        if is_transcript_event(name):
+            event = parse_transcript_event(data)
+            if await transcript.record(event):
+                feeder.wake()
+            return event.has_text  # no text: look at the call record instead
+        if name == RECORDING_EVENT:
+            await updates.available(str(data.get("call_id") or ""))
+        return False
 
     token = webhook_token(settings.secret_key())
     redactor.add(token)
@@ -83,4 +124,6 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
             ctx.spawn(register_webhook(ctx.client, url), name="register-oneinbox-webhook")
 
         ctx.on_startup.append(register)
-    return list(webhook_routes(tracker, token))
+    routes: list[BaseRoute] = [*webhook_routes(tracker, token, on_event=on_event)]
+    routes += recording_routes(recordings, ctx.client, ctx.db, local_mode=settings.local_mode)
+    return routes

@@ -230,6 +230,13 @@ class OneInboxClient:
             raise self._bad_answer("GET /v1/webhooks", "expected a list")
         return [_parse(Webhook, item, "GET /v1/webhooks") for item in items]
 
+    async def update_webhook_events(self, webhook_id: str, events: list[str]) -> Webhook:
+        """Change the events a webhook receives."""
+        endpoint = "PATCH /v1/webhooks/{id}"
+        path = f"/v1/webhooks/{_seg(webhook_id)}"
+        data = await self._json("PATCH", path, endpoint, json={"events": list(events)})
+        return _parse(Webhook, data, endpoint)
+
     async def delete_webhook(self, webhook_id: str) -> None:
         """Remove a webhook registration."""
         endpoint = "DELETE /v1/webhooks/{id}"

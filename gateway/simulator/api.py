@@ -118,6 +118,16 @@ def server_url_for(request: Request, public_url: str | None) -> str:
     return base
 
 
+def http_base_for(request: Request, public_url: str | None) -> str:
+    """``http://host:port[/mount]`` of this simulator, where browsers fetch recordings."""
+    base = server_url_for(request, public_url)
+    if base.startswith("wss://"):
+        return "https://" + base[len("wss://") :]
+    if base.startswith("ws://"):
+        return "http://" + base[len("ws://") :]
+    return base
+
+
 def v1_routes(state: SimulatorState) -> list[Route]:
     """Every ``/v1`` route, bound to ``state``."""
 
@@ -197,6 +207,10 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         }
         return JSONResponse(answer, status_code=201)
 
+    def record_of(request: Request, call: Any) -> dict[str, Any]:
+        base = http_base_for(request, state.config.public_url)
+        return dict(call.with_recording(base, state.config.recording_url_ttl_seconds))
+
     async def start_phone_call(request: Request) -> Response:
         body = await read_body(request, PhoneCallCreate)
         if body.agent_id not in state.agents:
@@ -211,7 +225,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         return JSONResponse(call.public(), status_code=201)
 
     async def get_call(request: Request) -> Response:
-        return JSONResponse(call_of(request).public())
+        return JSONResponse(record_of(request, call_of(request)))
 
     async def stop_call(request: Request) -> Response:
         call = call_of(request)
@@ -222,7 +236,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         call = call_of(request)
         body = await read_body(request, OutcomeUpdate)
         state.set_outcome(call, body.outcome)
-        return JSONResponse(call.public())
+        return JSONResponse(record_of(request, call))
 
     async def list_calls(request: Request) -> Response:
         limit = _int_param(request, "limit", 20, low=1, high=100)
@@ -235,7 +249,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
             if (agent_id is None or call.agent_id == agent_id)
             and (status is None or call.status == status)
         ]
-        page = [call.public() for call in matching[offset : offset + limit]]
+        page = [record_of(request, call) for call in matching[offset : offset + limit]]
         return JSONResponse(
             {"items": page, "total": len(matching), "limit": limit, "offset": offset}
         )

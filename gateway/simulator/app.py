@@ -14,6 +14,7 @@ from gateway.simulator.api import v1_routes
 from gateway.simulator.config import SimulatorConfig
 from gateway.simulator.control import control_routes
 from gateway.simulator.rtc import rtc_routes
+from gateway.simulator.speech import check_recording_url, silence_wav
 from gateway.simulator.state import SimulatorState
 
 
@@ -35,6 +36,21 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> Starlette:
             }
         )
 
+    async def recording(request: Request) -> Response:
+        # A pre-signed object-store URL: no API key, the signature and expiry are the check.
+        call_id = request.path_params["call_id"]
+        refused = check_recording_url(
+            call_id,
+            request.query_params.get("expires", ""),
+            request.query_params.get("signature", ""),
+        )
+        call = state.calls.get(call_id)
+        if refused is None and (call is None or not call.recorded):
+            refused = "NoSuchKey"
+        if refused is not None:
+            return JSONResponse({"error": refused}, status_code=403)
+        return Response(silence_wav(), media_type="audio/wav")
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
@@ -47,6 +63,7 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> Starlette:
         *v1_routes(state),
         *rtc_routes(state),
         *control_routes(state),
+        Route("/recordings/{call_id}.wav", recording, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.simulator = state

@@ -53,6 +53,27 @@ class SimulatorConfig(BaseModel):
     webhook_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     webhook_retries: int = Field(default=2, ge=0, le=5)
     seed: int = 0
+    outcome: str | None = Field(
+        default=None,
+        description="Give every joined call this outcome's canned conversation and analysis "
+        "(one of the canned outcomes; None picks one per call).",
+    )
+    transcript_events: bool = Field(
+        default=False,
+        description="While a call is live, speak its scripted conversation as "
+        "`transcript.partial` / `transcript.final` events (a few words per step).",
+    )
+    transcript_step_seconds: float = Field(default=0.3, gt=0, le=10)
+    record_calls: bool = Field(
+        default=False,
+        description="Record every joined call (otherwise only agents with enable_recording).",
+    )
+    recording_delay: float = Field(
+        default=0.5, ge=0, description="Seconds after the end until the recording is ready."
+    )
+    recording_url_ttl_seconds: float = Field(
+        default=300, gt=0, le=86400, description="Lifetime of each signed recording_url."
+    )
     phone_pickup: Pickup = Field(
         default="human",
         description="How an outbound call ends: a person answers, voicemail answers, it rings "

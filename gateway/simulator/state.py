@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 
 from gateway.simulator.config import SimulatorConfig
+from gateway.simulator.speech import signed_recording_url, steps
 from gateway.simulator.stats import RequestStats
 from gateway.simulator.tokens import TokenIssuer
 from gateway.simulator.transcripts import canned_analysis
@@ -74,6 +75,10 @@ class CallRecord:
     analysis: dict[str, Any] | None = None
     outcome_override: str | None = None
     scripted: tuple[str | None, str | None] | None = None
+    # The conversation spoken live (transcript events): turns said so far, the one in progress.
+    script: list[dict[str, str]] | None = None
+    spoken: list[dict[str, str]] = field(default_factory=list)
+    recorded: bool = False
     type: str = "web"
     to_number: str | None = None
     from_number: str | None = None
@@ -118,6 +123,13 @@ class CallRecord:
             "cost_cents": None,
             "created_at": iso(self.created_at),
         }
+
+    def with_recording(self, base: str, ttl_seconds: float) -> dict[str, Any]:
+        """`public()` with a freshly signed `recording_url` once the recording is ready."""
+        data = self.public()
+        if self.recorded:
+            data["recording_url"] = signed_recording_url(base, self.id, ttl_seconds)
+        return data
 
     def numbers(self) -> dict[str, str | None]:
         """`to_number` and `from_number` of an outbound call; nothing for a web call."""
@@ -266,6 +278,16 @@ class SimulatorState:
             self._schedule(call, "max", limit, self._max_reached, call.id)
         log.debug("simulator.call_live", call_id=call.id, via=via)
         self._emit(call, "call.started")
+        if self.config.transcript_events:
+            canned = canned_analysis(
+                call.id,
+                seed=self.config.seed,
+                joined=True,
+                variables=call.variables,
+                outcome=self.config.outcome,
+            )
+            call.script = canned.messages
+            self._schedule(call, "speak", self.config.transcript_step_seconds, self._speak, call.id)
         return True
 
     def end_call(
@@ -294,6 +316,8 @@ class SimulatorState:
             closed.set()
         self._emit(call, "call.failed" if failed else "call.ended")
         self._schedule(call, "analysis", self.config.analysis_delay, self._analyse, call.id)
+        if call.started_at is not None and self._records(call):
+            self._schedule(call, "recording", self.config.recording_delay, self._recorded, call.id)
         return True
 
     def set_outcome(self, call: CallRecord, outcome: str) -> None:
@@ -409,6 +433,57 @@ class SimulatorState:
             call.timers.pop("max", None)
             self.end_call(call, end_reason="max_duration")
 
+    def _records(self, call: CallRecord) -> bool:
+        agent = self.agents.get(call.agent_id, {})
+        return self.config.record_calls or agent.get("enable_recording") is True
+
+    def _recorded(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.timers.pop("recording", None)
+            call.recorded = True
+            self._emit(call, "call.recording.available")
+
+    def _speak(self, call_id: str) -> None:
+        """Say the next few words of the script as a transcript event."""
+        call = self.calls.get(call_id)
+        if call is None or call.script is None or call.status != "in_progress":
+            return
+        call.timers.pop("speak", None)
+        index = sum(1 for m in call.spoken if m.get("final") == "yes")
+        if index >= len(call.script):
+            return
+        turn = call.script[index]
+        said = next((m for m in call.spoken if m.get("final") != "yes"), None)
+        plan = steps(turn["content"])
+        done = (
+            0
+            if said is None
+            else next((i + 1 for i, (text, _) in enumerate(plan) if text == said["content"]), 0)
+        )
+        text, final = plan[min(done, len(plan) - 1)]
+        if said is None:
+            said = {"role": turn["role"], "content": text, "final": "no"}
+            call.spoken.append(said)
+        said["content"] = text
+        said["final"] = "yes" if final else "no"
+        self._emit_transcript(call, turn["role"], text, final)
+        if not final or index + 1 < len(call.script):
+            self._schedule(call, "speak", self.config.transcript_step_seconds, self._speak, call_id)
+
+    def _emit_transcript(self, call: CallRecord, role: str, text: str, final: bool) -> None:
+        hooks = list(self.webhooks.values())
+        if hooks:
+            payload = {
+                "event": "transcript.final" if final else "transcript.partial",
+                "call_id": call.id,
+                "agent_id": call.agent_id,
+                "role": role,
+                "content": text,
+                "timestamp": iso(time.time()),
+            }
+            self.dispatcher.dispatch(hooks, payload)
+
     def _analyse(self, call_id: str) -> None:
         call = self.calls.get(call_id)
         if call is None:
@@ -419,6 +494,7 @@ class SimulatorState:
             seed=self.config.seed,
             joined=call.started_at is not None and call.status == "completed",
             variables=call.variables,
+            outcome=self.config.outcome,
         )
         outcome, summary = call.scripted or (None, None)
         call.messages = canned.messages

@@ -119,7 +119,12 @@ class CannedAnalysis:
 
 
 def canned_analysis(
-    call_id: str, *, seed: int, joined: bool, variables: dict[str, object] | None
+    call_id: str,
+    *,
+    seed: int,
+    joined: bool,
+    variables: dict[str, object] | None,
+    outcome: str | None = None,
 ) -> CannedAnalysis:
     """A deterministic transcript and analysis for ``call_id``.
 
@@ -129,7 +134,8 @@ def canned_analysis(
         _, summary = _SCRIPTS["Not Connected"][0]
         return CannedAnalysis(messages=[], outcome="Not Connected", summary=summary)
     rng = random.Random(f"{seed}:{call_id}")
-    outcome = rng.choice(OUTCOMES)
+    picked = rng.choice(OUTCOMES)
+    outcome = outcome if outcome is not None and outcome in _SCRIPTS else picked
     turns, summary = rng.choice(_SCRIPTS[outcome])
     given = str((variables or {}).get("customer_name") or "").strip()
     words = {

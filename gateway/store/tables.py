@@ -177,6 +177,49 @@ class IdempotencyKeyRow(Base):
     call_id: Mapped[str | None] = mapped_column(sa.String(64))
 
 
+class TranscriptTurnRow(Base):
+    """One turn of a call's conversation as it is spoken; `version` grows with every change."""
+
+    __tablename__ = "transcript_turns"
+
+    call_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    turn: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    role: Mapped[str | None] = mapped_column(sa.String(32))
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    final: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LiveFeedRow(Base):
+    """A live destination of one call (e.g. its Slack thread) and what it has shown so far.
+
+    Due while `wanted` > `synced`: every transcript change bumps `wanted`; a worker that holds
+    the lease shows the turns and sets `synced` to the `wanted` it started from, so a change
+    that arrives meanwhile is never lost. `next_attempt_at` spaces the syncs (coalescing) and
+    carries a destination's `Retry-After`. `shown` is the destination's own memory (message
+    ids and versions per turn).
+    """
+
+    __tablename__ = "live_feeds"
+    __table_args__ = (sa.UniqueConstraint("call_id", "destination_key", name="uq_live_feed_dest"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    destination: Mapped[str] = mapped_column(sa.String(32))
+    destination_key: Mapped[str] = mapped_column(sa.String(512))
+    wanted: Mapped[int] = mapped_column(default=0)
+    synced: Mapped[int] = mapped_column(default=0)
+    shown: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class UsageCounterRow(Base):
     """How many calls one subject started in one window (a day), for the limits.
 

@@ -167,9 +167,17 @@ def result_message(result: CallResult) -> Message:
         },
         _section(_clip(escape(summary) if result.summary else summary)),
         *transcript_blocks(result.messages),
+        *recording_blocks(result.recording_url),
         _context(f"Call `{escape(result.call_id)}`" + _end_reason(result.end_reason)),
     ]
     return text, blocks
+
+
+def recording_blocks(url: str | None) -> list[Block]:
+    """A link to the recording (the gateway's own link, which stays valid; never upstream's)."""
+    if not url:
+        return []
+    return [_section(f":studio_microphone: <{url}|Listen to the recording>")]
 
 
 def transcript_blocks(messages: Sequence[ResultMessage]) -> list[Block]:
@@ -201,12 +209,13 @@ def transcript_blocks(messages: Sequence[ResultMessage]) -> list[Block]:
     return blocks
 
 
-def result_metadata(call_id: str, delivery_id: str) -> dict[str, Any]:
-    """Message metadata that marks a result message as ours, so it is never posted twice."""
-    return {
-        "event_type": RESULT_EVENT,
-        "event_payload": {"call_id": call_id, "delivery_id": delivery_id},
-    }
+def result_metadata(call_id: str, delivery_id: str, *, recording: bool = False) -> dict[str, Any]:
+    """Message metadata that marks a result message as ours, so it is never posted twice
+    (`recording`: it shows the recording link, so a re-sent result knows to edit it)."""
+    payload: dict[str, Any] = {"call_id": call_id, "delivery_id": delivery_id}
+    if recording:
+        payload["recording"] = True
+    return {"event_type": RESULT_EVENT, "event_payload": payload}
 
 
 def _speaker(role: str) -> str:

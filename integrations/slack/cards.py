@@ -22,13 +22,16 @@ from gateway.store.tables import DeliveryRow
 
 
 def slack_destination(
-    channel: str, team_id: str | None, *, redact: Sequence[str] = ()
+    channel: str, team_id: str | None, *, redact: Sequence[str] = (), live: bool = False
 ) -> Destination:
     """The `slack` destination of a call started in `channel` (the card is not posted yet);
-    `redact` names the personal data masked in its result (`[slack] redact`)."""
+    `redact` names the personal data masked in its result (`[slack] redact`); `live`: the
+    card's thread shows the transcript while the call runs."""
     config: dict[str, Any] = {"channel": channel, "team_id": team_id, "thread_ts": None}
     if redact:
         config["redact"] = list(redact)
+    if live:
+        config["live"] = True
     return Destination(kind="slack", key=f"slack:{channel}", config=config)
 
 

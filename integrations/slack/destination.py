@@ -17,6 +17,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from gateway.calls.result import CallResult
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
+from gateway.live.feeds import LiveFeed, LiveSync
 from integrations.slack import blocks
 from integrations.slack.channel import (
     NOT_A_MEMBER,
@@ -25,6 +26,7 @@ from integrations.slack.channel import (
     post_message,
     slack_error,
 )
+from integrations.slack.live import SlackLivePoster
 from integrations.slack.workspace import NoInstallationError, SlackWorkspaces
 
 log = structlog.get_logger(__name__)
@@ -51,10 +53,17 @@ class SlackDestination:
     """Registered on `ctx.destinations` as `slack`."""
 
     name = "slack"
+    # A result sent again (e.g. its recording became available) edits the posted message.
+    updates_in_place = True
 
     def __init__(self, workspaces: SlackWorkspaces, *, auto_join: bool) -> None:
         self.workspaces = workspaces
         self.auto_join = auto_join
+        self.live = SlackLivePoster(workspaces)
+
+    async def show_live(self, feed: LiveFeed) -> LiveSync:
+        """The call's live transcript in its card's thread (see `integrations.slack.live`)."""
+        return await self.live.show_live(feed)
 
     async def deliver(self, attempt: DeliveryAttempt, result: CallResult) -> DeliveryOutcome:
         """Update the card (idempotent), then post the result unless it is already there."""
@@ -91,12 +100,21 @@ class SlackDestination:
                 if slack_error(exc) != "message_not_found":
                     raise
                 thread_ts = None  # the card was deleted: post the result in the channel
-        if (attempt.uncertain or attempt.attempt > 1) and await self._already_posted(
-            client, channel, thread_ts, result.call_id
-        ):
-            log.info("slack.result_already_posted", call_id=result.call_id, channel=channel)
-            return
         text, message = blocks.result_message(result)
+        metadata = blocks.result_metadata(
+            result.call_id, attempt.delivery_id, recording=bool(result.recording_url)
+        )
+        if attempt.uncertain or attempt.attempt > 1:
+            posted = await self._already_posted(client, channel, thread_ts, result.call_id)
+            if posted is not None:
+                ts, shown = posted
+                if shown != metadata["event_payload"]:
+                    # A newer result (its recording became available): edit it in place.
+                    await client.chat_update(
+                        channel=channel, ts=ts, text=text, blocks=message, metadata=metadata
+                    )
+                log.info("slack.result_already_posted", call_id=result.call_id, channel=channel)
+                return
         ts = await post_message(
             client,
             channel=channel,
@@ -104,27 +122,32 @@ class SlackDestination:
             thread_ts=thread_ts,
             text=text,
             blocks=message,
-            metadata=blocks.result_metadata(result.call_id, attempt.delivery_id),
+            metadata=metadata,
             unfurl_links=False,
         )
         log.info("slack.result_posted", call_id=result.call_id, channel=channel, ts=ts)
 
     async def _already_posted(
         self, client: AsyncWebClient, channel: str, thread_ts: str | None, call_id: str
-    ) -> bool:
+    ) -> tuple[str, dict[str, Any]] | None:
+        """(ts, metadata payload) of this call's result message when it is already there."""
         try:
             response = await self._read_thread(client, channel, thread_ts)
         except SlackApiError as exc:
             error = slack_error(exc)
             if error == "thread_not_found":
-                return False
+                return None
             if error not in NOT_A_MEMBER:
                 raise
             if not self.auto_join or error != "not_in_channel":
                 raise ChannelUnavailable(channel, error) from None
             await join(client, channel)
             response = await self._read_thread(client, channel, thread_ts)
-        return any(_is_ours(m, blocks.RESULT_EVENT, call_id) for m in response["messages"] or [])
+        for message in response["messages"] or []:
+            if _is_ours(message, blocks.RESULT_EVENT, call_id):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                return str(message["ts"]), dict(payload)
+        return None
 
     async def _read_thread(
         self, client: AsyncWebClient, channel: str, thread_ts: str | None

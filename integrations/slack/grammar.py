@@ -76,6 +76,7 @@ class UsageError(Exception):
 class CallCommand:
     agent: str
     variables: dict[str, str] = field(default_factory=dict)
+    live: bool | None = None  # `live=yes|no`: the transcript in the thread; None: the default
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,16 @@ def parse(text: str) -> Command:
 def _parse_call(lex: _Lexer, usage: str) -> Command:
     agent = _required(lex.next(), "Which agent should take the call?", usage)
     _not_a_pair(agent, "Which agent should take the call?", usage)
-    return CallCommand(agent=agent, variables=_pairs(lex.rest_tokens(), usage))
+    variables = _pairs(lex.rest_tokens(), usage)
+    # `live` is an option of the command, never a prompt variable.
+    live = variables.pop("live", None)
+    if live is not None and live.lower() not in TRUE | FALSE:
+        raise UsageError(f"`live` must be yes or no, not `{live}`.", usage)
+    return CallCommand(
+        agent=agent,
+        variables=variables,
+        live=None if live is None else live.lower() in TRUE,
+    )
 
 
 def _parse_stop(lex: _Lexer, usage: str) -> Command:

@@ -68,11 +68,13 @@ class SlackHandlers:
         auto_join: bool,
         max_concurrent: int = 200,
         max_waiting: int = 1000,
+        live_transcript: bool = False,
         redact: Sequence[str] = (),
     ) -> None:
         self.ctx = ctx
         self.redact = tuple(redact)
         self.auto_join = auto_join
+        self.live_transcript = live_transcript  # `[slack] live_transcript`: the default
         # Background work waits its turn here, parked, so a burst of commands cannot flood
         # the event loop and delay the acks of the commands that follow; past `max_waiting`
         # a command is turned away at once rather than queued without bound.
@@ -213,7 +215,12 @@ class SlackHandlers:
                     variables=dict(command.variables),
                     origin=origin,
                     destinations=[
-                        slack_destination(inv.channel_id, inv.team_id, redact=self.redact)
+                        slack_destination(
+                            inv.channel_id,
+                            inv.team_id,
+                            redact=self.redact,
+                            live=self.live_transcript if command.live is None else command.live,
+                        )
                     ],
                 )
             ),

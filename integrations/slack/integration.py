@@ -30,6 +30,8 @@ class SlackOptions(BaseModel):
     max_concurrent_work: int = Field(default=200, ge=1, le=10_000)
     # Commands waiting for a turn; past this, new commands are turned away politely.
     max_waiting_work: int = Field(default=1000, ge=0, le=100_000)
+    # Show every call's transcript in its thread while it runs (per call: `live=yes|no`).
+    live_transcript: bool = False
     # Personal data masked in the results of calls started from Slack (phone, email, card).
     redact: list[PersonalData] = Field(default_factory=list)
 
@@ -55,6 +57,7 @@ class SlackIntegration:
             auto_join=options.auto_join,
             max_concurrent=options.max_concurrent_work,
             max_waiting=options.max_waiting_work,
+            live_transcript=options.live_transcript,
             redact=options.redact,
         )
         app = build_bolt_app(ctx, workspaces, handlers)

@@ -128,5 +128,17 @@ def test_a_redacted_result_is_a_copy_and_the_original_stays_complete() -> None:
     assert redact_result(result, [], region=None) is result
 
 
-def test_a_dialled_number_keeps_only_its_last_four_digits() -> None:
-    assert mask.number("+14155550123") == "+•••••••0123"
+def test_a_phone_calls_number_is_masked_only_where_phone_is_redacted() -> None:
+    result = CallResult(
+        call_id="call_2",
+        agent_id="agt_1",
+        status="completed",
+        type="outbound",
+        to_number="+14155550123",
+        origin=ResultOrigin(kind="hook", name="ring-lead"),
+    )
+    masked = redact_result(result, ["phone"], region=None)
+    assert masked.to_number == "•••0123"
+    assert masked.masked_to_number == "•••0123"  # what Slack shows stays the same
+    assert redact_result(result, ["email"], region=None).to_number == "+14155550123"
+    assert result.to_number == "+14155550123"

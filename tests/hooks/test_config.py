@@ -93,3 +93,28 @@ def test_a_wrong_limits_table_stops_start_up_naming_the_key(tmp_path: Path) -> N
     assert str(info.value).startswith(
         f"{tmp_path / 'gateway.toml'}: [limits] calls_per_hook_per_day"
     )
+
+
+def test_redact_is_accepted_on_every_kind_of_notify_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from integrations.hooks.config import build_hook
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-test")
+    table = {
+        "agent": "a",
+        "auth": {"scheme": "bearer", "token_env": "NEW_LEAD_TOKEN"},
+        "notify": [
+            {"slack_channel": "C1", "redact": ["phone", "email", "card"]},
+            {"callback_url": "https://crm.example/hook"},
+            {"hubspot_contact": "body.id", "token_env": "HUBSPOT_ACCESS_TOKEN", "redact": ["card"]},
+        ],
+    }
+    hook = build_hook("gw.toml", "lead", table, allow_private=False)
+    assert [entry.redact for entry in hook.config.notify] == [
+        ["phone", "email", "card"],
+        [],
+        ["card"],
+    ]
+    assert hook.config.notify[2].write_back is not None
+    assert 2 in hook.write_backs

@@ -4,6 +4,11 @@ Serve `FakeSlack().app` with `serve_app`; point `SLACK_API_URL` at `<url>/api/`.
 commands in tests carry `response_url=<url>/response/<id>`; what the gateway sends there is
 recorded too. `fail(method, error, times=, retry_after=)` makes a method answer an error
 (`not_in_channel`, `ratelimited` → HTTP 429 with `Retry-After`, …) the next `times` calls.
+
+`enforce_rate_limits()` makes it limit methods per channel the way Slack does (token buckets;
+`chat.postMessage` about one message a second per channel with short bursts, `chat.update`
+alike): a call over the limit gets HTTP 429 `{"ok": false, "error": "ratelimited"}` with
+`Retry-After` in whole seconds, and is recorded in `limited`.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +41,28 @@ class Recorded:
 
 
 @dataclass
+class Bucket:
+    per_second: float
+    burst: int
+    tokens: float
+    at: float
+
+    def take(self, now: float) -> float:
+        """Spend one call: 0 when allowed, else seconds until one is."""
+        self.tokens = min(float(self.burst), self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.per_second
+
+
+# Slack's published limits for the methods the gateway calls in bursts ("about one message
+# per second per channel, short bursts allowed"), per method and channel.
+SLACK_LIMITS = {"chat.postMessage": (1.0, 3), "chat.update": (1.0, 3)}
+
+
+@dataclass
 class Fault:
     error: str
     times: int
@@ -55,6 +83,9 @@ class FakeSlack:
         self.faults: dict[str, list[Fault]] = {}
         # While set, a thread reply is stored but its answer is held back (a crash window).
         self.hold_thread_replies = False
+        self.limits: dict[str, tuple[float, int]] = {}
+        self.limited: list[Recorded] = []  # calls answered 429 by the rate limits
+        self._buckets: dict[tuple[str, str], Bucket] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self.app = Starlette(
@@ -71,6 +102,12 @@ class FakeSlack:
         """Answer the next `times` calls of `method` with `error`."""
         with self._lock:
             self.faults.setdefault(method, []).append(Fault(error, times, retry_after))
+
+    def enforce_rate_limits(self, limits: dict[str, tuple[float, int]] | None = None) -> None:
+        """Limit methods per channel: {method: (calls per second, burst)}; Slack's by default."""
+        with self._lock:
+            self.limits = dict(SLACK_LIMITS if limits is None else limits)
+            self._buckets.clear()
 
     def only_members_of(self, *channels: str, joinable: tuple[str, ...] = ()) -> None:
         """The bot is in `channels` only; `joinable` are public channels it may join."""
@@ -116,8 +153,15 @@ class FakeSlack:
         auth = request.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
         with self._lock:
-            self.calls.append(Recorded(method, args, token))
-            fault = self._take_fault(method)
+            recorded = Recorded(method, args, token)
+            self.calls.append(recorded)
+            wait = self._over_limit(method, str(args.get("channel", "")), recorded.at)
+            if wait > 0:
+                self.limited.append(recorded)
+            fault = self._take_fault(method) if wait == 0 else None
+        if wait > 0:
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+            return JSONResponse({"ok": False, "error": "ratelimited"}, 429, headers=headers)
         if fault is not None:
             if fault.error == "ratelimited":
                 headers = {"Retry-After": str(fault.retry_after or 1)}
@@ -140,6 +184,16 @@ class FakeSlack:
         with self._lock:
             self.responses.append((request.path_params["rid"], payload))
         return Response("ok")
+
+    def _over_limit(self, method: str, channel: str, now: float) -> float:
+        limit = self.limits.get(method)
+        if limit is None:
+            return 0.0
+        bucket = self._buckets.get((method, channel))
+        if bucket is None:
+            bucket = Bucket(limit[0], limit[1], float(limit[1]), now)
+            self._buckets[(method, channel)] = bucket
+        return bucket.take(now)
 
     def _take_fault(self, method: str) -> Fault | None:
         queue = self.faults.get(method)
