@@ -124,7 +124,8 @@ def main(argv: list[str]) -> int:
         failed = [row for row in rows if row["name"].endswith(": failed")]
         for row in failed:
             print(f"{row['benchmark']}: {row['unit']}: {row['compared_with']}")
-        print(f"quick bench: {len(names) - len(failed)} of {len(names)} ran", file=sys.stderr)
+        took = ", ".join(f"{name} {seconds:g} s" for name, seconds in timings.items())
+        print(f"quick bench: {len(names) - len(failed)} of {len(names)} ran ({took})")
         return 1 if failed else 0
     if not argv:  # a partial run does not overwrite the full table
         RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n")

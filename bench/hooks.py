@@ -23,7 +23,6 @@ import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -241,8 +240,10 @@ def _measure(work: Path) -> dict[str, Any]:
     quiet = {"LOG_LEVEL": "warning", "LOG_FORMAT": "json"}
     found: dict[str, Any] = {}
     simulator = start_process(
-        [sys.executable, "-m", "gateway", "simulate", "--host", "127.0.0.1"]
-        + ["--port", str(sim_port), "--api-key", API_KEY],
+        [
+            *(sys.executable, "-m", "gateway", "simulate", "--host", "127.0.0.1"),
+            *("--port", str(sim_port), "--api-key", API_KEY),
+        ],
         quiet,
         sim_url + "/",
         work / "simulator.log",
@@ -256,9 +257,11 @@ def _measure(work: Path) -> dict[str, Any]:
         ).json()["id"]
         _script(work, "hook", "/hooks/bench", f"Bearer {TOKEN}", {"name": "Ada"})
         floor = start_process(
-            [sys.executable, "-m", "uvicorn", "--factory", "bench._floor:app"]
-            + ["--host", "127.0.0.1", "--port", str(floor_port)]
-            + ["--log-level", "warning", "--no-access-log"],
+            [
+                *(sys.executable, "-m", "uvicorn", "--factory", "bench._floor:app"),
+                *("--host", "127.0.0.1", "--port", str(floor_port)),
+                *("--log-level", "warning", "--no-access-log"),
+            ],
             {
                 "PYTHONPATH": str(ROOT),
                 "FLOOR_UPSTREAM": sim_url,

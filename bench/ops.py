@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 
 from bench._support import scaled
-
 from gateway.store.database import Database
 from gateway.store.tables import CallEventRow, CallRow, DeliveryRow, utcnow
 from tests.support.servers import gateway_process
