@@ -7,7 +7,9 @@ measured. Destinations, each in the same harness so the figures compare:
 - the signed callback (`callback`, one POST each, verified by the receiver with the
   `standardwebhooks` package): the reference figure;
 - `hubspot_contact` against the HubSpot stand-in (contact check + call create: 2 requests);
-- `pipedrive_person` against the Pipedrive stand-in (person check + note: 2 requests).
+- `pipedrive_person` against the Pipedrive stand-in (person check + note: 2 requests);
+- `salesforce_record` against the Salesforce org stand-in (one Task create each, after one
+  client credentials token for the run: 1 request).
 A CRM figure well under half the callback's points at the write-back itself.
 """
 
@@ -34,8 +36,10 @@ from gateway.store.deliveries import DeliveryRepository
 from gateway.store.tables import CallRow, DeliveryRow
 from integrations.hubspot.writeback import HubSpotContactDestination
 from integrations.pipedrive.writeback import PipedrivePersonDestination
+from integrations.salesforce.destination import SalesforceRecordDestination
 from tests.support.fake_hubspot import FakeHubSpot
 from tests.support.fake_pipedrive import FakePipedrive
+from tests.support.fake_salesforce import FakeSalesforce
 from tests.support.receiver import CallbackReceiver
 from tests.support.servers import serve_app
 
@@ -132,12 +136,17 @@ def run() -> list[dict[str, Any]]:
     os.environ["BENCH_WHSEC"] = receiver.secret
     os.environ["HUBSPOT_ACCESS_TOKEN"] = hubspot.token
     os.environ["PIPEDRIVE_API_TOKEN"] = pipedrive.token
+    salesforce = FakeSalesforce()
+    contact = salesforce.add_record("003")
+    os.environ["SALESFORCE_CLIENT_ID"] = salesforce.client_id
+    os.environ["SALESFORCE_CLIENT_SECRET"] = salesforce.client_secret
     rows: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
         serve_app(receiver.app) as rx,
         serve_app(hubspot.app) as hs,
         serve_app(pipedrive.app) as pd,
+        serve_app(salesforce.app) as sf,
     ):
         cases: list[tuple[str, Destination, dict[str, Any]]] = [
             (
@@ -147,7 +156,17 @@ def run() -> list[dict[str, Any]]:
             ),
             ("HubSpot stand-in", HubSpotContactDestination(hs.url), {"record_id": "1000"}),
             ("Pipedrive stand-in", PipedrivePersonDestination(pd.url), {"record_id": "1000"}),
+            (
+                "Salesforce stand-in",
+                SalesforceRecordDestination(sf.url),
+                {
+                    "record_id": contact,
+                    "client_id_env": "SALESFORCE_CLIENT_ID",
+                    "client_secret_env": "SALESFORCE_CLIENT_SECRET",
+                },
+            ),
         ]
+        requests = {"HubSpot stand-in": 2, "Pipedrive stand-in": 2, "Salesforce stand-in": 1}
         reference = None
         for label, destination, config in cases:
             rate = asyncio.run(measure(destination, config, Path(tmp)))
@@ -159,7 +178,8 @@ def run() -> list[dict[str, Any]]:
                     "unit": "results/s",
                     "compared_with": "reference: one signed POST per result"
                     if label.startswith("signed")
-                    else f"{rate / reference:.2f}x the signed callback (2 requests each)",
+                    else f"{rate / reference:.2f}x the signed callback "
+                    f"({requests[label]} request{'s' if requests[label] > 1 else ''} each)",
                 }
             )
     return rows

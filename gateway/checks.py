@@ -36,6 +36,7 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
             rows.append(("oneinbox", True, where))
         rows.append(await check_slack(settings))
         rows.extend(check_hook_secrets(ctx.config))
+        rows.extend(await integration_checks(settings, ctx.config))
     finally:
         await ctx.client.aclose()
         await ctx.db.dispose()
@@ -72,6 +73,18 @@ async def check_slack(settings: Settings) -> CheckRow:
         error = body.get("error", f"HTTP {answer.status_code}") if isinstance(body, dict) else "?"
         return ("slack", False, f"auth.test refused the bot token: {error}")
     return ("slack", True, f"bot @{body.get('user', '?')} in workspace {body.get('team', '?')}")
+
+
+async def integration_checks(settings: Settings, config: GatewayConfig) -> list[CheckRow]:
+    """Rows from integrations that offer `async check(settings, config)` (e.g. a CRM login)."""
+    from gateway.plugins import discover
+
+    rows: list[CheckRow] = []
+    for integration in discover():
+        check = getattr(integration, "check", None)
+        if check is not None:
+            rows.extend(await check(settings, config))
+    return rows
 
 
 def check_hook_secrets(config: GatewayConfig) -> list[CheckRow]:

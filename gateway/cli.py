@@ -14,6 +14,7 @@ from gateway.cli_db import db_cli
 from gateway.cli_ops import calls_cli, deliveries_cli
 from gateway.config import ConfigError, load_config
 from gateway.logging import configure_logging
+from gateway.preflight import storage_problem
 from gateway.settings import Settings, SettingsError, load_settings
 
 cli = typer.Typer(
@@ -80,7 +81,7 @@ def serve(
     settings = settings_or_exit()
     if workers > 1 and not settings.database_url.startswith("postgresql"):
         fail("--workers above 1 needs PostgreSQL (DATABASE_URL): SQLite serves one process")
-    problem = settings.serve_problem(workers)
+    problem = settings.serve_problem(workers) or storage_problem(settings)
     if problem is not None:
         fail(problem)
     typer.echo(banner(settings, host, port), err=True)

@@ -9,11 +9,12 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from gateway.calls.phone import mask
 from gateway.delivery.replay import NotReplayableError, UnknownDeliveryError, replay_delivery
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.deliveries import DeliveryRepository
-from gateway.store.tables import DeliveryRow
+from gateway.store.tables import CallRow, DeliveryRow
 
 T = TypeVar("T")
 
@@ -58,6 +59,13 @@ def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     )
 
 
+def _kind(row: CallRow) -> str:
+    """`web`, or `outbound •••0123` (a phone call; the number masked)."""
+    if row.call_type == "outbound":
+        return f"outbound {mask(row.to_number) or '?'}"
+    return "web"
+
+
 @calls_cli.command("list")
 def list_calls(
     state: Annotated[str | None, typer.Option(help="only calls in this state")] = None,
@@ -71,6 +79,7 @@ def list_calls(
         return [
             [
                 r.id,
+                _kind(r),
                 r.state,
                 r.agent_name or r.agent_id,
                 f"{r.origin_kind}:{r.origin_name}",
@@ -84,7 +93,8 @@ def list_calls(
     if not rows:
         typer.echo("no calls")
         return
-    typer.echo(_table(rows, ["CALL", "STATE", "AGENT", "ORIGIN", "CREATED", "LAST ERROR"]))
+    headers = ["CALL", "TYPE", "STATE", "AGENT", "ORIGIN", "CREATED", "LAST ERROR"]
+    typer.echo(_table(rows, headers))
 
 
 @calls_cli.command("show")
@@ -104,6 +114,7 @@ def show_call(call_id: Annotated[str, typer.Argument(help="the call id")]) -> No
         out = [
             f"call        {row.id}",
             f"state       {row.state}",
+            f"type        {_kind(row)}",
             f"agent       {row.agent_name or '-'} ({row.agent_id})",
             f"origin      {row.origin_kind}:{row.origin_name}",
             f"upstream    {row.upstream_status or '-'}",

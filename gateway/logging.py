@@ -62,7 +62,17 @@ class SecretRedactor:
                 del self._learned[next(iter(self._learned))]
 
     def scrub(self, value: Any) -> Any:
-        """Return `value` with every secret in it replaced, recursing into containers."""
+        """Return `value` with every secret in it replaced, recursing into containers.
+
+        Exceptions and other objects become their (scrubbed) text: a renderer would call
+        their `repr`, which may hold a secret the redactor never saw.
+        """
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, BaseException):
+            value = f"{type(value).__name__}: {value}"
+        elif not isinstance(value, str | dict | list | tuple):
+            value = repr(value)
         if isinstance(value, str):
             for known in self._known:
                 if known in value:
@@ -89,6 +99,23 @@ class SecretRedactor:
 
 
 redactor = SecretRedactor()
+
+MAX_EXCEPTION_CHARS = 16_000
+
+
+def render_exception(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Turn `exc_info` into the plain formatted traceback, with no local variables.
+
+    The text is kept (JSON logs too) and cut to its last `MAX_EXCEPTION_CHARS` characters,
+    where the error is; the redactor runs after this, over the traceback text.
+    """
+    event_dict = structlog.processors.format_exc_info(logger, method, event_dict)
+    text = event_dict.get("exception")
+    if isinstance(text, str) and len(text) > MAX_EXCEPTION_CHARS:
+        event_dict["exception"] = "…" + text[-MAX_EXCEPTION_CHARS:]
+    return event_dict
 
 
 def _stderr_logger(*args: Any) -> structlog.PrintLogger:
@@ -119,13 +146,16 @@ def configure_logging(
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
+        render_exception,
         redactor,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # plain_traceback: never rich's, which prints every frame's local variables.
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     numeric_level = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
@@ -142,6 +172,7 @@ def configure_logging(
             foreign_pre_chain=[
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
+                render_exception,  # uvicorn's "Exception in ASGI application" included
                 redactor,
             ],
         )

@@ -39,7 +39,12 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/voice"
+    # The org's My Domain URL for the `salesforce_record` write-back (no default: required
+    # when a hook uses it; the integration says so at start).
+    salesforce_login_url: str | None = None
     slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Who may place phone calls from Slack (they cost money); unset: SLACK_ADMIN_USERS decides.
+    slack_dial_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     join_url_template: str | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
@@ -114,7 +119,12 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
-    @field_validator("slack_admin_users", mode="before")
+    @field_validator("salesforce_login_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("slack_admin_users", "slack_dial_users", mode="before")
     @classmethod
     def _split_user_ids(cls, value: object) -> object:
         if isinstance(value, str):

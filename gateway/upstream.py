@@ -18,11 +18,15 @@ LOCAL_API_KEY = "oi_sk_local_simulator"
 
 
 def local_simulator(settings: Settings) -> Any:
-    """The simulator app for local mode; its `server_url` points at the gateway's mount."""
+    """The simulator app for local mode; its `server_url` points at the gateway's mount.
+
+    With `ADMIN_TOKEN` set, its `/_sim/*` control routes need that token.
+    """
     public_url = settings.public_base.replace("http", "ws", 1) + SIMULATOR_MOUNT
     # Local mode shows everything a real call has: a live transcript and a recording.
     config = SimulatorConfig(public_url=public_url, transcript_events=True, record_calls=True)
-    return create_simulator_app(config)
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    return create_simulator_app(config, control_token=token)
 
 
 def oneinbox_client(

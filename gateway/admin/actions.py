@@ -5,8 +5,16 @@ from __future__ import annotations
 import os
 
 from gateway.admin.models import StartCallRequest
-from gateway.calls.commands import Destination, Origin, StartedCall, StartWebCall
+from gateway.calls.commands import (
+    Destination,
+    Origin,
+    StartedCall,
+    StartedPhoneCall,
+    StartPhoneCall,
+    StartWebCall,
+)
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.context import AppContext
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
@@ -32,19 +40,19 @@ def upstream_problem(exc: OneInboxError) -> HTTPProblem:
 
 
 async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin) -> StartedCall:
-    """Resolve the agent, check the callback, then start the web call.
+    """Check the callback, resolve the agent, then start the web call.
 
     Cheap checks come first so a bad request costs no upstream call and changes nothing.
     """
+    destinations: list[Destination] = []
+    if request.callback is not None:  # before the agent: resolving one may create it upstream
+        destinations.append(await _callback_destination(ctx, request))
     try:
         await ctx.calls.resolve_agent(request.agent)
     except UnknownAgentError as exc:
         raise HTTPProblem(404, "unknown_agent", str(exc)) from None
     except OneInboxError as exc:
         raise upstream_problem(exc) from None
-    destinations: list[Destination] = []
-    if request.callback is not None:
-        destinations.append(await _callback_destination(ctx, request))
     command = StartWebCall(
         agent=request.agent,
         variables=dict(request.variables),
@@ -54,6 +62,30 @@ async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin)
     )
     try:
         return await ctx.calls.start_web_call(command)
+    except LimitReached as reached:
+        raise limit_problem(reached) from None
+    except UnknownAgentError as exc:
+        raise HTTPProblem(404, "unknown_agent", str(exc)) from None
+    except OneInboxError as exc:
+        raise upstream_problem(exc) from None
+
+
+async def start_phone_call(
+    ctx: AppContext, agent: str, number: str, origin: Origin
+) -> StartedPhoneCall:
+    """Normalise `number` (422 `invalid_phone_number`, nothing dialled), then ring it."""
+    try:
+        to_number = to_e164(number, ctx.settings.phone_default_region)
+    except InvalidPhoneNumber as exc:
+        raise HTTPProblem(422, "invalid_phone_number", f"phone: {exc.reason}") from None
+    command = StartPhoneCall(
+        agent=agent,
+        to_number=to_number,
+        from_number=ctx.settings.oneinbox_from_number,
+        origin=origin,
+    )
+    try:
+        return await ctx.calls.start_phone_call(command)
     except LimitReached as reached:
         raise limit_problem(reached) from None
     except UnknownAgentError as exc:

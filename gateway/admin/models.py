@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,6 +64,12 @@ class CallSummary(BaseModel):
     id: str
     agent_id: str
     agent_name: str | None
+    type: Literal["web", "outbound"] = Field(
+        default="web", description="`web` (join link) or `outbound` (a phone call)"
+    )
+    to_number: str | None = Field(
+        default=None, description="outbound calls: the number dialled, last four digits only"
+    )
     state: str
     upstream_status: str | None
     origin_kind: str

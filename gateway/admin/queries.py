@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from gateway.admin.models import (
     DeliveryDetail,
     DeliveryView,
 )
+from gateway.calls.phone import mask
 from gateway.delivery import replay
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
@@ -44,6 +46,8 @@ def call_summary(row: CallRow) -> CallSummary:
         id=row.id,
         agent_id=row.agent_id,
         agent_name=row.agent_name,
+        type="outbound" if row.call_type == "outbound" else "web",
+        to_number=mask(row.to_number),
         state=row.state,
         upstream_status=row.upstream_status,
         origin_kind=row.origin_kind,
@@ -53,6 +57,13 @@ def call_summary(row: CallRow) -> CallSummary:
         created_at=row.created_at,
         ended_at=row.ended_at,
     )
+
+
+def _masked(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored result with its number masked (the admin views never show it whole)."""
+    if not result or not result.get("to_number"):
+        return result
+    return {**result, "to_number": mask(str(result["to_number"]))}
 
 
 def delivery_view(row: DeliveryRow) -> DeliveryView:
@@ -94,7 +105,7 @@ async def call_detail(db: Database, call_id: str) -> CallDetail | None:
             origin_context=row.origin_context or {},
             last_error=row.last_error,
             live_at=row.live_at,
-            result=row.result,
+            result=_masked(row.result),
             events=[CallEvent.model_validate(e, from_attributes=True) for e in events],
             deliveries=[
                 DeliveryDetail(

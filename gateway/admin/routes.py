@@ -24,6 +24,7 @@ from gateway.calls.states import CallState
 from gateway.context import AppContext
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
+from gateway.http.lockout import FailedAuthLockout
 
 Handler = Callable[[Request], Awaitable[Response]]
 MAX_PAGE = 200
@@ -37,7 +38,8 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: `isdigit()` also takes `²`, which `int()` refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or not low <= int(raw) <= high:
         raise HTTPProblem(400, "invalid_query", f"{name} must be an integer from {low} to {high}")
     return int(raw)
 
@@ -59,9 +61,11 @@ def validation_problem(exc: pydantic.ValidationError) -> HTTPProblem:
 def admin_routes(ctx: AppContext) -> list[Route]:
     """The admin API's routes; each checks the token before reading anything else."""
 
+    lockout = FailedAuthLockout()
+
     def guarded(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
-            require_admin(request, ctx.settings)
+            require_admin(request, ctx.settings, lockout)
             return await handler(request)
 
         return run

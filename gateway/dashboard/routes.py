@@ -11,7 +11,7 @@ import pydantic
 import sqlalchemy as sa
 import structlog
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -22,17 +22,19 @@ from gateway.admin.models import StartCallRequest
 from gateway.calls.commands import CreateAgent, Origin
 from gateway.calls.states import TERMINAL, TRACKED
 from gateway.context import AppContext
-from gateway.dashboard import charts
+from gateway.dashboard import charts, revocations
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
 from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow
 from gateway.upstream import LOCAL_API_KEY
 
 log = structlog.get_logger(__name__)
+TERMINAL_NAMES = frozenset(str(s) for s in TERMINAL)
 HERE = Path(__file__).parent
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -41,6 +43,7 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "script-src 'self'; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
@@ -65,8 +68,12 @@ class Dashboard:
         self.sign_ins = RateLimiter(SIGN_IN_PER_ADDRESS)
 
     # -- sessions ---------------------------------------------------------------------
-    def session_of(self, request: Request) -> DashboardSession | None:
-        return self.signer.read(request.cookies.get(COOKIE))
+    async def session_of(self, request: Request) -> DashboardSession | None:
+        """The cookie's session, unless it is forged, expired or signed out."""
+        session = self.signer.read(request.cookies.get(COOKIE))
+        if session is not None and await revocations.is_revoked(self.ctx.db, session):
+            return None
+        return session
 
     def set_cookie(self, request: Request, response: Response, value: str) -> None:
         secure = request.url.scheme == "https" or self.settings.public_base.startswith("https")
@@ -103,7 +110,7 @@ class Dashboard:
         """A page for a signed-in browser; in open mode a session is made on the way."""
 
         async def run(request: Request) -> Response:
-            session = self.session_of(request)
+            session = await self.session_of(request)
             fresh: str | None = None
             if session is None and self.open:
                 fresh, session = self.signer.issue()
@@ -131,7 +138,7 @@ class Dashboard:
         """A form post: a session (401) and its CSRF token (403) come before anything else."""
 
         async def run(request: Request) -> Response:
-            session = self.session_of(request)
+            session = await self.session_of(request)
             if session is None:
                 problem = HTTPProblem(401, "signed_out", "sign in to the dashboard first")
                 return self.render(
@@ -203,10 +210,27 @@ class Dashboard:
                 "summary": (detail.result or {}).get("summary"),
                 "join_url": join_url,
                 "can_end": self.settings.local_mode and detail.state in {"started", "live"},
-                "refresh": detail.state not in {str(s) for s in TERMINAL},
+                # The live transcript's script follows the call and reloads at its end.
+                "live": detail.state not in DONE_STATES,
+                "refresh": detail.state in DONE_STATES and detail.state not in TERMINAL_NAMES,
             },
             session=session,
         )
+
+    async def transcript_stream(self, request: Request) -> Response:
+        """`text/event-stream` of the call's turns, for a signed-in page (or open mode)."""
+        if await self.session_of(request) is None and not self.open:
+            return JSONResponse(
+                {"error": {"code": "signed_out", "message": "sign in to the dashboard first"}},
+                status_code=401,
+            )
+        call_id = request.path_params["call_id"]
+        if await queries.call_detail(self.ctx.db, call_id) is None:
+            return JSONResponse(
+                {"error": {"code": "unknown_call", "message": "no call has that id"}},
+                status_code=404,
+            )
+        return transcript_response(self.ctx.db, call_id)
 
     async def _join_url(self, call_id: str) -> str | None:
         async with self.ctx.db.session() as s:
@@ -244,6 +268,7 @@ class Dashboard:
 
     async def sign_out(self, request: Request, session: DashboardSession) -> Response:
         require_csrf(session, await read_form(request))
+        await revocations.revoke(self.ctx.db, session)  # a copy of the cookie dies too
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
@@ -283,7 +308,12 @@ class Dashboard:
             body = StartCallRequest(agent=agent)
         except pydantic.ValidationError:
             raise HTTPProblem(422, "invalid_agent", BAD_NAME) from None
-        started = await actions.start_call(self.ctx, body, Origin(kind="dashboard", name="try"))
+        origin = Origin(kind="dashboard", name="try")
+        phone = form.get("phone", "").strip()
+        if phone:  # the simulator plays the phone network: it rings, answers, hangs up
+            dialled = await actions.start_phone_call(self.ctx, body.agent, phone, origin)
+            return RedirectResponse(f"/dashboard/calls/{dialled.call_id}", status_code=303)
+        started = await actions.start_call(self.ctx, body, origin)
         return RedirectResponse(f"/dashboard/calls/{started.call_id}", status_code=303)
 
     async def end_simulated(self, request: Request, session: DashboardSession) -> Response:
@@ -300,7 +330,7 @@ class Dashboard:
             answer = await sim.post(
                 f"/_sim/calls/{call_id}/end",
                 json={},
-                headers={"Authorization": f"Bearer {LOCAL_API_KEY}"},
+                headers={"Authorization": f"Bearer {self.token or LOCAL_API_KEY}"},
             )
         if answer.status_code not in (200, 409):
             raise HTTPProblem(502, "simulator_failed", f"the simulator said {answer.status_code}")
@@ -327,6 +357,7 @@ def dashboard_routes(ctx: AppContext) -> list[BaseRoute]:
     return [
         Route("/", board.page(board.overview), methods=["GET"]),
         Route("/dashboard/calls/{call_id}", board.page(board.call_page), methods=["GET"]),
+        Route("/dashboard/calls/{call_id}/transcript", board.transcript_stream, methods=["GET"]),
         Route("/dashboard/login", board.sign_in, methods=["POST"]),
         Route("/dashboard/logout", board.action(board.sign_out), methods=["POST"]),
         Route(

@@ -30,6 +30,7 @@ class LogDestination:
             duration_seconds=result.duration_seconds,
             end_reason=result.end_reason,
             analysis_missing=result.analysis_missing,
+            **({"to_number": result.masked_to_number} if result.type == "outbound" else {}),
             origin=f"{result.origin.kind}:{result.origin.name}",
             turns=len(result.messages),
         )

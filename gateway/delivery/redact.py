@@ -104,6 +104,13 @@ def mask_phones(text: str, region: str) -> str:
     return "".join(out)
 
 
+# While a turn is still being spoken a number or an address may be half there (not yet a
+# possible phone number, not yet Luhn-valid): unfinished text hides every digit run and every
+# word with an `@` too, and the exact masks apply once the turn is final.
+_PARTIAL_DIGITS = re.compile(r"\+?\(?\d[\d \-().]*\d|\d")
+_PARTIAL_EMAIL = re.compile(r"\S*@\S*")
+
+
 class PersonalDataMask:
     """Masks the chosen kinds of personal data in text; `region` reads national numbers."""
 
@@ -114,14 +121,33 @@ class PersonalDataMask:
             raise ValueError(f"unknown kind(s) {sorted(unknown)}; use {', '.join(KINDS)}")
         self.region = (region or FALLBACK_REGION).upper()
 
-    def text(self, text: str) -> str:
-        """`text` with every chosen kind masked (cards first, then emails, then phones)."""
+    def text(self, text: str, *, partial: bool = False) -> str:
+        """`text` with every chosen kind masked (cards first, then emails, then phones).
+
+        `partial`: the text is still growing (a live turn); what could become personal data
+        is hidden as well (digit runs, words with `@`).
+        """
         if "card" in self.kinds:
             text = mask_cards(text)
         if "email" in self.kinds:
             text = mask_emails(text)
         if "phone" in self.kinds:
             text = mask_phones(text, self.region)
+        if partial:
+            text = self._unfinished(text)
+        return text
+
+    def _unfinished(self, text: str) -> str:
+        if "email" in self.kinds:
+            text = _PARTIAL_EMAIL.sub(
+                lambda m: m.group() if m.group() == "[email]" else "•••", text
+            )
+        if self.kinds & {"phone", "card"}:
+            masked = re.split(r"(\[(?:card|phone) ending \d{4}\])", text)
+            text = "".join(
+                part if index % 2 else _PARTIAL_DIGITS.sub("•••", part)
+                for index, part in enumerate(masked)
+            )
         return text
 
 

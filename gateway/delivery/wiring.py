@@ -82,6 +82,7 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
         ctx.destinations,
         identity=ctx.identity,
         interval=settings.live_update_interval_seconds,
+        phone_region=settings.phone_default_region,
     )
     progress = CallProgress(
         ctx.db, outbox, ctx.links, timing, recordings=recordings, transcript=transcript

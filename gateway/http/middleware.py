@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a request id on every request, and one log line per request."""
+"""Pure ASGI middleware: a request id on every request, one log line per request, and a
+header size limit (431) before any route sees the request."""
 
 from __future__ import annotations
 
@@ -7,11 +8,29 @@ import uuid
 from collections.abc import Callable
 
 import structlog
+from sqlalchemy import exc as sa_exc
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.http.errors import error_response
 
 log = structlog.get_logger("gateway.http")
 
 RequestObserver = Callable[[str, str, int, float], None]  # method, route, status, seconds
+
+# Real senders (Slack, CRMs, browsers) send a few KiB; uvicorn's httptools parser has no limit.
+MAX_HEADER_BYTES = 32 * 1024  # all headers together
+MAX_HEADER_VALUE_BYTES = 8 * 1024  # any one header
+
+
+def headers_too_large(headers: list[tuple[bytes, bytes]]) -> bool:
+    """True when the request's headers are over either limit."""
+    total = 0
+    for name, value in headers:
+        if len(value) > MAX_HEADER_VALUE_BYTES:
+            return True
+        total += len(name) + len(value) + 4
+    return total > MAX_HEADER_BYTES
 
 
 class RequestContextMiddleware:
@@ -30,10 +49,12 @@ class RequestContextMiddleware:
         request_id = request_id or uuid.uuid4().hex
         status = 500
         started = time.perf_counter()
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
+                responded = True
                 status = int(message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
@@ -42,7 +63,18 @@ class RequestContextMiddleware:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                await self.app(scope, receive, send_with_id)
+                if headers_too_large(scope.get("headers", [])):
+                    response = error_response(
+                        431, "headers_too_large", "the request headers are too large"
+                    )
+                    await response(scope, receive, send_with_id)
+                    return
+                try:
+                    await self.app(scope, receive, send_with_id)
+                except Exception as exc:
+                    if responded:
+                        raise
+                    await _failure_response(exc, request_id)(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
                 route = _route_template(scope)
@@ -55,6 +87,26 @@ class RequestContextMiddleware:
                 )
                 for observe in self.observers:
                     observe(scope["method"], route, status, elapsed)
+
+
+def _failure_response(exc: Exception, request_id: str) -> Response:
+    """The JSON answer to an exception no route handled, logged once (redacted, no locals).
+
+    A store that cannot write (full disk, read-only) is a 503 the sender may retry; anything
+    else is a 500 naming the request id, never the exception.
+    """
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | OSError):
+        log.error("http.store_unavailable", error=f"{type(exc).__name__}: {exc}")
+        return error_response(
+            503,
+            "store_unavailable",
+            "the gateway cannot use its store just now; retry later",
+            headers={"Retry-After": "5"},
+        )
+    log.error("http.unhandled", exc_info=exc)
+    return error_response(
+        500, "internal_error", f"the gateway failed on this request (request id {request_id})"
+    )
 
 
 def _route_template(scope: Scope) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -65,7 +65,7 @@ def plausible_link_id(link_id: str) -> bool:
 @dataclass(frozen=True)
 class JoinCredentials:
     server_url: str
-    participant_token: str
+    participant_token: str = field(repr=False)
 
 
 @dataclass(frozen=True)

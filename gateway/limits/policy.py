@@ -70,7 +70,8 @@ class LimitReached(Exception):
         whose = {"gateway": "the gateway", "hook": f"hook {self.subject!r}"}.get(
             self.scope, f"Slack user {self.subject}"
         )
-        what = "phone calls" if self.limit.startswith("phone_") else "calls"
+        what = "phone call" if self.limit.startswith("phone_") else "call"
+        what += "" if self.allowed == 1 else "s"
         when = self.resets_at.isoformat().replace("+00:00", "Z") if self.resets_at else "later"
         return (
             f"limit reached: {self.limit} ({self.allowed} {what} a day for {whose}); nothing was "
@@ -178,8 +179,9 @@ class CallLimits:
                             retry_after=LIVE_RETRY_AFTER_SECONDS,
                         )
                     reservation.hold_id = hold_id
-                if self._purged_period != period:
+                if self._purged_period != period:  # once a day per process
                     await repo.purge(now - KEEP_COUNTERS)
+                    await repo.purge_holds(now)
                     self._purged_period = period
         except LimitReached as reached:  # the transaction rolled back: nothing was counted
             reservation.keys.clear()

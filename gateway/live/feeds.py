@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
 from gateway.calls.states import TERMINAL
+from gateway.delivery.redact import PersonalDataMask
 from gateway.delivery.registry import DestinationRegistry
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
@@ -93,8 +94,10 @@ class LiveFeeder:
         interval: float = 1.0,
         idle_seconds: float = 0.25,
         batch: int = 20,
+        phone_region: str | None = None,
     ) -> None:
         self.db = db
+        self.phone_region = phone_region  # reads national numbers for `redact`
         self.destinations = destinations
         self.identity = identity
         self.interval = interval
@@ -165,11 +168,15 @@ class LiveFeeder:
         for item in (call.destinations if call is not None else None) or []:
             if isinstance(item, dict) and item.get("key") == claimed.destination_key:
                 config = dict(item.get("config") or {})
+        turns = [LiveTurn(r.turn, r.role, r.text, r.final, r.version) for r in rows]
+        if config.get("redact"):  # the destination sees personal data masked, as in results
+            mask = PersonalDataMask(config["redact"], region=self.phone_region)
+            turns = [replace(t, text=mask.text(t.text, partial=not t.final)) for t in turns]
         return LiveFeed(
             call_id=claimed.call_id,
             key=claimed.destination_key,
             config=config,
-            turns=[LiveTurn(r.turn, r.role, r.text, r.final, r.version) for r in rows],
+            turns=turns,
             shown=claimed.shown,
             uncertain=claimed.uncertain,
             call_over=call is None or call.state in {str(s) for s in TERMINAL},

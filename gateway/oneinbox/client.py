@@ -27,6 +27,7 @@ from gateway.oneinbox.retry import (
     RETRYABLE_STATUSES,
     RetryPolicy,
     certainly_not_sent,
+    fits_deadline,
     parse_retry_after,
 )
 
@@ -242,6 +243,19 @@ class OneInboxClient:
         endpoint = "DELETE /v1/webhooks/{id}"
         await self._send("DELETE", f"/v1/webhooks/{_seg(webhook_id)}", endpoint)
 
+    async def reachable(self) -> str:
+        """`ok`, `unreachable` (no answer, or a 5xx) or `refused_key` (401/403); one try.
+
+        For readiness probes: a single cheap read, never retried, with a short timeout.
+        """
+        try:
+            response = await self._http.get("/v1/calls", params={"limit": 1}, timeout=3.0)
+        except httpx.HTTPError:
+            return "unreachable"
+        if response.status_code in (401, 403):
+            return "refused_key"
+        return "unreachable" if response.status_code >= 500 else "ok"
+
     # Transport
 
     async def _json(
@@ -283,8 +297,8 @@ class OneInboxClient:
                 outcome = "timeout" if isinstance(exc, httpx.TimeoutException) else "error"
                 self._report(endpoint, outcome, elapsed, attempt, error=type(exc).__name__)
                 safe_to_retry = not creates or certainly_not_sent(exc)
-                if safe_to_retry and attempt < self._max_retries:
-                    await self._wait(endpoint, attempt, None)
+                retry = safe_to_retry and attempt < self._max_retries
+                if retry and await self._wait(endpoint, attempt, None):
                     attempt += 1
                     continue
                 raise self._unreachable(endpoint, exc, attempt + 1, creates=creates) from None
@@ -297,15 +311,20 @@ class OneInboxClient:
             retryable = status == 429 or (status in RETRYABLE_STATUSES and not creates)
             if retryable and attempt < self._max_retries:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                await self._wait(endpoint, attempt, retry_after)
-                attempt += 1
-                continue
+                if await self._wait(endpoint, attempt, retry_after):
+                    attempt += 1
+                    continue
             raise self._error_from(endpoint, response, attempt + 1, creates=creates)
 
-    async def _wait(self, endpoint: str, attempt: int, retry_after: float | None) -> None:
+    async def _wait(self, endpoint: str, attempt: int, retry_after: float | None) -> bool:
+        """Sleep before the next attempt; False (no sleep) when it would pass the deadline."""
         delay = self._policy.delay(attempt, retry_after)
+        if not fits_deadline(delay):
+            log.info("oneinbox.retry_past_deadline", endpoint=endpoint, delay=round(delay, 3))
+            return False
         log.info("oneinbox.retry", endpoint=endpoint, attempt=attempt + 1, delay=round(delay, 3))
         await asyncio.sleep(delay)
+        return True
 
     def _report(
         self, endpoint: str, outcome: str, seconds: float, attempt: int, error: str | None = None

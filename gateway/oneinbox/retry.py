@@ -6,7 +6,11 @@ server's `Retry-After` (seconds or an HTTP date) is honoured, up to a cap.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -14,6 +18,29 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+# The monotonic time by which the current caller must have its answer (None: no deadline).
+_DEADLINE: ContextVar[float | None] = ContextVar("oneinbox_deadline", default=None)
+
+
+@contextlib.contextmanager
+def answer_within(seconds: float) -> Iterator[None]:
+    """Within this block no retry waits past `seconds` from now: the client gives up instead.
+
+    A hook's sender waits on the open request, so a `Retry-After: 120` must not keep it
+    there; the caller answers 503 with the server's `Retry-After` and the sender retries.
+    """
+    token = _DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def fits_deadline(delay: float) -> bool:
+    """True unless waiting `delay` seconds now would pass the caller's deadline."""
+    deadline = _DEADLINE.get()
+    return deadline is None or time.monotonic() + delay <= deadline
 
 
 @dataclass(frozen=True)

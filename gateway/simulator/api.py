@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.simulator.guard import ApiError, not_found, read_body, v1_route
+from gateway.simulator.guard import ApiError, not_found, read_model, v1_route
 from gateway.simulator.state import SimulatorState, iso, new_id
 from gateway.simulator.webhooks import EVENTS, WebhookRecord
 
@@ -156,7 +156,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         return hook
 
     async def create_agent(request: Request) -> Response:
-        body = await read_body(request, AgentCreate)
+        body = await read_model(request, AgentCreate)
         agent = state.create_agent(body.model_dump(exclude_unset=True))
         return JSONResponse(agent, status_code=201)
 
@@ -165,7 +165,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
 
     async def update_agent(request: Request) -> Response:
         agent = agent_of(request)
-        body = await read_body(request, AgentFields)
+        body = await read_model(request, AgentFields)
         changes = body.model_dump(exclude_unset=True)
         changes.pop("id", None)
         changes.pop("llm_id", None)
@@ -177,14 +177,14 @@ def v1_routes(state: SimulatorState) -> list[Route]:
 
     async def update_model(request: Request) -> Response:
         model = model_of(request)
-        body = await read_body(request, ModelFields)
+        body = await read_model(request, ModelFields)
         changes = body.model_dump(exclude_unset=True)
         changes.pop("id", None)
         model.update(changes)
         return JSONResponse(model)
 
     async def start_web_call(request: Request) -> Response:
-        body = await read_body(request, WebCallCreate)
+        body = await read_model(request, WebCallCreate)
         if body.agent_id not in state.agents:
             raise not_found("Agent")
         server_url = server_url_for(request, state.config.public_url)
@@ -212,7 +212,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         return dict(call.with_recording(base, state.config.recording_url_ttl_seconds))
 
     async def start_phone_call(request: Request) -> Response:
-        body = await read_body(request, PhoneCallCreate)
+        body = await read_model(request, PhoneCallCreate)
         if body.agent_id not in state.agents:
             raise not_found("Agent")
         call = state.create_phone_call(
@@ -234,7 +234,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
 
     async def update_call(request: Request) -> Response:
         call = call_of(request)
-        body = await read_body(request, OutcomeUpdate)
+        body = await read_model(request, OutcomeUpdate)
         state.set_outcome(call, body.outcome)
         return JSONResponse(record_of(request, call))
 
@@ -255,7 +255,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
         )
 
     async def create_webhook(request: Request) -> Response:
-        body = await read_body(request, WebhookCreate)
+        body = await read_model(request, WebhookCreate)
         hook = WebhookRecord(
             id=new_id("wh"),
             name=body.name,
@@ -272,7 +272,7 @@ def v1_routes(state: SimulatorState) -> list[Route]:
 
     async def update_webhook(request: Request) -> Response:
         hook = hook_of(request)
-        body = await read_body(request, WebhookFields)
+        body = await read_model(request, WebhookFields)
         if body.name is not None:
             hook.name = body.name
         if body.url is not None:

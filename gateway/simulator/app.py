@@ -18,8 +18,13 @@ from gateway.simulator.speech import check_recording_url, silence_wav
 from gateway.simulator.state import SimulatorState
 
 
-def create_simulator_app(config: SimulatorConfig | None = None) -> Starlette:
+def create_simulator_app(
+    config: SimulatorConfig | None = None, *, control_token: str | None = None
+) -> Starlette:
     """A Starlette app that behaves like the documented OneInbox API, all in memory.
+
+    With `control_token` (the gateway's `ADMIN_TOKEN` in local mode), the `/_sim/*` control
+    routes answer only requests that carry it as a bearer token.
 
     ``app.state.simulator`` is its ``SimulatorState``. The app's lifespan closes the state;
     when the app is mounted inside another one (whose lifespan runs instead), that app
@@ -62,7 +67,7 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> Starlette:
         Route("/", index, methods=["GET"]),
         *v1_routes(state),
         *rtc_routes(state),
-        *control_routes(state),
+        *control_routes(state, control_token),
         Route("/recordings/{call_id}.wav", recording, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -6,7 +6,7 @@ participant tokens it recorded. Faults never apply here.
 
 from __future__ import annotations
 
-import json
+import hmac
 from typing import Any
 
 import pydantic
@@ -15,8 +15,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.http.errors import error_response
 from gateway.simulator.config import SimulatorConfig
-from gateway.simulator.guard import ApiError, not_found, read_body, validation_detail
+from gateway.simulator.guard import (
+    ApiError,
+    not_found,
+    read_json_object,
+    read_model,
+    validation_detail,
+)
 from gateway.simulator.state import CallRecord, SimulatorState
 
 
@@ -42,8 +49,26 @@ def _errors(handler: Any) -> Any:
     return wrapped
 
 
-def control_routes(state: SimulatorState) -> list[Route]:
-    """The ``/_sim`` routes, bound to ``state``."""
+def _guarded(handler: Any, token: str | None) -> Any:
+    """With a `token`, the route answers 401 unless `Authorization: Bearer <token>` is sent."""
+    if token is None:
+        return handler
+    expected = f"Bearer {token}".encode()
+
+    async def wrapped(request: Request) -> Response:
+        given = request.headers.get("authorization", "").strip().encode()
+        if not hmac.compare_digest(given, expected):
+            return error_response(
+                401, "unauthorized", "the simulator's /_sim control needs the admin token"
+            )
+        answer: Response = await handler(request)
+        return answer
+
+    return wrapped
+
+
+def control_routes(state: SimulatorState, token: str | None = None) -> list[Route]:
+    """The ``/_sim`` routes, bound to ``state``; behind `token` when one is given."""
 
     def call_of(request: Request) -> CallRecord:
         call = state.calls.get(request.path_params["id"])
@@ -55,11 +80,7 @@ def control_routes(state: SimulatorState) -> list[Route]:
         return JSONResponse(state.config.model_dump(mode="json"))
 
     async def patch_config(request: Request) -> Response:
-        body = await request.body()
-        try:
-            raw = json.loads(body) if body.strip() else {}
-        except ValueError:
-            raw = None
+        raw = await read_json_object(request)
         if not isinstance(raw, dict):
             raise ApiError(422, "expected a JSON object of config fields")
         try:
@@ -77,7 +98,7 @@ def control_routes(state: SimulatorState) -> list[Route]:
 
     async def end(request: Request) -> Response:
         call = call_of(request)
-        body = await read_body(request, ScriptedEnd)
+        body = await read_model(request, ScriptedEnd)
         default_reason = "error" if body.failed else "customer_ended_call"
         ended = state.end_call(
             call,
@@ -111,4 +132,6 @@ def control_routes(state: SimulatorState) -> list[Route]:
         ("GET", "/stats", stats),
         ("POST", "/reset", reset),
     ]
-    return [Route(f"/_sim{path}", _errors(fn), methods=[m]) for m, path, fn in table]
+    return [
+        Route(f"/_sim{path}", _guarded(_errors(fn), token), methods=[m]) for m, path, fn in table
+    ]

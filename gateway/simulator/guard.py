@@ -7,7 +7,6 @@ Errors are answered the way OneInbox (a FastAPI service) seems to: ``{"detail": 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -16,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.http.body import parse_json, read_body
+from gateway.http.errors import HTTPProblem
 from gateway.simulator.state import SimulatorState
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -90,19 +91,25 @@ def _fault(state: SimulatorState) -> Response | None:
     return None
 
 
-async def read_body(request: Request, model: type[B]) -> B:
+async def read_model(request: Request, model: type[B]) -> B:
     """The JSON body validated by ``model``; invalid input raises a 422 ``ApiError``."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise ApiError(
-            422, [{"type": "json_invalid", "loc": ["body"], "msg": f"JSON decode error: {exc}"}]
-        ) from None
+    data = await read_json_object(request)
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ApiError(422, validation_detail(exc)) from None
+
+
+async def read_json_object(request: Request) -> Any:
+    """The body through the gateway's strict reader (empty is `{}`); 422 when it is not JSON."""
+    try:
+        raw = await read_body(request)
+        return parse_json(raw) if raw.strip() else {}
+    except HTTPProblem as exc:
+        if exc.status == 413:
+            raise ApiError(413, "Request body too large") from None
+        detail = [{"type": "json_invalid", "loc": ["body"], "msg": f"JSON decode error: {exc}"}]
+        raise ApiError(422, detail) from None
 
 
 def validation_detail(exc: pydantic.ValidationError, where: str = "body") -> list[dict[str, Any]]:

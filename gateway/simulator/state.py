@@ -62,7 +62,7 @@ class CallRecord:
     agent_id: str
     room_name: str
     server_url: str
-    participant_token: str
+    participant_token: str = field(repr=False)
     variables: dict[str, Any]
     metadata: dict[str, Any]
     overrides: dict[str, Any]

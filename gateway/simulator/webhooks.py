@@ -37,7 +37,7 @@ class WebhookRecord:
     name: str
     url: str
     events: list[str]
-    secret: str
+    secret: str = field(repr=False)
     created_at: str
     deliveries: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
 

@@ -270,6 +270,22 @@ class Database:
             return False
         return True
 
+    async def can_write(self) -> bool:
+        """True when a write commits (a full disk or a read-only file or server says False).
+
+        Rewrites the one row of `alembic_version` with its own value: a real write and commit
+        on SQLite and PostgreSQL alike, with nothing changed.
+        """
+        try:
+            async with self.session() as session:
+                await session.execute(
+                    sa.text("UPDATE alembic_version SET version_num = version_num")
+                )
+        except Exception as exc:
+            log.warning("store.not_writable", error=f"{type(exc).__name__}: {exc}")
+            return False
+        return True
+
     async def dispose(self) -> None:
         if self._writer is not None and not self._writer.done():
             with contextlib.suppress(Exception):

@@ -218,6 +218,34 @@ def unresolved(conn: sa.Connection, *, older_than: datetime, limit: int = 100) -
     )
 
 
+def remember(
+    conn: sa.Connection, *, scope: str, key: str, status: int, body: dict[str, Any]
+) -> bool:
+    """Keep a finished answer under `key` (no start behind it); False if the key was taken."""
+    now = utcnow()
+    values = {
+        "scope": scope,
+        "key": stored_key(key),
+        "request_hash": "",
+        "state": "done",
+        "response_status": status,
+        "response_body": body,
+        "created_at": now,
+        "expires_at": now + KEY_LIFETIME,
+    }
+    return bool(conn.execute(_insert(conn, values)).rowcount == 1)
+
+
+def is_done(conn: sa.Connection, *, scope: str, key: str) -> bool:
+    """True when a finished, unexpired answer is kept under this key."""
+    row = conn.execute(
+        sa.select(KEYS.c.state, KEYS.c.expires_at).where(
+            KEYS.c.scope == scope, KEYS.c.key == stored_key(key)
+        )
+    ).first()
+    return row is not None and row.state == "done" and row.expires_at > utcnow()
+
+
 def purge_expired(conn: sa.Connection) -> int:
     """Delete finished keys past their lifetime; returns how many went.
 

@@ -112,15 +112,19 @@ class UsageRepository:
     async def live(self, live_states: Sequence[str], *, now: datetime | None = None) -> int:
         """Calls in one of `live_states` plus unexpired holds of calls being started."""
         now = now or utcnow()
-        calls = await self.session.execute(
-            sa.select(sa.func.count()).select_from(CallRow).where(CallRow.state.in_(live_states))
+        calls = (
+            sa.select(sa.func.count())
+            .select_from(CallRow)
+            .where(CallRow.state.in_(live_states))
+            .scalar_subquery()
         )
-        holds = await self.session.execute(
+        holds = (
             sa.select(sa.func.count())
             .select_from(LiveCallHoldRow)
             .where(LiveCallHoldRow.expires_at > now)
+            .scalar_subquery()
         )
-        return int(calls.scalar_one()) + int(holds.scalar_one())
+        return int((await self.session.execute(sa.select(calls + holds))).scalar_one())
 
     async def hold(
         self,
@@ -141,16 +145,20 @@ class UsageRepository:
             await self.session.execute(
                 sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": LIVE_HOLD_LOCK_ID}
             )
-        now = now or utcnow()
-        await self.session.execute(
-            sa.delete(LiveCallHoldRow).where(LiveCallHoldRow.expires_at <= now)
-        )
         live = await self.live(live_states, now=now)
         if live >= cap:
             return None
-        self.session.add(LiveCallHoldRow(id=hold_id, expires_at=expires_at))
-        await self.session.flush()
+        await self.session.execute(
+            sa.insert(LiveCallHoldRow).values(id=hold_id, expires_at=expires_at)
+        )
         return live + 1
+
+    async def purge_holds(self, now: datetime | None = None) -> int:
+        """Delete expired holds (left by a process that died while starting a call)."""
+        result: Any = await self.session.execute(
+            sa.delete(LiveCallHoldRow).where(LiveCallHoldRow.expires_at <= (now or utcnow()))
+        )
+        return int(result.rowcount or 0)
 
     async def release(self, hold_id: str) -> None:
         """Drop a hold: its call is stored (and counts itself) or never started."""

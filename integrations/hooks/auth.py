@@ -11,10 +11,11 @@ import base64
 import binascii
 import hashlib
 import hmac
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from gateway.http.timestamps import parse_timestamp, within_tolerance
 
 TOLERANCE_SECONDS = 300
 
@@ -40,11 +41,17 @@ class Verifier(Protocol):
 
     # Headers that carry credentials: never exposed to field mapping.
     secret_headers: tuple[str, ...]
+    # The secret itself is sent (a token, a password), so it can be guessed online.
+    guessable: bool
 
     def verify(self, request: SignedRequest) -> None: ...
 
     def delivery_id(self, request: SignedRequest) -> str | None:
-        """The sender's own id for this delivery, when the scheme has one (for dedupe)."""
+        """A signed id of this delivery, when the scheme has one: the replay key.
+
+        Only what the signature covers may serve (an unsigned header could be changed by
+        whoever replays a captured request); call after `verify` succeeded.
+        """
         ...
 
 
@@ -54,15 +61,19 @@ def _equal(a: str | bytes, b: str | bytes) -> bool:
     return hmac.compare_digest(left, right)
 
 
-def _fresh(timestamp_seconds: float, now: float | None = None) -> None:
-    now = time.time() if now is None else now
-    if abs(now - timestamp_seconds) > TOLERANCE_SECONDS:
+def _fresh(stamp: str, *, unit: float = 1.0) -> None:
+    """Fail closed unless `stamp` is plain ASCII digits within the 5-minute tolerance."""
+    value = parse_timestamp(stamp)
+    if value is None:
+        raise AuthFailed("timestamp missing or not a plain integer")
+    if not within_tolerance(value / unit, TOLERANCE_SECONDS):
         raise AuthFailed("timestamp outside the 5-minute tolerance")
 
 
 class StandardWebhooks:
     """`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` with a `whsec_` key."""
 
+    guessable = False
     secret_headers: tuple[str, ...] = ("webhook-signature",)
 
     def __init__(self, secret: str) -> None:
@@ -76,9 +87,9 @@ class StandardWebhooks:
         msg_id = request.headers.get("webhook-id", "")
         stamp = request.headers.get("webhook-timestamp", "")
         signatures = request.headers.get("webhook-signature", "")
-        if not msg_id or not stamp.isdigit() or not signatures:
+        if not msg_id or not signatures:
             raise AuthFailed("missing Standard Webhooks headers")
-        _fresh(int(stamp))
+        _fresh(stamp)
         signed = f"{msg_id}.{stamp}.".encode() + request.body
         expected = base64.b64encode(hmac.new(self.key, signed, hashlib.sha256).digest())
         for candidate in signatures.split():
@@ -88,11 +99,14 @@ class StandardWebhooks:
         raise AuthFailed("no matching v1 signature")
 
     def delivery_id(self, request: SignedRequest) -> str | None:
+        # Signed together with the timestamp and body; a sender's retries keep it.
         return request.headers.get("webhook-id") or None
 
 
 class HmacSha256:
     """A hex or base64 HMAC-SHA256 of the raw body in one header, with an optional prefix."""
+
+    guessable = False
 
     def __init__(self, secret: str, header: str, prefix: str, encoding: str) -> None:
         self.key = secret.encode()
@@ -122,6 +136,7 @@ class HubSpotV3:
     `PUBLIC_BASE_URL` (the gateway usually sits behind a proxy), never the Host header.
     """
 
+    guessable = False
     secret_headers: tuple[str, ...] = ("x-hubspot-signature-v3", "x-hubspot-signature")
 
     def __init__(self, secret: str) -> None:
@@ -130,9 +145,9 @@ class HubSpotV3:
     def verify(self, request: SignedRequest) -> None:
         given = request.headers.get("x-hubspot-signature-v3", "")
         stamp = request.headers.get("x-hubspot-request-timestamp", "")
-        if not given or not stamp.isdigit():
+        if not given:
             raise AuthFailed("missing HubSpot v3 headers")
-        _fresh(int(stamp) / 1000)
+        _fresh(stamp, unit=1000)
         signed = request.method.upper().encode() + request.url.encode() + request.body
         signed += stamp.encode()
         expected = base64.b64encode(hmac.new(self.key, signed, hashlib.sha256).digest())
@@ -140,12 +155,16 @@ class HubSpotV3:
             raise AuthFailed("signature mismatch")
 
     def delivery_id(self, request: SignedRequest) -> str | None:
-        return None
+        # HubSpot sends no delivery id: the signature (over body and timestamp) is one, so a
+        # captured request replayed within the tolerance window is recognised as a repeat.
+        given = request.headers.get("x-hubspot-signature-v3", "").strip()
+        return f"hubspot-v3:{given}" if given else None
 
 
 class Bearer:
     """`Authorization: Bearer <token>`."""
 
+    guessable = True
     secret_headers: tuple[str, ...] = ("authorization",)
 
     def __init__(self, token: str) -> None:
@@ -164,6 +183,7 @@ class Bearer:
 class Basic:
     """HTTP basic authentication (what Pipedrive's webhooks send)."""
 
+    guessable = True
     secret_headers: tuple[str, ...] = ("authorization",)
 
     def __init__(self, username: str, password: str) -> None:
@@ -190,6 +210,7 @@ class Basic:
 class NoAuth:
     """`scheme = "none"`: anyone may call (allowed only when written out; warned at start)."""
 
+    guessable = False
     secret_headers: tuple[str, ...] = ()
 
     def verify(self, request: SignedRequest) -> None:

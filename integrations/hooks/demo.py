@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import shlex
 from pathlib import Path
@@ -15,6 +16,8 @@ from integrations.hooks.config import AuthConfig, Hook, HookConfig
 from integrations.hooks.mapping import compile_expression
 
 DEMO = "demo"
+DEMO_DIAL = "demo-dial"  # the same, as a phone call the simulator rings
+DEMO_NUMBER = "+1 415 555 0123"
 TOKEN_FILE = "demo-hook.token"  # noqa: S105 (a file name)
 DEMO_AGENT = {
     "first_message": "Hi! This is the OneInbox Gateway demo agent. How can I help?",
@@ -31,10 +34,10 @@ def demo_token(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def demo_hook(ctx: AppContext) -> Hook | None:
-    """In local mode with no GATEWAY_CONFIG: the `demo` hook and agent, else None."""
+def demo_hooks(ctx: AppContext) -> dict[str, Hook]:
+    """In local mode with no GATEWAY_CONFIG: the `demo` and `demo-dial` hooks and the agent."""
     if not ctx.settings.local_mode or ctx.config.path is not None:
-        return None
+        return {}
     token = demo_token(ctx.settings.data_dir)
     redactor.pin(token)
     ctx.config.agents.setdefault(DEMO, AgentAlias(create=dict(DEMO_AGENT)))
@@ -46,7 +49,7 @@ def demo_hook(ctx: AppContext) -> Hook | None:
         metadata={"contact": "body.name || 'demo'"},
     )
     ctx.extras.setdefault("banner_lines", []).extend(banner_lines(ctx.settings.public_base, token))
-    return Hook(
+    web = Hook(
         name=DEMO,
         config=config,
         verifier=auth.Bearer(token),
@@ -54,19 +57,35 @@ def demo_hook(ctx: AppContext) -> Hook | None:
         variables={k: compile_expression(v) for k, v in variables.items()},
         metadata={"contact": compile_expression("body.name || 'demo'")},
     )
+    dial_config = config.model_copy(
+        update={"action": "start_phone_call", "to_number": "body.phone"}
+    )
+    dial = Hook(
+        name=DEMO_DIAL,
+        config=dial_config,
+        verifier=web.verifier,
+        adapter=JSONAdapter(),
+        variables=web.variables,
+        metadata=web.metadata,
+        to_number=compile_expression("body.phone"),
+    )
+    return {DEMO: web, DEMO_DIAL: dial}
 
 
-def curl_command(public_base: str, token: str) -> str:
-    """A ready-to-paste `curl` that starts a demo call."""
+def curl_command(public_base: str, token: str, *, dial: bool = False) -> str:
+    """A ready-to-paste `curl` that starts a demo call (`dial`: a demo phone call)."""
+    hook, body = (DEMO, '{"name": "Ada"}')
+    if dial:
+        hook, body = DEMO_DIAL, json.dumps({"name": "Ada", "phone": DEMO_NUMBER})
     return " ".join(
         [
             "curl -sS -X POST",
-            shlex.quote(f"{public_base}/hooks/{DEMO}"),
+            shlex.quote(f"{public_base}/hooks/{hook}"),
             "-H",
             shlex.quote(f"Authorization: Bearer {token}"),
             "-H 'Content-Type: application/json'",
             "-d",
-            shlex.quote('{"name": "Ada"}'),
+            shlex.quote(body),
         ]
     )
 
@@ -76,4 +95,6 @@ def banner_lines(public_base: str, token: str) -> list[str]:
     return [
         "  try it        start a demo call (the answer holds the join link):",
         "    " + curl_command(public_base, token),
+        "  or dial       a demo phone call (the simulator rings, answers, hangs up):",
+        "    " + curl_command(public_base, token, dial=True),
     ]

@@ -13,6 +13,8 @@ from starlette.routing import BaseRoute, Route
 from gateway.context import AppContext
 from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
+from gateway.http.lockout import FailedAuthLockout, client_address
+from gateway.oneinbox.retry import answer_within
 from integrations.hooks.actions import HookRunner, Plan, plan_item
 from integrations.hooks.adapters import Answer
 from integrations.hooks.auth import AuthFailed, SignedRequest
@@ -25,6 +27,9 @@ log = structlog.get_logger(__name__)
 # Never shown to field mapping, whatever the scheme: they carry credentials.
 ALWAYS_HIDDEN = frozenset({"authorization", "cookie", "proxy-authorization"})
 MAX_ITEMS = 100  # a Salesforce Outbound Message holds at most 100 notifications
+# Senders give up on a webhook after 10-30 s; OneInbox retries never wait past this.
+ANSWER_WITHIN_SECONDS = 10.0
+MAX_HEADER_KEY = 255  # Stripe's limit; a UUID is 36
 
 
 class HookEndpoint:
@@ -34,6 +39,7 @@ class HookEndpoint:
         self.ctx = ctx
         self.hooks = hooks
         self.runner = HookRunner(ctx)
+        self.lockout = FailedAuthLockout()
 
     def routes(self) -> list[BaseRoute]:
         methods = ["POST", "GET", "PUT", "PATCH", "DELETE"]  # all but POST get a JSON 405
@@ -53,14 +59,22 @@ class HookEndpoint:
         hook = self.hooks.get(name)
         if hook is None:
             raise HTTPProblem(404, "unknown_hook", f"no hook named {name!r} is configured")
+        # Token schemes (bearer, basic) can be guessed online: wrong tries slow an address down.
+        address = client_address(request) if hook.verifier.guessable else None
+        if address is not None:
+            self.lockout.check(address)
         raw = await read_body(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
         signed = SignedRequest(request.method, self.signed_url(request, name), headers, raw)
         try:
             hook.verifier.verify(signed)
         except AuthFailed as exc:
+            if address is not None:
+                self.lockout.failed(address)
             log.warning("hook.unauthorized", hook=name, reason=str(exc))
             raise HTTPProblem(401, "unauthorized", "authentication failed") from None
+        if address is not None:
+            self.lockout.succeeded(address)
         if hook.limiter is not None:
             wait = hook.limiter.take()
             if wait > 0:
@@ -71,7 +85,8 @@ class HookEndpoint:
                     headers={"Retry-After": retry_after_header(wait)},
                 )
         plans = await self._plan(request, hook, raw, headers, signed)
-        answers = [await self.runner.run(hook, plan) for plan in plans]
+        with answer_within(ANSWER_WITHIN_SECONDS):
+            answers = [await self.runner.run(hook, plan) for plan in plans]
         log.info("hook.accepted", hook=name, items=len(answers))
         custom = hook.adapter.acknowledge(answers)
         if custom is not None:
@@ -94,19 +109,53 @@ class HookEndpoint:
         hidden = ALWAYS_HIDDEN | set(hook.verifier.secret_headers)
         visible = {k: v for k, v in headers.items() if k not in hidden}
         query = dict(request.query_params)
-        header_key = headers.get("idempotency-key", "").strip() or None
-        delivery_id = hook.verifier.delivery_id(signed)
+        header_key = _header_key(headers)
+        signed_id = hook.verifier.delivery_id(signed)
         plans = []
         for index, item in enumerate(items):
             document = {"body": item.body, "headers": visible, "query": query}
-            key = header_key if len(items) == 1 else None
-            if key is None and hook.idempotency_key is not None:
-                key = _key_from(hook, document)
-            key = key or item.sender_id
-            if key is None and delivery_id is not None:
-                key = delivery_id if len(items) == 1 else f"{delivery_id}:{index}"
+            header = header_key if len(items) == 1 else None
+            wanted = signed_id is not None or header is None  # the header wins when unsigned
+            mapped = _key_from(hook, document) if wanted and hook.idempotency_key else None
+            key = idempotency_key(
+                signed_id=signed_id,
+                header=header,
+                mapped=mapped,
+                sender_id=item.sender_id,
+                index=index if len(items) > 1 else None,
+            )
             plans.append(await plan_item(self.ctx, hook, item, document, key))
         return plans
+
+
+def idempotency_key(
+    *,
+    signed_id: str | None,
+    header: str | None,
+    mapped: str | None,
+    sender_id: str | None,
+    index: int | None,
+) -> str | None:
+    """The one key an item runs under.
+
+    A signed request (Standard Webhooks `webhook-id`, the HubSpot v3 signature) is keyed by
+    what its signature covers: the `idempotency_key` expression over the body, else the
+    item's own id, else the signed id. Its `Idempotency-Key` header is ignored, since whoever
+    replays a captured request within the tolerance window can change it. An unsigned
+    request (bearer, basic, HMAC of the body alone) keeps the header first.
+    """
+    if signed_id is not None:
+        return mapped or sender_id or (signed_id if index is None else f"{signed_id}:{index}")
+    return header or mapped or sender_id
+
+
+def _header_key(headers: Mapping[str, str]) -> str | None:
+    key = headers.get("idempotency-key", "").strip()
+    if len(key) > MAX_HEADER_KEY:
+        raise HTTPProblem(
+            400, "invalid_idempotency_key", f"Idempotency-Key is over {MAX_HEADER_KEY} characters"
+        )
+    return key or None
 
 
 def _key_from(hook: Hook, document: Mapping[str, object]) -> str:

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute
 
 from gateway.context import AppContext
 from integrations.hooks.config import Hook, load_hooks
-from integrations.hooks.demo import DEMO, demo_hook
+from integrations.hooks.demo import demo_hooks
 from integrations.hooks.endpoint import HookEndpoint
 from integrations.hooks.janitor import IdempotencyJanitor
 
@@ -29,9 +29,8 @@ class HooksIntegration:
             allow_private=ctx.settings.callback_allow_private,
             default_region=ctx.settings.phone_default_region,
         )
-        demo = demo_hook(ctx)
-        if demo is not None and DEMO not in hooks:
-            hooks[DEMO] = demo
+        for name, demo in demo_hooks(ctx).items():
+            hooks.setdefault(name, demo)
         endpoint = HookEndpoint(ctx, hooks)
         ctx.extras["hooks"] = endpoint
         if hooks:

@@ -1,8 +1,8 @@
 """Salesforce Outbound Messages: SOAP XML in, one item per Notification, `<Ack>true</Ack>` out.
 
 Salesforce resends a message until it is acknowledged and may send a notification twice,
-so each notification's `Id` is its idempotency key. The XML is parsed with defusedxml
-(no entities, no external references).
+so each notification's `Id` is its idempotency key. The XML is read by
+`gateway.http.xmlbody` (defusedxml: no entities, no external references; a depth bound).
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.http.errors import HTTPProblem
+from gateway.http.xmlbody import parse_xml, walk
 from integrations.hooks.adapters import Answer, Item
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -49,27 +48,35 @@ def _text(parent: Element, name: str) -> str | None:
 
 
 def sobject_fields(element: Element) -> dict[str, Any]:
-    """An sObject as a flat dict: `type` (e.g. "Contact") plus each field by its local name."""
+    """An sObject as a flat dict: `type` (e.g. "Contact") plus each field by its local name.
+
+    Nested sObjects become nested dicts; built with a stack, not recursion.
+    """
     fields: dict[str, Any] = {}
-    kind = element.get(f"{{{XSI}}}type")
-    if kind:
-        fields["type"] = kind.split(":", 1)[-1]
-    for child in element:
-        if child.get(f"{{{XSI}}}nil") == "true":
-            fields[_local(child.tag)] = None
-        elif len(child):
-            fields[_local(child.tag)] = sobject_fields(child)
+    built: dict[int, dict[str, Any]] = {id(element): fields}
+    for node, parent in walk(element):
+        if parent is None:
+            kind = node.get(f"{{{XSI}}}type")
+            if kind:
+                fields["type"] = kind.split(":", 1)[-1]
+            continue
+        into = built[id(parent)]
+        if node.get(f"{{{XSI}}}nil") == "true":
+            into[_local(node.tag)] = None
+        elif len(node):
+            nested: dict[str, Any] = {}
+            kind = node.get(f"{{{XSI}}}type")
+            if kind:
+                nested["type"] = kind.split(":", 1)[-1]
+            built[id(node)] = into[_local(node.tag)] = nested
         else:
-            fields[_local(child.tag)] = (child.text or "").strip()
+            into[_local(node.tag)] = (node.text or "").strip()
     return fields
 
 
 def parse_notifications(raw: bytes) -> list[dict[str, Any]]:
     """Every notification of an Outbound Message; raises `HTTPProblem` 400 when malformed."""
-    try:
-        root = fromstring(raw)
-    except (ParseError, DefusedXmlException, ValueError) as exc:
-        raise HTTPProblem(400, "malformed_xml", f"the body is not acceptable XML: {exc}") from None
+    root = parse_xml(raw)
     body = root.find(f"{{{SOAP_ENV}}}Body")
     message = body.find(f"{{{OUTBOUND}}}notifications") if body is not None else None
     if message is None:

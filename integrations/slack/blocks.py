@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.calls.phone import mask
 from gateway.calls.result import CallResult, ResultMessage
 
 Block = dict[str, Any]
@@ -32,6 +33,15 @@ STATE_LABELS = {
     "failed": ":x: Failed",
     "expired": ":zzz: Nobody joined",
     "lost": ":grey_question: Lost",
+}
+
+
+# How a phone call nobody talked to ended, in words.
+UNANSWERED = {
+    "no_answer": "nobody answered",
+    "busy": "the line was busy",
+    "invalid_number": "the number was refused",
+    "voicemail": "voicemail answered",
 }
 
 
@@ -88,23 +98,53 @@ def call_card(
                     "url": join_url,
                     "style": "primary",
                 },
-                {
-                    "type": "button",
-                    "action_id": STOP_ACTION,
-                    "text": {"type": "plain_text", "text": "Stop call", "emoji": True},
-                    "value": call_id,
-                    "style": "danger",
-                    "confirm": {
-                        "title": {"type": "plain_text", "text": "Stop this call?"},
-                        "text": {"type": "plain_text", "text": "The agent hangs up for everyone."},
-                        "confirm": {"type": "plain_text", "text": "Stop call"},
-                        "deny": {"type": "plain_text", "text": "Keep it"},
-                    },
-                },
+                _stop_button(call_id),
             ],
         },
     ]
     return text, blocks
+
+
+def phone_card(
+    *, call_id: str, agent_name: str, started_by: str, to_number: str, state: str = "dialling"
+) -> Message:
+    """The in-channel card of a phone call: who, which agent, the number masked, Stop."""
+    agent = escape(agent_name)
+    number = mask(to_number) or "?"
+    text = f"Phone call with {agent_name} to {number}, started by {started_by}"
+    label = ":telephone: Dialling…" if state == "dialling" else state_label(state)
+    blocks: list[Block] = [
+        _section(
+            f":telephone_receiver: *Phone call with {agent}* to `{number}`\nStarted by {started_by}"
+        ),
+        _context(f"{label}  ·  Call `{escape(call_id)}`"),
+        {"type": "actions", "block_id": "call_actions", "elements": [_stop_button(call_id)]},
+    ]
+    return text, blocks
+
+
+def _stop_button(call_id: str) -> Block:
+    return {
+        "type": "button",
+        "action_id": STOP_ACTION,
+        "text": {"type": "plain_text", "text": "Stop call", "emoji": True},
+        "value": call_id,
+        "style": "danger",
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Stop this call?"},
+            "text": {"type": "plain_text", "text": "The agent hangs up for everyone."},
+            "confirm": {"type": "plain_text", "text": "Stop call"},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+        },
+    }
+
+
+def _headline(result: CallResult) -> str:
+    """`*Voice call with X*`, or `*Phone call with X* to `•••0199`` (never the whole number)."""
+    agent = escape(result.agent_name or result.agent_id)
+    if result.type == "outbound":
+        return f"*Phone call with {agent}* to `{result.masked_to_number or '?'}`"
+    return f"*Voice call with {agent}*"
 
 
 def stopping_card(card: list[Block], call_id: str) -> list[Block]:
@@ -122,14 +162,14 @@ def stopping_card(card: list[Block], call_id: str) -> list[Block]:
 
 def ended_card(result: CallResult) -> Message:
     """The card once the call is over: no buttons, the duration and the outcome."""
-    agent = escape(result.agent_name or result.agent_id)
     started_by = who(result.origin.kind, result.origin.name, result.origin.context)
     state = "failed" if result.status == "failed" else "ended"
     outcome = escape(result.outcome or "No outcome")
     duration = format_duration(result.duration_seconds)
-    text = f"Voice call with {result.agent_name or result.agent_id} ended: {outcome}, {duration}"
+    kind = "Phone call" if result.type == "outbound" else "Voice call"
+    text = f"{kind} with {result.agent_name or result.agent_id} ended: {outcome}, {duration}"
     blocks: list[Block] = [
-        _section(f":telephone_receiver: *Voice call with {agent}*\nStarted by {started_by}"),
+        _section(f":telephone_receiver: {_headline(result)}\nStarted by {started_by}"),
         {
             "type": "section",
             "fields": [
@@ -137,7 +177,10 @@ def ended_card(result: CallResult) -> Message:
                 {"type": "mrkdwn", "text": f"*Outcome*\n{outcome}"},
             ],
         },
-        _context(f"{state_label(state)}  ·  Call `{escape(result.call_id)}`"),
+        _context(
+            f"{state_label(state)}  ·  Call `{escape(result.call_id)}`"
+            + (_end_reason(result.end_reason) if result.end_reason in UNANSWERED else "")
+        ),
     ]
     return text, blocks
 
@@ -168,7 +211,11 @@ def result_message(result: CallResult) -> Message:
         _section(_clip(escape(summary) if result.summary else summary)),
         *transcript_blocks(result.messages),
         *recording_blocks(result.recording_url),
-        _context(f"Call `{escape(result.call_id)}`" + _end_reason(result.end_reason)),
+        _context(
+            f"Call `{escape(result.call_id)}`"
+            + (f"  ·  to `{result.masked_to_number}`" if result.type == "outbound" else "")
+            + _end_reason(result.end_reason)
+        ),
     ]
     return text, blocks
 
@@ -225,6 +272,8 @@ def _speaker(role: str) -> str:
 
 
 def _end_reason(reason: str | None) -> str:
+    if reason in UNANSWERED:
+        return f"  ·  {UNANSWERED[reason]}"
     return f"  ·  ended by {escape(reason.replace('_', ' '))}" if reason else ""
 
 

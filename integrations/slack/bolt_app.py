@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from gateway.context import AppContext
 from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
+from gateway.http.timestamps import parse_timestamp
 from integrations.slack.blocks import STOP_ACTION
 from integrations.slack.handlers import CREATE_MODAL, SlackHandlers
 from integrations.slack.workspace import BOT_SCOPES, SlackWorkspaces
@@ -123,7 +124,9 @@ def routes(app: AsyncApp, signing_secret: str) -> list[BaseRoute]:
     async def events(request: Request) -> Response:
         body = await read_body(request)
         # Checked here too (bolt checks again) so a broken body never reaches a parser unsigned.
-        if not verifier.is_valid_request(body, dict(request.headers)):
+        # The timestamp first, strictly: the SDK's own `int()` raises on `²` or 5,000 digits.
+        stamp = parse_timestamp(request.headers.get("x-slack-request-timestamp"))
+        if stamp is None or not verifier.is_valid_request(body, dict(request.headers)):
             raise HTTPProblem(401, "invalid_signature", "missing, stale or wrong Slack signature")
         try:
             bolt_request = to_async_bolt_request(request, body)

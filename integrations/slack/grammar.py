@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -19,10 +20,13 @@ SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u20
 CLOSING_SINGLE = re.compile("(?<!\\w)\u2019|\u2019(?!\\w)")
 # Slack wraps links and mentions: <https://x.y|label>, <mailto:a@b|a@b>, <@U123|name>.
 SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>")
+# A phone number some clients turn into a link: <tel:+12125550199|+1 212 555 0199>.
+TEL_LINK = re.compile(r"<tel:([^|>]+)(?:\|[^>]*)?>")
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 USAGE = {
     "call": "call <agent> [key=value…]",
+    "dial": "dial <agent> <phone number> [key=value…]",
     "stop": "stop <call id>",
     "status": "status <call id>",
     "agents": "agents",
@@ -54,6 +58,10 @@ AGENT_FIELDS: dict[str, type] = {
     "webhook_id": str,
 }
 TRUE = {"true", "yes", "on", "1"}
+# Slack's own box takes a few thousand characters; shlex reads one character at a time, so a
+# forged megabyte of text would keep a worker busy for seconds.
+MAX_TEXT = 4000
+MAX_NUMBER = 1_000_000_000  # no agent setting is anywhere near; keeps absurd values local
 FALSE = {"false", "no", "off", "0"}
 
 
@@ -77,6 +85,16 @@ class CallCommand:
     agent: str
     variables: dict[str, str] = field(default_factory=dict)
     live: bool | None = None  # `live=yes|no`: the transcript in the thread; None: the default
+
+
+@dataclass(frozen=True)
+class DialCommand:
+    """An outbound phone call; `number` is as typed (the handler normalises it)."""
+
+    agent: str
+    number: str
+    variables: dict[str, str] = field(default_factory=dict)
+    live: bool | None = None  # as for `call`
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,7 @@ class HelpCommand:
 
 Command = (
     CallCommand
+    | DialCommand
     | StopCommand
     | StatusCommand
     | AgentsCommand
@@ -139,6 +158,7 @@ def help_text(command: str = "/voice") -> str:
 def normalize(text: str) -> str:
     """Undo Slack's escaping (&amp; &lt; &gt;, <link|label>) and straighten smart quotes."""
     text = SLACK_LINK.sub(lambda m: m.group(1), text)
+    text = TEL_LINK.sub(lambda m: m.group(1), text)
     text = html.unescape(text).translate(SMART_QUOTES)
     return CLOSING_SINGLE.sub("'", text).strip()
 
@@ -172,6 +192,8 @@ class _Lexer:
 
 def parse(text: str) -> Command:
     """Parse the text after the slash command; raise `UsageError` on any mistake."""
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"That command is too long (at most {MAX_TEXT} characters).")
     text = normalize(text)
     head = text.split(maxsplit=1)
     verb = head[0].lower() if head else "help"
@@ -192,14 +214,30 @@ def _parse_call(lex: _Lexer, usage: str) -> Command:
     agent = _required(lex.next(), "Which agent should take the call?", usage)
     _not_a_pair(agent, "Which agent should take the call?", usage)
     variables = _pairs(lex.rest_tokens(), usage)
-    # `live` is an option of the command, never a prompt variable.
+    return CallCommand(agent=agent, variables=variables, live=_live(variables, usage))
+
+
+def _live(variables: dict[str, str], usage: str) -> bool | None:
+    """Take `live=yes|no` out of the pairs: an option of the command, never a prompt variable."""
     live = variables.pop("live", None)
     if live is not None and live.lower() not in TRUE | FALSE:
         raise UsageError(f"`live` must be yes or no, not `{live}`.", usage)
-    return CallCommand(
-        agent=agent,
-        variables=variables,
-        live=None if live is None else live.lower() in TRUE,
+    return None if live is None else live.lower() in TRUE
+
+
+def _parse_dial(lex: _Lexer, usage: str) -> Command:
+    agent = _required(lex.next(), "Which agent should make the call?", usage)
+    _not_a_pair(agent, "Which agent should make the call? Give its name or id first.", usage)
+    tokens = lex.rest_tokens()
+    # The number may be written with spaces (`+1 212 555 0199`): every word up to the first
+    # key=value belongs to it.
+    split = next((i for i, token in enumerate(tokens) if "=" in token), len(tokens))
+    number = " ".join(tokens[:split]).strip()
+    if not number:
+        raise UsageError("Which number should I dial? Give it after the agent.", usage)
+    variables = _pairs(tokens[split:], usage)
+    return DialCommand(
+        agent=agent, number=number, variables=variables, live=_live(variables, usage)
     )
 
 
@@ -261,6 +299,7 @@ def _parse_prompt(lex: _Lexer, usage: str) -> Command:
 
 _PARSERS = {
     "call": _parse_call,
+    "dial": _parse_dial,
     "stop": _parse_stop,
     "status": _parse_status,
     "agents": _parse_agents,
@@ -309,7 +348,7 @@ def _temperature(token: str, usage: str) -> float:
         value = float(raw)
     except ValueError:
         raise UsageError(f"temperature must be a number, not `{raw}`.", usage) from None
-    if not 0 <= value <= 2:
+    if not math.isfinite(value) or not 0 <= value <= 2:
         raise UsageError("temperature must be between 0 and 2.", usage)
     return value
 
@@ -343,7 +382,10 @@ def _typed(key: str, raw: str, kind: type, usage: str) -> Any:
             number = kind(raw)
         except ValueError:
             raise UsageError(f"`{key}` must be a number, not `{raw}`.", usage) from None
-        if number < 0 or (key == "interruption_sensitivity" and number > 1):
+        if not math.isfinite(number):
+            raise UsageError(f"`{key}` must be a finite number, not `{raw}`.", usage)
+        top = 1 if key == "interruption_sensitivity" else MAX_NUMBER
+        if number < 0 or number > top:
             raise UsageError(f"`{key}` is out of range: `{raw}`.", usage)
         return number
     if not raw:

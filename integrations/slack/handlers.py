@@ -19,8 +19,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import CreateAgent, Origin, StartWebCall
+from gateway.calls.commands import CreateAgent, Origin, StartPhoneCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.phone import mask
 from gateway.context import AppContext
 from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import OneInboxError
@@ -29,6 +30,7 @@ from gateway.store.calls import CallRepository
 from integrations.slack import blocks, grammar
 from integrations.slack.cards import attach_card, card_metadata, slack_destination
 from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
+from integrations.slack.dial import DialPolicy, number_to_dial
 from integrations.slack.limits import limit_message
 
 log = structlog.get_logger(__name__)
@@ -83,6 +85,7 @@ class SlackHandlers:
         self._max_waiting = max_waiting
         self.command = ctx.settings.slack_command
         self.admins = set(ctx.settings.slack_admin_users)
+        self.dialers = DialPolicy.of(ctx.settings.slack_dial_users, self.admins)
 
     async def on_command(
         self,
@@ -115,6 +118,19 @@ class SlackHandlers:
             case grammar.CallCommand():
                 await ack(text=f"Starting a call with *{blocks.escape(command.agent)}*…")
                 self._spawn(self._call(command, inv, respond, client, bot_user_id), "call")
+            case grammar.DialCommand():
+                if not self.dialers.allows(inv.user_id):
+                    await ack(text=self.dialers.refusal(self.command))
+                    return
+                try:
+                    number = number_to_dial(command, self.ctx.settings.phone_default_region)
+                except grammar.UsageError as exc:
+                    await ack(text=exc.text(self.command))
+                    return
+                agent = blocks.escape(command.agent)
+                await ack(text=f"Dialling `{mask(number)}` with *{agent}*…")
+                work = self._dial(command, number, inv, respond, client, bot_user_id)
+                self._spawn(work, "dial")
             case grammar.StopCommand():
                 await ack(text=f"Stopping call `{blocks.escape(command.call_id)}`…")
                 self._spawn(self._stop(command.call_id, respond), "stop")
@@ -202,18 +218,13 @@ class SlackHandlers:
         client: AsyncWebClient,
         bot_user_id: str | None,
     ) -> None:
-        origin = Origin(
-            kind="slack",
-            name=f"{inv.team_id or 'slack'}/{inv.user_id}",
-            context={"team_id": inv.team_id, "channel_id": inv.channel_id, "user_id": inv.user_id},
-        )
         started = await self._domain(
             respond,
             self.ctx.calls.start_web_call(
                 StartWebCall(
                     agent=command.agent,
                     variables=dict(command.variables),
-                    origin=origin,
+                    origin=_origin(inv),
                     destinations=[
                         slack_destination(
                             inv.channel_id,
@@ -233,6 +244,58 @@ class SlackHandlers:
             started_by=f"<@{inv.user_id}>",
             join_url=started.join_url,
         )
+        await self._post_card(started.call_id, text, card, inv, respond, client, bot_user_id)
+
+    async def _dial(
+        self,
+        command: grammar.DialCommand,
+        number: str,
+        inv: Invocation,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        bot_user_id: str | None,
+    ) -> None:
+        started = await self._domain(
+            respond,
+            self.ctx.calls.start_phone_call(
+                StartPhoneCall(
+                    agent=command.agent,
+                    to_number=number,
+                    from_number=self.ctx.settings.oneinbox_from_number,
+                    variables=dict(command.variables),
+                    origin=_origin(inv),
+                    destinations=[
+                        slack_destination(
+                            inv.channel_id,
+                            inv.team_id,
+                            redact=self.redact,
+                            live=self.live_transcript if command.live is None else command.live,
+                        )
+                    ],
+                )
+            ),
+        )
+        if started is None:
+            return
+        text, card = blocks.phone_card(
+            call_id=started.call_id,
+            agent_name=started.agent_name or command.agent,
+            started_by=f"<@{inv.user_id}>",
+            to_number=started.to_number,
+        )
+        await self._post_card(started.call_id, text, card, inv, respond, client, bot_user_id)
+
+    async def _post_card(
+        self,
+        call_id: str,
+        text: str,
+        card: list[blocks.Block],
+        inv: Invocation,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        bot_user_id: str | None,
+    ) -> None:
+        """Post a call's card in the channel (or through the reply URL) and remember it."""
         try:
             ts = await post_message(
                 client,
@@ -240,7 +303,7 @@ class SlackHandlers:
                 auto_join=self.auto_join,
                 text=text,
                 blocks=card,
-                metadata=card_metadata(started.call_id),
+                metadata=card_metadata(call_id),
                 unfurl_links=False,
             )
         except ChannelUnavailable:
@@ -249,10 +312,10 @@ class SlackHandlers:
             return
         except (SlackApiError, aiohttp.ClientError, TimeoutError):
             # Slack refused or is unreachable: the reply URL is the one way left to the user.
-            log.warning("slack.card_not_posted", call_id=started.call_id, exc_info=True)
+            log.warning("slack.card_not_posted", call_id=call_id, exc_info=True)
             await respond(text=text, blocks=card, response_type="in_channel")
             return
-        await attach_card(self.ctx.db, started.call_id, channel=inv.channel_id, ts=ts)
+        await attach_card(self.ctx.db, call_id, channel=inv.channel_id, ts=ts)
 
     async def _stop(self, call_id: str, respond: AsyncRespond) -> None:
         if await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))):
@@ -377,6 +440,14 @@ class SlackHandlers:
             "Sorry, creating and changing agents is limited to this gateway's Slack admins "
             f"({admins}). Ask one of them, or use `{self.command} call <agent>` to start a call."
         )
+
+
+def _origin(inv: Invocation) -> Origin:
+    return Origin(
+        kind="slack",
+        name=f"{inv.team_id or 'slack'}/{inv.user_id}",
+        context={"team_id": inv.team_id, "channel_id": inv.channel_id, "user_id": inv.user_id},
+    )
 
 
 async def _done(work: Awaitable[None]) -> bool:

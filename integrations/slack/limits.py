@@ -12,10 +12,12 @@ def slack_date(moment_ts: int, fallback: str) -> str:
 
 def limit_message(reached: LimitReached) -> str:
     """One short paragraph; nothing was started, and it says so."""
-    calls = "phone calls" if reached.limit.startswith("phone_") else "calls"
+    calls = "phone call" if reached.limit.startswith("phone_") else "call"
+    calls += "" if reached.allowed == 1 else "s"
     if reached.resets_at is None:
+        running = "call is" if reached.allowed == 1 else "calls are"
         return (
-            f"{reached.allowed} calls are running right now, the most this gateway allows at "
+            f"{reached.allowed} {running} running right now, the most this gateway allows at "
             f"once (limit `{reached.limit}`), so nothing was started. Try again when one has "
             "ended."
         )

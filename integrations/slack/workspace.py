@@ -44,7 +44,7 @@ class SlackWorkspaces:
     """Web API clients per workspace, from the bot token or the installation store."""
 
     api_url: str
-    bot_token: str | None
+    bot_token: str | None = field(repr=False)
     installations: AsyncSQLAlchemyInstallationStore | None = None
     states: AsyncSQLAlchemyOAuthStateStore | None = None
     # One connection pool for every Web API call (bolt's per-request clients share it too).

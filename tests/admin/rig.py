@@ -44,7 +44,9 @@ class AdminRig:
 
     def sim(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The in-process simulator, through the gateway's mount."""
-        headers = {"Authorization": f"Bearer {LOCAL_API_KEY}"}
+        # /_sim/* control is behind ADMIN_TOKEN when one is set; /v1 takes the API key.
+        token = ADMIN_TOKEN if path.startswith("/_sim") else LOCAL_API_KEY
+        headers = {"Authorization": f"Bearer {token}"}
         return httpx.request(
             method, self.url + "/oneinbox-sim" + path, headers=headers, timeout=10, **kwargs
         )

@@ -142,3 +142,23 @@ def test_a_phone_calls_number_is_masked_only_where_phone_is_redacted() -> None:
     assert masked.masked_to_number == "•••0123"  # what Slack shows stays the same
     assert redact_result(result, ["email"], region=None).to_number == "+14155550123"
     assert result.to_number == "+14155550123"
+
+
+@settings(max_examples=200, deadline=None)
+@given(number=luhn_numbers, before=words, after=words, sep=separator, cut=st.integers(0, 80))
+def test_a_turn_still_being_spoken_shows_no_digit_and_no_address(
+    number: str, before: str, after: str, sep: str, cut: int
+) -> None:
+    # Live turns grow word by word: any prefix may hold half a number or half an address.
+    text = f"{before} {grouped(number, sep)} or ada@example.com {after}"[:cut]
+    masked = mask.text(text, partial=True)
+    leftover = re.sub(r"\[(?:card|phone) ending \d{4}\]", "", masked)
+    assert not re.search(r"\d", leftover)
+    assert "@" not in leftover
+
+
+def test_partial_examples() -> None:
+    assert mask.text("my number is 415 55", partial=True) == "my number is •••"
+    assert mask.text("write to ada@exam", partial=True) == "write to •••"
+    assert mask.text("I have 2 kids", partial=True) == "I have ••• kids"
+    assert PersonalDataMask(["email"]).text("room 101", partial=True) == "room 101"

@@ -15,7 +15,7 @@ from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url, is_forb
         ("https://127.0.0.1/hook", "private or internal"),
         ("https://localhost/hook", "private or internal"),
         ("https://10.0.0.7/hook", "private or internal"),
-        ("https://169.254.169.254/latest/meta-data", "private or internal"),
+        ("https://169.254.169.254/latest/meta-data", "metadata"),
         ("https://[::1]/hook", "private or internal"),
         ("https://[::ffff:192.168.1.1]/hook", "private or internal"),
         ("ftp://example.com/", "https"),
@@ -24,7 +24,15 @@ from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url, is_forb
 )
 async def test_unsafe_callback_urls_are_refused(url: str, why: str) -> None:
     with pytest.raises(UnsafeCallbackURL, match=why):
-        await check_callback_url(url, allow_private=False)
+        await check_callback_url(url, allow_private=False, resolver=stub_resolver)
+
+
+async def stub_resolver(host: str, port: int) -> list[str]:
+    """A fixed table in place of DNS: tests never look a real name up."""
+    table = {"localhost": ["127.0.0.1", "::1"], "example.com": ["93.184.215.14"]}
+    if host not in table:
+        raise OSError(f"{host} does not resolve here")
+    return table[host]
 
 
 async def test_a_public_address_is_accepted_without_dns() -> None:

@@ -39,7 +39,8 @@ def test_the_banner_curl_starts_a_call_whose_result_reaches_the_console(
 
         wait_until(result_logged, timeout=60, what="the call's result in the console")
         token = (Path(gateway_env["DATA_DIR"]) / "demo-hook.token").read_text().strip()
-        logs_after_banner = log.read_text().split(line, 1)[1]
+        last_banner_line = [x for x in log.read_text().splitlines() if "curl " in x][-1]
+        logs_after_banner = log.read_text().split(last_banner_line, 1)[1]
         assert token not in logs_after_banner
 
 
@@ -63,3 +64,37 @@ def test_a_wrong_hook_table_stops_serve_with_one_line(
     expected = "auth.token_env: environment variable NO_SUCH_TOKEN_ENV is not set"
     assert errors == [f"error: {config}: [hooks.x] {expected}"]
     assert "Traceback" not in done.stderr
+
+
+def test_the_banner_dial_curl_rings_the_simulator_and_the_result_reaches_the_console(
+    tmp_path: Path, gateway_env: dict[str, str]
+) -> None:
+    log = tmp_path / "gateway.log"
+    with gateway_process(gateway_env, log_path=log):
+        line = wait_until(
+            lambda: next(
+                (x for x in log.read_text().splitlines() if "/hooks/demo-dial" in x), None
+            ),
+            timeout=10,
+            what="the dial curl in the banner",
+        )
+        command = shlex.split(line.strip())
+        answer = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+        assert answer["status"] == "started" and answer["to_number"] == "+14155550123"
+        assert "join_url" not in answer
+
+        def result_line() -> str | None:
+            return next(
+                (
+                    x
+                    for x in log.read_text().splitlines()
+                    if '"call.result"' in x and answer["call_id"] in x
+                ),
+                None,
+            )
+
+        # The simulator answers after 2 s and hangs up 6 s later; the analysis follows.
+        logged = json.loads(wait_until(result_line, timeout=60, what="the phone call's result"))
+        assert logged["status"] == "completed" and logged["to_number"] == "•••0123"
+        after_banner = log.read_text().split(line, 1)[1]
+        assert "4155550123" not in after_banner  # numbers are masked in the logs

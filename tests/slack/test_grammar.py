@@ -10,6 +10,7 @@ from integrations.slack.grammar import (
     AgentsCommand,
     AgentSetCommand,
     CallCommand,
+    DialCommand,
     HelpCommand,
     PromptCommand,
     StatusCommand,
@@ -68,6 +69,20 @@ GOOD = [
     ("prompt bob temperature=0.3 Be brief", PromptCommand("bob", "Be brief", 0.3)),
     ('prompt bob "Be brief" temperature=1.5', PromptCommand("bob", "Be brief", 1.5)),
     ("prompt bob Réponds en français 🇫🇷", PromptCommand("bob", "Réponds en français 🇫🇷")),
+    ("dial sales +1 212 555 0199", DialCommand("sales", "+1 212 555 0199")),
+    (
+        'dial sales "(415) 555-0123" customer_name=Ada',
+        DialCommand("sales", "(415) 555-0123", {"customer_name": "Ada"}),
+    ),
+    (
+        "dial sales <tel:+12125550199|+1 212 555 0199> x=1",
+        DialCommand("sales", "+12125550199", {"x": "1"}),
+    ),
+    ("dial sales banana", DialCommand("sales", "banana")),  # the handler says it is no number
+    (
+        "dial sales +12125550199 live=yes a=1",
+        DialCommand("sales", "+12125550199", {"a": "1"}, True),
+    ),
 ]
 
 
@@ -78,6 +93,9 @@ def test_each_form_parses_to_its_command(text: str, expected: grammar.Command) -
 
 # (text, a piece of the message, the usage key whose line must be shown; None = full help)
 MISTAKES = [
+    ("dial sales", "Which number should I dial?", "dial"),
+    ("dial", "Which agent should make the call?", "dial"),
+    ("dial sales +1 212 x=1 555", "`555` is not key=value", "dial"),
     ("frobnicate", "I don't know `frobnicate`", None),
     ("call", "Which agent", "call"),
     ("call x=1", "Which agent", "call"),

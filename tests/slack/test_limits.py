@@ -111,3 +111,45 @@ def test_the_message_names_the_limit_and_when_it_resets(
     reached: LimitReached, expected: str
 ) -> None:
     assert limit_message(reached) == expected
+
+
+@pytest.fixture
+def phone_capped_rig(tmp_path: Path) -> Iterator[SlackRig]:
+    caps = "\n[limits]\nphone_calls_per_slack_user_per_day = 1\ncalls_per_slack_user_per_day = 5\n"
+    for running in make_rig(tmp_path, extra_config=caps):
+        running.sim("PATCH", "/_sim/config", json={"phone_dial_seconds": 0.05})
+        yield running
+
+
+def dial_as(rig: SlackRig, user: str, number: str) -> None:
+    body = command_body(f"dial sales {number}", response_url=rig.response_url, user_id=user)
+    assert rig.post(body, signed_headers(body)).status_code == 200
+
+
+def dials(rig: SlackRig) -> int:
+    stats = rig.sim("GET", "/_sim/stats").json()
+    return int(stats["by_endpoint"].get("POST /v1/calls", 0))
+
+
+def test_a_users_daily_phone_cap_stops_the_next_dial_but_not_web_calls(
+    phone_capped_rig: SlackRig,
+) -> None:
+    rig = phone_capped_rig
+    dial_as(rig, "U0ADA", "+1 212 555 0199")
+    wait_until(lambda: len(rig.fake.posts(CHANNEL)) == 1, what="the first dial's card")
+
+    dial_as(rig, "U0ADA", "+1 212 555 0142")
+
+    refusal = wait_until(
+        lambda: [r for r in rig.responses() if "so nothing was started" in r.get("text", "")],
+        what="the refusal",
+    )[0]
+    assert refusal["text"].startswith("You have used your 1 phone call for today")
+    assert "`phone_calls_per_slack_user_per_day`" in refusal["text"]
+    assert "0142" not in refusal["text"]
+    assert dials(rig) == 1
+    # Web calls have their own, higher, cap; another user may still dial.
+    call_as(rig, "U0ADA")
+    dial_as(rig, "U0GRACE", "+1 212 555 0177")
+    wait_until(lambda: len(rig.fake.posts(CHANNEL)) == 3, what="the web call's and Grace's cards")
+    assert dials(rig) == 2
