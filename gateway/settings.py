@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     # Multiplies the delivery retry schedule (5 s … 10 h); below 1 only to make tests fast.
     delivery_schedule_scale: float = Field(default=1.0, gt=0)
+    # A destination failing without one success for this long is disabled (its deliveries
+    # are held until an operator enables it again); 0 never disables. Default 5 days.
+    destination_disable_after_seconds: float = Field(default=432000.0, ge=0)
     data_dir: Path = Path("./data")
     # How long a result's recording link (`/recordings/…`) opens the recording: 30 days.
     recording_link_ttl_seconds: int = Field(default=2_592_000, gt=0)

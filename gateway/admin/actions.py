@@ -70,6 +70,18 @@ async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin)
         raise upstream_problem(exc) from None
 
 
+async def check_callback_target(ctx: AppContext, url: str, secret_env: str | None) -> None:
+    """422 unless the secret variable is set and the URL passes the SSRF guard."""
+    if secret_env is not None and not os.environ.get(secret_env):
+        raise HTTPProblem(
+            422, "missing_secret", f"the environment variable {secret_env} is not set"
+        )
+    try:
+        await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
+    except UnsafeCallbackURL as exc:
+        raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+
+
 async def start_phone_call(
     ctx: AppContext, agent: str, number: str, origin: Origin
 ) -> StartedPhoneCall:
@@ -97,14 +109,7 @@ async def start_phone_call(
 async def _callback_destination(ctx: AppContext, request: StartCallRequest) -> Destination:
     assert request.callback is not None
     callback = request.callback
-    if callback.secret_env is not None and not os.environ.get(callback.secret_env):
-        raise HTTPProblem(
-            422, "missing_secret", f"the environment variable {callback.secret_env} is not set"
-        )
-    try:
-        await check_callback_url(callback.url, allow_private=ctx.settings.callback_allow_private)
-    except UnsafeCallbackURL as exc:
-        raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
+    await check_callback_target(ctx, callback.url, callback.secret_env)
     config: dict[str, str] = {"url": callback.url}
     if callback.secret_env is not None:
         config["secret_env"] = callback.secret_env

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ErrorDetail(BaseModel):
@@ -93,11 +93,22 @@ class CallEvent(BaseModel):
     at: datetime
 
 
+def _fingerprints(value: object) -> object:
+    return [] if value is None else value
+
+
 class DeliveryAttemptView(BaseModel):
     at: datetime
     status_code: int | None
     error: str | None
     duration_ms: int | None
+    signed_by: list[str] = Field(
+        default_factory=list,
+        description="fingerprints (whsec:…) of the secrets that signed this try, never the "
+        "secrets; several during a rotation",
+    )
+
+    _no_fingerprints = field_validator("signed_by", mode="before")(_fingerprints)
 
 
 class DeliveryView(BaseModel):
@@ -112,6 +123,9 @@ class DeliveryView(BaseModel):
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+    signed_by: list[str] = Field(
+        default_factory=list, description="fingerprints of the secrets that signed the last try"
+    )
 
 
 class DeliveryDetail(DeliveryView):
@@ -142,3 +156,53 @@ class ReplayAccepted(BaseModel):
     delivery_id: str
     state: str
     next_attempt_at: datetime | None
+
+
+class DestinationView(BaseModel):
+    """One place results go (a destination kind and its target) and its health."""
+
+    id: str = Field(description="dst_…, stable for (destination, target)")
+    destination: str
+    target: str = Field(description="the URL without its query string, the channel, …")
+    status: str = Field(description="ok, failing (no success since failing_since) or disabled")
+    failing_since: datetime | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    held: int = Field(description="deliveries held until the destination is enabled")
+
+
+class DestinationPage(BaseModel):
+    destinations: list[DestinationView]
+    disable_after_seconds: float | None = Field(
+        description="a destination failing this long without a success is disabled"
+    )
+
+
+class EnableAccepted(BaseModel):
+    destination_id: str
+    was_disabled: bool
+    released: int = Field(description="held deliveries now due")
+
+
+class SendTestEventRequest(BaseModel):
+    """`POST /api/destinations/test`: a callback URL that no delivery went to yet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000)
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")
+
+
+class SentTestEvent(BaseModel):
+    """How the receiver answered a signed `webhook.test` event."""
+
+    ok: bool
+    target: str
+    webhook_id: str
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    signed_by: list[str]

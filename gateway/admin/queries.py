@@ -21,11 +21,11 @@ from gateway.calls.phone import mask
 from gateway.delivery import replay
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.deliveries import REPLAYABLE_STATES, DeliveryState
+from gateway.store.deliveries import GAVE_UP_STATES, DeliveryRepository
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
 
-# Deliveries an operator may want to send again: the outbox gave up on them.
-FAILED_DELIVERY_STATES = tuple(str(s) for s in REPLAYABLE_STATES - {DeliveryState.PENDING})
+# Deliveries the outbox is not trying: it gave up on them, or their endpoint is disabled.
+FAILED_DELIVERY_STATES = tuple(str(s) for s in GAVE_UP_STATES)
 
 
 class UnknownDelivery(LookupError):
@@ -107,17 +107,16 @@ async def call_detail(db: Database, call_id: str) -> CallDetail | None:
             live_at=row.live_at,
             result=_masked(row.result),
             events=[CallEvent.model_validate(e, from_attributes=True) for e in events],
-            deliveries=[
-                DeliveryDetail(
-                    **delivery_view(d).model_dump(),
-                    history=[
-                        DeliveryAttemptView.model_validate(a, from_attributes=True)
-                        for a in attempts.get(d.id, [])
-                    ],
-                )
-                for d in deliveries
-            ],
+            deliveries=[_detail(d, attempts.get(d.id, [])) for d in deliveries],
         )
+
+
+def _detail(row: DeliveryRow, attempts: Sequence[DeliveryAttemptRow]) -> DeliveryDetail:
+    history = [DeliveryAttemptView.model_validate(a, from_attributes=True) for a in attempts]
+    view = delivery_view(row)
+    if history:
+        view.signed_by = history[-1].signed_by
+    return DeliveryDetail(**view.model_dump(), history=history)
 
 
 async def _attempts(
@@ -154,7 +153,11 @@ async def list_deliveries(
         stmt = stmt.where(DeliveryRow.state.in_(FAILED_DELIVERY_STATES))
     async with db.session() as session:
         rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
-        return [delivery_view(row) for row in rows]
+        signed = await DeliveryRepository(session).last_signed_by([row.id for row in rows])
+    views = [delivery_view(row) for row in rows]
+    for view in views:
+        view.signed_by = signed.get(view.id, [])
+    return views
 
 
 async def replay_delivery(db: Database, delivery_id: str, *, by: str) -> DeliveryView:

@@ -9,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.admin import actions, queries
+from gateway.admin import actions, destinations, queries
 from gateway.admin.auth import require_admin
 from gateway.admin.models import (
     CallPage,
     DeliveryPage,
+    DestinationPage,
     ReplayAccepted,
+    SendTestEventRequest,
     StartCallRequest,
     StartedCallBody,
     StopAccepted,
@@ -22,6 +24,8 @@ from gateway.admin.models import (
 from gateway.calls.commands import Origin
 from gateway.calls.states import CallState
 from gateway.context import AppContext
+from gateway.delivery.health import UnknownEndpointError
+from gateway.delivery.probe import NotACallbackError
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
 from gateway.http.lockout import FailedAuthLockout
@@ -128,6 +132,48 @@ def admin_routes(ctx: AppContext) -> list[Route]:
         )
         return _json(answer, status=202)
 
+    async def list_destinations(request: Request) -> Response:
+        found = await destinations.list_destinations(ctx.db)
+        after = ctx.settings.destination_disable_after_seconds or None
+        return _json(DestinationPage(destinations=found, disable_after_seconds=after))
+
+    async def enable_destination(request: Request) -> Response:
+        try:
+            done = await destinations.enable(
+                ctx.db, request.path_params["destination_id"], by="admin-api"
+            )
+        except UnknownEndpointError:
+            raise HTTPProblem(404, "unknown_destination", "no destination has that id") from None
+        return _json(done)
+
+    async def test_destination(request: Request) -> Response:
+        allow = ctx.settings.callback_allow_private
+        try:
+            sent = await destinations.send_test_to_destination(
+                ctx.db, request.path_params["destination_id"], allow_private=allow, by="admin-api"
+            )
+        except UnknownEndpointError:
+            raise HTTPProblem(404, "unknown_destination", "no destination has that id") from None
+        except NotACallbackError as exc:
+            raise HTTPProblem(422, "not_a_callback", str(exc)) from None
+        return _json(sent)
+
+    async def test_url(request: Request) -> Response:
+        raw = await read_body(request)
+        require_json_type(request)
+        try:
+            body = SendTestEventRequest.model_validate(parse_json(raw))
+        except pydantic.ValidationError as exc:
+            raise validation_problem(exc) from None
+        await actions.check_callback_target(ctx, body.url, body.secret_env)
+        sent = await destinations.send_test_to_url(
+            body.url,
+            body.secret_env,
+            allow_private=ctx.settings.callback_allow_private,
+            by="admin-api",
+        )
+        return _json(sent)
+
     return [
         Route("/api/calls", guarded(list_calls), methods=["GET"]),
         Route("/api/calls", guarded(start_call), methods=["POST"]),
@@ -135,4 +181,14 @@ def admin_routes(ctx: AppContext) -> list[Route]:
         Route("/api/calls/{call_id}/stop", guarded(stop_call), methods=["POST"]),
         Route("/api/deliveries", guarded(list_deliveries), methods=["GET"]),
         Route("/api/deliveries/{delivery_id}/replay", guarded(replay), methods=["POST"]),
+        Route("/api/destinations", guarded(list_destinations), methods=["GET"]),
+        Route("/api/destinations/test", guarded(test_url), methods=["POST"]),
+        Route(
+            "/api/destinations/{destination_id}/enable",
+            guarded(enable_destination),
+            methods=["POST"],
+        ),
+        Route(
+            "/api/destinations/{destination_id}/test", guarded(test_destination), methods=["POST"]
+        ),
     ]

@@ -22,7 +22,7 @@ from gateway.admin.models import StartCallRequest
 from gateway.calls.commands import CreateAgent, Origin
 from gateway.calls.states import TERMINAL, TRACKED
 from gateway.context import AppContext
-from gateway.dashboard import charts, revocations
+from gateway.dashboard import charts, listing, revocations
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
@@ -49,6 +49,7 @@ PAGE_HEADERS = {
 }
 Handler = Callable[[Request], Awaitable[Response]]
 SessionHandler = Callable[[Request, DashboardSession], Awaitable[Response]]
+RECENT_CALLS = 20  # on the overview; the calls list pages through the rest
 BAD_NAME = "an agent name is 1-200 characters"
 # Sign-in attempts per client address: plenty for a person, nothing for a guessing script.
 SIGN_IN_PER_ADDRESS = Budget(requests=10, seconds=60)
@@ -101,6 +102,7 @@ class Dashboard:
             "open": self.open,
             "signed_in": session is not None,
             "csrf": session.csrf if session else "",
+            "header_links": [],
         }
         return self.templates.TemplateResponse(
             request, name, {**base, **context}, status_code=status, headers=PAGE_HEADERS
@@ -171,7 +173,7 @@ class Dashboard:
     # -- pages ------------------------------------------------------------------------
     async def overview(self, request: Request, session: DashboardSession) -> Response:
         db = self.ctx.db
-        recent = await queries.list_calls(db, limit=50, offset=0)
+        recent = await listing.newest_calls(db, RECENT_CALLS)
         day = await queries.chart_points(db, queries.day_ago())
         failed = await queries.list_deliveries(db, limit=50, offset=0, failed=True)
         async with db.session() as s:
@@ -191,6 +193,25 @@ class Dashboard:
             },
             session=session,
         )
+
+    async def calls_list(self, request: Request, session: DashboardSession) -> Response:
+        """`/dashboard/calls`: search, filters and pages; a bad filter is a 400 that says why."""
+        context, ok = await listing.calls_context(
+            self.ctx.db, request.query_params, list(self.ctx.config.agents)
+        )
+        return self.render(
+            request, "calls.html", context, status=200 if ok else 400, session=session
+        )
+
+    async def rates(self, request: Request, session: DashboardSession) -> Response:
+        """`/dashboard/rates`: success per origin and per destination over a window."""
+        try:
+            context = await listing.rates_context(
+                self.ctx.db, request.query_params.get("window", "")
+            )
+        except listing.BadQuery as exc:
+            raise HTTPProblem(400, "invalid_window", str(exc)) from None
+        return self.render(request, "rates.html", context, session=session)
 
     async def call_page(self, request: Request, session: DashboardSession) -> Response:
         call_id = request.path_params["call_id"]
@@ -356,6 +377,8 @@ def dashboard_routes(ctx: AppContext) -> list[BaseRoute]:
     board = Dashboard(ctx)
     return [
         Route("/", board.page(board.overview), methods=["GET"]),
+        Route("/dashboard/calls", board.page(board.calls_list), methods=["GET"]),
+        Route("/dashboard/rates", board.page(board.rates), methods=["GET"]),
         Route("/dashboard/calls/{call_id}", board.page(board.call_page), methods=["GET"]),
         Route("/dashboard/calls/{call_id}/transcript", board.transcript_stream, methods=["GET"]),
         Route("/dashboard/login", board.sign_in, methods=["POST"]),

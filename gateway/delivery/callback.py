@@ -9,6 +9,7 @@ answer cannot change between the check and the connection). Redirects are not fo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -22,7 +23,12 @@ from pydantic import BaseModel
 
 from gateway.calls.result import CallResult
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
-from gateway.delivery.signing import SigningSecretError, signed_headers
+from gateway.delivery.signing import (
+    SigningSecretError,
+    key_fingerprint,
+    signed_headers,
+    signing_secrets,
+)
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.oneinbox.retry import parse_retry_after
 
@@ -83,6 +89,13 @@ class CallbackDestination:
         """POST the signed result; a 2xx is success, 410 disables, the rest is retried."""
         url = str(attempt.config.get("url") or "")
         secret_env = str(attempt.config.get("secret_env") or "")
+        return await self.post(url, secret_env, attempt.delivery_id, callback_body(result))
+
+    async def post(self, url: str, secret_env: str, msg_id: str, body: bytes) -> DeliveryOutcome:
+        """One signed POST of `body` to `url` through the SSRF guard (also the test event's).
+
+        The outcome names, by fingerprint, the secrets that signed it.
+        """
         if not url:
             return DeliveryOutcome(ok=False, error="callback: no url configured", permanent=True)
         secret = os.environ.get(secret_env) if secret_env else None
@@ -96,17 +109,24 @@ class CallbackDestination:
             addresses = await check_callback_url(url, allow_private=self.allow_private)
         except UnsafeCallbackURL as exc:
             return DeliveryOutcome(ok=False, error=f"callback: {exc}", permanent=True)
-        body = callback_body(result)
         timestamp = int(time.time())
-        headers = {"webhook-id": attempt.delivery_id, "webhook-timestamp": str(timestamp)}
+        headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}
+        signed_by: tuple[str, ...] = ()
         if secret:
             try:
-                headers = signed_headers(secret, attempt.delivery_id, timestamp, body)
+                headers = signed_headers(secret, msg_id, timestamp, body)
+                signed_by = tuple(key_fingerprint(s) for s in signing_secrets(secret))
             except SigningSecretError as exc:
                 return DeliveryOutcome(ok=False, error=f"callback: {exc}", permanent=True)
+        outcome = await self._send(url, addresses, headers, body)
+        return dataclasses.replace(outcome, signed_by=signed_by)
+
+    async def _send(
+        self, url: str, addresses: list[str], headers: dict[str, str], body: bytes
+    ) -> DeliveryOutcome:
         host = urlsplit(url).netloc.rsplit("@", 1)[-1]
         hostname = urlsplit(url).hostname or ""
-        headers.update({"Content-Type": "application/json", "Host": host})
+        headers = {**headers, "Content-Type": "application/json", "Host": host}
         for address in addresses:
             try:
                 response = await self._http.post(

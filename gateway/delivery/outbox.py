@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,12 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.calls.commands import Destination as DestinationSpec
 from gateway.calls.result import CallResult
 from gateway.calls.states import CallState
+from gateway.delivery.health import DisableAlerts, EndpointHealth
 from gateway.delivery.redact import redact_result
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
 from gateway.delivery.schedule import RetrySchedule
 from gateway.store.calls import CallRepository, IllegalTransition
 from gateway.store.database import Database
 from gateway.store.deliveries import ClaimedDelivery, DeliveryRepository, DeliveryState
+from gateway.store.endpoints import EndpointRepository
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
 
 log = structlog.get_logger(__name__)
@@ -42,12 +44,22 @@ ATTEMPT_TIMEOUT_SECONDS = 30.0
 UNREGISTERED_RECHECK = timedelta(seconds=60)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
+# Told of every try: (destination kind, what became of the delivery, seconds it took).
+AttemptObserver = Callable[[str, str, float], None]
+
+
+def disable_after(seconds: float) -> timedelta | None:
+    """`DESTINATION_DISABLE_AFTER_SECONDS` as the outbox's option (0: never disable)."""
+    return timedelta(seconds=seconds) if seconds > 0 else None
+
 
 @dataclass(frozen=True)
 class OutboxOptions:
     concurrency: int = 32
     idle_seconds: float = 0.5
     schedule_scale: float = 1.0
+    # Disable an endpoint failing this long without a success (None: never).
+    disable_after: timedelta | None = timedelta(days=5)
     # How national phone numbers in results are read when a destination redacts "phone".
     phone_region: str | None = None
 
@@ -70,6 +82,9 @@ class Outbox:
         self.identity = identity
         self.options = options or OutboxOptions()
         self.schedule = RetrySchedule(scale=self.options.schedule_scale)
+        self.health = EndpointHealth(self.options.disable_after)
+        self.alerts = DisableAlerts()
+        self.attempt_observers: list[AttemptObserver] = []
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -84,12 +99,13 @@ class Outbox:
 
         The caller moves the call to `analyzed`/`failed` and stores `result` in the same
         transaction. A call with no destination gets the `log` destination, so its result
-        shows up in the console at least.
+        shows up in the console at least. A delivery to a disabled endpoint is queued `held`.
         """
         specs = [DestinationSpec.model_validate(d) for d in call.destinations or []]
         if not specs:
             specs = [LOG_DESTINATION]
         repo = DeliveryRepository(session)
+        endpoints = EndpointRepository(session)
         now = utcnow()
         rows: list[DeliveryRow] = []
         seen: set[str] = set()
@@ -97,7 +113,10 @@ class Outbox:
             if spec.key in seen:
                 continue
             seen.add(spec.key)
-            rows.append(await repo.add(call.id, spec.kind, spec.key, dict(spec.config), now=now))
+            config = dict(spec.config)
+            await endpoints.ensure(spec.kind, spec.key, config, now=now)
+            held = await endpoints.disabled_at(spec.kind, spec.key) is not None
+            rows.append(await repo.add(call.id, spec.kind, spec.key, config, now=now, held=held))
         log.info("outbox.enqueued", call_id=call.id, deliveries=len(rows), type=result.event_type)
         return rows
 
@@ -259,10 +278,14 @@ class Outbox:
                     error=outcome.error,
                     duration_ms=round(seconds * 1000),
                     worker=self.identity,
+                    signed_by=list(outcome.signed_by) or None,
                 )
             )
-            # Lock the call before its delivery, in the order every other writer uses.
+            # Lock the call, then the endpoint, then the delivery: the order of every writer.
             await CallRepository(session).get(row.call_id, for_update=True)
+            noted = await self.health.note(
+                session, row, ok=outcome.ok, error=outcome.error, now=now
+            )
             fresh = await DeliveryRepository(session).get(row.id, for_update=True)
             if fresh is None:
                 return
@@ -271,6 +294,8 @@ class Outbox:
                 return
             attempts = fresh.attempts + 1
             state = self._next_state(outcome, attempts)
+            if state is DeliveryState.PENDING and noted.disabled:
+                state = DeliveryState.HELD
             fresh.attempts = attempts
             fresh.state = str(state)
             fresh.last_status = outcome.status_code
@@ -287,6 +312,10 @@ class Outbox:
                     fresh.delivered_at = now
                 await self._maybe_finish_call(session, fresh.call_id)
         self._log_outcome(row, state, attempts, outcome)
+        for observe in self.attempt_observers:
+            observe(row.destination, str(state), seconds)
+        if noted.newly_disabled is not None:
+            await self.alerts.publish(noted.newly_disabled)
 
     def _next_state(self, outcome: DeliveryOutcome, attempts: int) -> DeliveryState:
         if outcome.ok:

@@ -30,6 +30,8 @@ class DeliveryOutcome:
     retry_after: float | None = None
     gone: bool = False
     permanent: bool = False  # no point retrying (e.g. the config is wrong)
+    # Fingerprints of the secrets that signed this try (`whsec:1a2b3c4d`), never the secrets.
+    signed_by: tuple[str, ...] = ()
 
 
 class Destination(Protocol):

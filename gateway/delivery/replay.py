@@ -23,10 +23,16 @@ class UnknownDeliveryError(Exception):
 
 
 class NotReplayableError(Exception):
-    """The delivery already succeeded; replaying it would send the result again."""
+    """The delivery already succeeded (replaying it would send the result again), or it is
+    held until its destination is enabled."""
 
     def __init__(self, delivery_id: str, state: str) -> None:
-        super().__init__(f"delivery {delivery_id} is {state}; only failed ones can be replayed")
+        why = (
+            "its destination is disabled: enable the destination to send it"
+            if state == DeliveryState.HELD
+            else "only failed ones can be replayed"
+        )
+        super().__init__(f"delivery {delivery_id} is {state}; {why}")
         self.delivery_id = delivery_id
         self.state = state
 

@@ -19,7 +19,7 @@ from gateway.calls.webhooks import (
 from gateway.context import AppContext
 from gateway.delivery.callback import CallbackDestination
 from gateway.delivery.log import LogDestination
-from gateway.delivery.outbox import Outbox, OutboxOptions
+from gateway.delivery.outbox import Outbox, OutboxOptions, disable_after
 from gateway.live.events import is_transcript_event, parse_transcript_event
 from gateway.live.feeds import LiveFeeder
 from gateway.live.transcript import LiveTranscript
@@ -61,6 +61,7 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
         identity=ctx.identity,
         options=OutboxOptions(
             schedule_scale=settings.delivery_schedule_scale,
+            disable_after=disable_after(settings.destination_disable_after_seconds),
             phone_region=settings.phone_default_region,
         ),
     )

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.store.endpoints import disabled_target
 from gateway.store.tables import DeliveryAttemptRow, DeliveryRow, utcnow
 
 
@@ -20,9 +21,12 @@ class DeliveryState(StrEnum):
     DELIVERED = "delivered"  # the destination accepted it
     DEAD = "dead"  # every try of the schedule failed, or the failure is permanent
     DISABLED = "disabled"  # the destination said it is gone (HTTP 410)
+    HELD = "held"  # its endpoint is disabled (failing too long); due again once re-enabled
 
 
 FINAL_STATES = frozenset({DeliveryState.DELIVERED, DeliveryState.DEAD, DeliveryState.DISABLED})
+# Deliveries the outbox is not trying (for `deliveries list --failed`).
+GAVE_UP_STATES = (DeliveryState.DEAD, DeliveryState.DISABLED, DeliveryState.HELD)
 # What an operator may bring back with `deliveries replay`.
 REPLAYABLE_STATES = frozenset({DeliveryState.PENDING, DeliveryState.DEAD, DeliveryState.DISABLED})
 
@@ -49,18 +53,25 @@ class DeliveryRepository:
         self.session = session
 
     async def add(
-        self, call_id: str, destination: str, key: str, config: dict[str, Any], *, now: datetime
+        self,
+        call_id: str,
+        destination: str,
+        key: str,
+        config: dict[str, Any],
+        *,
+        now: datetime,
+        held: bool = False,
     ) -> DeliveryRow:
-        """Queue one delivery, due now."""
+        """Queue one delivery, due now (or `held` while its endpoint is disabled)."""
         row = DeliveryRow(
             id=delivery_id(call_id, key),
             call_id=call_id,
             destination=destination,
             destination_key=key,
             config=config,
-            state=str(DeliveryState.PENDING),
+            state=str(DeliveryState.HELD if held else DeliveryState.PENDING),
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=None if held else now,
             created_at=now,
         )
         self.session.add(row)
@@ -74,6 +85,7 @@ class DeliveryRepository:
 
         On PostgreSQL the rows are chosen with `FOR UPDATE SKIP LOCKED`, so replicas never
         claim the same row; a lease that ran out (its worker died) makes the row due again.
+        A row whose endpoint is disabled is never claimed (it is being moved to `held`).
         """
         now = utcnow()
         stmt = (
@@ -82,6 +94,7 @@ class DeliveryRepository:
                 DeliveryRow.state == str(DeliveryState.PENDING),
                 DeliveryRow.next_attempt_at <= now,
                 sa.or_(DeliveryRow.lease_expires_at.is_(None), DeliveryRow.lease_expires_at <= now),
+                ~disabled_target(),
             )
             .order_by(DeliveryRow.next_attempt_at)
             .limit(limit)
@@ -123,15 +136,31 @@ class DeliveryRepository:
         )
         return result.scalars().all()
 
+    async def last_signed_by(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """Delivery id → fingerprints of the secrets that signed its latest try (if signed)."""
+        if not ids:
+            return {}
+        latest = (
+            sa.select(sa.func.max(DeliveryAttemptRow.id))
+            .where(DeliveryAttemptRow.delivery_id.in_(list(ids)))
+            .group_by(DeliveryAttemptRow.delivery_id)
+        )
+        result = await self.session.execute(
+            sa.select(DeliveryAttemptRow.delivery_id, DeliveryAttemptRow.signed_by).where(
+                DeliveryAttemptRow.id.in_(latest)
+            )
+        )
+        return {delivery: list(signed) for delivery, signed in result.all() if signed}
+
     async def recent(
         self, *, failed_only: bool = False, limit: int = 50, offset: int = 0
     ) -> Sequence[DeliveryRow]:
-        """Newest first. `failed_only`: dead, disabled, or pending after a failed try."""
+        """Newest first. `failed_only`: dead, disabled, held, or pending after a failed try."""
         stmt = sa.select(DeliveryRow).order_by(DeliveryRow.updated_at.desc(), DeliveryRow.id)
         if failed_only:
             stmt = stmt.where(
                 sa.or_(
-                    DeliveryRow.state.in_([str(DeliveryState.DEAD), str(DeliveryState.DISABLED)]),
+                    DeliveryRow.state.in_([str(s) for s in GAVE_UP_STATES]),
                     sa.and_(
                         DeliveryRow.state == str(DeliveryState.PENDING),
                         DeliveryRow.last_error.is_not(None),

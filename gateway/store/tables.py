@@ -144,6 +144,33 @@ class DeliveryAttemptRow(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     duration_ms: Mapped[int | None]
     worker: Mapped[str | None] = mapped_column(sa.String(64))
+    # Fingerprints (`whsec:1a2b3c4d`) of the secrets that signed this try, never the secrets.
+    signed_by: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+
+
+class EndpointRow(Base):
+    """One place results go (a destination kind and its target, e.g. one callback URL), and
+    its health: failing since when, disabled or not. Rows appear when a delivery is queued."""
+
+    __tablename__ = "endpoints"
+    __table_args__ = (
+        sa.UniqueConstraint("destination", "destination_key", name="uq_endpoint_target"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # dst_…
+    destination: Mapped[str] = mapped_column(sa.String(32))
+    destination_key: Mapped[str] = mapped_column(sa.String(512))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the last queued, secret-free
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    # Set by the first failed try after a success (or ever), cleared by the next success.
+    failing_since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    disabled_at: Mapped[datetime | None] = mapped_column(index=True)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.Text)
+    enabled_at: Mapped[datetime | None]
+    enabled_by: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class IdempotencyKeyRow(Base):

@@ -146,6 +146,8 @@ class HubSpotContactDestination:
     """Registered as `hubspot_contact`; one HTTP client for every portal it writes to."""
 
     name = "hubspot_contact"
+    # Sent again when the recording becomes available: the logged call gets its link.
+    updates_in_place = True
 
     def __init__(self, api_url: str = DEFAULT_API_URL, *, timeout: float = TIMEOUT_SECONDS):
         self._http = httpx.AsyncClient(
@@ -179,6 +181,9 @@ class HubSpotContactDestination:
                 find=lambda: portal.find_call(marker(result.call_id)),
                 create=lambda: portal.create_call(call_properties(result, options.dispositions)),
             )
+            if not created and result.recording_url:
+                # An earlier write exists and this result may be newer (its recording link).
+                await portal.update_call(engagement, call_properties(result, options.dispositions))
             if options.properties:
                 await portal.update_contact(contact_updates(result, options.properties))
         except CrmFailure as exc:
@@ -235,6 +240,14 @@ class _Portal:
             "POST", "/crm/v3/objects/calls", f"a call on contact {self.contact}", json=body
         )
         return str(created["id"])
+
+    async def update_call(self, engagement: str, properties: dict[str, Any]) -> None:
+        await self._send(
+            "PATCH",
+            f"/crm/v3/objects/calls/{engagement}",
+            f"call {engagement}",
+            json={"properties": properties},
+        )
 
     async def find_call(self, external_id: str) -> str | None:
         """This call's engagement on the contact, if an earlier try created it."""

@@ -55,6 +55,17 @@ def state_label(state: str) -> str:
     return STATE_LABELS.get(state, state.replace("_", " ").capitalize())
 
 
+def phone_state_label(state: str, upstream_status: str | None) -> str:
+    """The label of a phone call's state: dialling, ringing, on the phone, or as for web calls."""
+    if state == "started":
+        return ":telephone: Ringing…" if upstream_status == "initiated" else ":telephone: Dialling…"
+    if state == "live":
+        return ":red_circle: On the phone"
+    if state == "expired":
+        return ":zzz: Nobody answered"
+    return state_label(state)
+
+
 def format_duration(seconds: float | None) -> str:
     """`1 h 2 min`, `3 min 5 s`, `42 s`, or `unknown`."""
     if seconds is None:

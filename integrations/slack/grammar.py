@@ -382,7 +382,7 @@ def _typed(key: str, raw: str, kind: type, usage: str) -> Any:
             number = kind(raw)
         except ValueError:
             raise UsageError(f"`{key}` must be a number, not `{raw}`.", usage) from None
-        if not math.isfinite(number):
+        if kind is float and not math.isfinite(number):  # an int is finite, however long
             raise UsageError(f"`{key}` must be a finite number, not `{raw}`.", usage)
         top = 1 if key == "interruption_sensitivity" else MAX_NUMBER
         if number < 0 or number > top:

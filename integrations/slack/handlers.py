@@ -331,9 +331,13 @@ class SlackHandlers:
             return
         who = blocks.who(row.origin_kind, row.origin_name, row.origin_context or {})
         agent = blocks.escape(row.agent_name or row.agent_id)
+        label, kind, to = blocks.state_label(row.state), "Call", ""
+        if row.call_type == "outbound":
+            label = blocks.phone_state_label(row.state, row.upstream_status)
+            kind, to = "Phone call", f" to `{mask(row.to_number)}`"
         await respond(
-            text=f"Call `{blocks.escape(row.id)}` with *{agent}*"
-            f": {blocks.state_label(row.state)} (started by {who}, "
+            text=f"{kind} `{blocks.escape(row.id)}`{to} with *{agent}*"
+            f": {label} (started by {who}, "
             f"<!date^{int(row.created_at.timestamp())}^{{date_short_pretty}} {{time}}|"
             f"{row.created_at:%Y-%m-%d %H:%M} UTC>)"
         )

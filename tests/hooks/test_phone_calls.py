@@ -78,6 +78,25 @@ def sim(gw: Gateway, method: str, path: str, **kwargs: Any) -> Any:
     return response.json()
 
 
+def gw_events(gw: Gateway, call_id: str) -> list[tuple[str, str]]:
+    """The call's history as (to_state, detail), read from the store."""
+    import asyncio
+
+    from gateway.store.calls import CallRepository
+    from gateway.store.database import Database
+
+    async def read() -> list[tuple[str, str]]:
+        db = Database(gw.database_url)
+        try:
+            async with db.session() as session:
+                events = await CallRepository(session).events(call_id)
+                return [(e.to_state, e.detail or "") for e in events]
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
 def upstream_dials(gw: Gateway) -> int:
     return int(sim(gw, "GET", "/_sim/stats")["by_endpoint"].get("POST /v1/calls", 0))
 
@@ -116,6 +135,20 @@ def test_a_national_number_is_dialled_as_e164_and_the_result_names_it(
     assert data["type"] == "outbound" and data["to_number"] == "+14155550123"
     assert data["status"] == "completed" and data["end_reason"] == "customer_ended_call"
     assert data["messages"] and data["origin"]["name"] == "ring-lead"
+    metrics = httpx.get(f"{gw.url}/metrics", timeout=10).text
+    assert "4155550123" not in metrics  # never a metrics label
+
+
+def test_a_call_on_the_phone_is_live_on_the_state_machine_until_it_ends(gw: Gateway) -> None:
+    sim(gw, "PATCH", "/_sim/config", json={"phone_hangup_after": None})  # stays on the line
+    response = gw.post("ring-lead", json={"phone": "+14155550123", "name": "Ada"}, headers=AUTH)
+    call_id = response.json()["call_id"]
+    wait_until(lambda: gw_events(gw, call_id)[-1][0] == "live", timeout=20, what="answered")
+    sim(gw, "POST", f"/_sim/calls/{call_id}/end", json={"outcome": "interested"})
+    wait_until(lambda: gw_events(gw, call_id)[-1][0] == "delivered", timeout=20, what="the end")
+    events = gw_events(gw, call_id)
+    assert [state for state, _ in events] == ["started", "live", "ended", "analyzed", "delivered"]
+    assert "dialling •••0123" in events[0][1] and events[1][1] == "answered"
 
 
 @pytest.mark.parametrize(

@@ -282,7 +282,9 @@ def test_any_command_text_parses_or_is_a_usage_error(text: str) -> None:
 
 @FAST
 @given(
-    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60),
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60)
+    | st.integers(min_value=-(10**3900), max_value=10**3900).map(str)
+    | st.floats().map(str),
     st.sampled_from(sorted(k for k, t in grammar.AGENT_FIELDS.items() if t in (int, float))),
 )
 def test_numeric_agent_fields_are_finite_and_in_range_or_refused(raw: str, key: str) -> None:

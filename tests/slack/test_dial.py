@@ -128,5 +128,27 @@ def test_who_may_dial(tmp_path: Path, settings: dict[str, str], allowed: bool) -
             assert dials(rig) == 0 and rig.stored_calls() == []
 
 
+def test_status_of_a_ringing_call_says_so_with_the_number_masked(rig: SlackRig) -> None:
+    rig.sim("PATCH", "/_sim/config", json={"phone_pickup": "no_answer", "phone_ring_timeout": 30})
+    rig.command("dial sales +1 212 555 0199")
+    (call,) = wait_until(rig.stored_calls, what="the stored call")
+    wait_until(
+        lambda: rig.sim("GET", f"/v1/calls/{call.id}").json()["status"] == "initiated",
+        what="ringing upstream",
+    )
+    wait_until(lambda: rig.stored_calls()[0].upstream_status == "initiated", what="tracked")
+    rig.command(f"status {call.id}")
+    answer = wait_until(
+        lambda: next(
+            (r for r in rig.responses() if "Ringing" in r.get("text", "")),
+            None,
+        ),
+        what="the status answer",
+    )
+    assert (
+        f"Phone call `{call.id}` to `•••0199` with *sales*: :telephone: Ringing…" in answer["text"]
+    )
+
+
 def test_help_lists_dial(rig: SlackRig) -> None:
     assert "/voice dial <agent> <phone number> [key=value…]" in rig.command("help").text

@@ -109,6 +109,8 @@ def test_live_yes_shows_the_turns_while_the_call_runs_and_ends_complete(
     for method in ("chat.postMessage", "chat.update"):
         times = [c.at for c in rig.fake.called(method) if c.args.get("channel") == CHANNEL]
         assert busiest_second(times) <= 4, (method, busiest_second(times))
+        print(f"\nlive: {method} {len(times)} calls, at most {busiest_second(times)} in a second")
+    print(f"live: {len(rig.fake.limited)} answered 429")
     assert len(rig.fake.limited) <= 2, [(c.method, c.at) for c in rig.fake.limited]
 
 

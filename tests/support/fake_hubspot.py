@@ -80,6 +80,7 @@ class FakeHubSpot(CrmStandIn):
                 Route("/crm/v3/objects/contacts/{id}", self._contact, methods=["GET", "PATCH"]),
                 Route("/crm/v3/objects/calls", self._create_call, methods=["POST"]),
                 Route("/crm/v3/objects/calls/search", self._search_calls, methods=["POST"]),
+                Route("/crm/v3/objects/calls/{id:int}", self._update_call, methods=["PATCH"]),
                 Route("/crm/v3/objects/calls/batch/read", self._batch_read, methods=["POST"]),
                 Route(
                     "/crm/v4/objects/contacts/{id}/associations/calls",
@@ -221,6 +222,19 @@ class FakeHubSpot(CrmStandIn):
             "updatedAt": call.created_at,
             "archived": False,
         }
+
+    async def _update_call(self, request: Request) -> Response:
+        call_id = str(request.path_params["id"])
+
+        async def handle() -> Response:
+            call = self.calls.get(call_id)
+            if call is None:
+                return _error(404, "OBJECT_NOT_FOUND", "resource not found")
+            values = (await request.json()).get("properties") or {}
+            call.properties.update(values)
+            return JSONResponse(self._public(call, list(values)))
+
+        return await self._answer(request, WRITE, handle)
 
     async def _search_calls(self, request: Request) -> Response:
         async def handle() -> Response:

@@ -35,6 +35,7 @@ class Received:
     body: bytes
     verified: bool
     answered: int
+    signature: str = ""
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -46,6 +47,7 @@ class CallbackReceiver:
     secret: str = field(default_factory=new_secret)
     fail_first: int = 0  # answer 500 to the first N tries of every webhook-id
     gone: bool = False  # answer 410 to everything
+    failing: bool = False  # answer 503 to everything (a receiver that is down), until cleared
     delay: float = 0.0  # seconds before answering
     redirect_to: str | None = None  # answer 307 to this URL
     received: list[Received] = field(default_factory=list)
@@ -78,13 +80,22 @@ class CallbackReceiver:
             status = 400
         elif self.gone:
             status = 410
+        elif self.failing:
+            status = 503
         elif self.redirect_to is not None:
             status = 307
         elif tries <= self.fail_first:
             status = 500
         with self._lock:
             self.received.append(
-                Received(msg_id, headers.get("webhook-timestamp", ""), body, verified, status)
+                Received(
+                    msg_id,
+                    headers.get("webhook-timestamp", ""),
+                    body,
+                    verified,
+                    status,
+                    headers.get("webhook-signature", ""),
+                )
             )
         headers_out = {"Location": self.redirect_to} if status == 307 and self.redirect_to else {}
         return JSONResponse({"ok": status == 200}, status_code=status, headers=headers_out)
@@ -98,6 +109,11 @@ class CallbackReceiver:
 
     def accepted_call_ids(self) -> set[str]:
         return {r.payload["data"]["call_id"] for r in self.accepted()}
+
+    def tries_of(self, webhook_id: str) -> int:
+        """POSTs (answered) that carried this webhook-id."""
+        with self._lock:
+            return sum(1 for r in self.received if r.webhook_id == webhook_id)
 
     def all(self) -> list[Received]:
         with self._lock:

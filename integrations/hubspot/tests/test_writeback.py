@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.crm_rig import CrmGateway, crm_gateway
 from tests.support.fake_hubspot import READ, FakeHubSpot
-from tests.support.servers import serve_app
+from tests.support.servers import serve_app, wait_until
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 CONFIG = """
@@ -180,3 +180,28 @@ def test_a_request_without_a_usable_contact_id_is_refused_and_starts_nothing(
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_record_id"
     assert not [s for s in hubspot.seen if s.at > started]
+
+
+def test_a_recording_ready_after_the_result_is_added_to_the_logged_call(
+    gw: CrmGateway, hubspot: FakeHubSpot
+) -> None:
+    gw.gateway.sim_config(recording_delay=4, analysis_delay=0.3)
+    try:
+        response = gw.post("crm", contact())
+        assert response.status_code == 202, response.text
+        call_id = str(response.json()["call_id"])
+        gw.gateway.join_call(call_id)
+        gw.gateway.end_call(call_id)
+        assert gw.settled(call_id, "hubspot_contact").state == "delivered"
+        (call,) = hubspot.calls_on("51")
+        assert "hs_call_recording_url" not in call.properties  # not recorded yet
+
+        def recorded() -> str | None:
+            return hubspot.calls_on("51")[0].properties.get("hs_call_recording_url")
+
+        link = wait_until(recorded, timeout=30, what="the recording link on the logged call")
+        assert link.startswith(gw.gateway.url + "/recordings/")  # the gateway's, never upstream
+        assert len(hubspot.calls_on("51")) == 1  # updated in place, not logged twice
+        assert "/recordings/" in hubspot.calls_on("51")[0].properties["hs_call_body"]
+    finally:
+        gw.gateway.sim_config(recording_delay=0.5, analysis_delay=2.0)
