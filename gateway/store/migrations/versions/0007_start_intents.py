@@ -4,8 +4,8 @@ A key row also records the intent of a call start before OneInbox is asked: the 
 in the call's metadata, the agent, what tracking and delivery need, and the call id once it is
 recorded. A reconciler resolves intents whose process died before recording.
 
-Revision ID: 0006_intents
-Revises: 0005_live
+Revision ID: 0007_intents
+Revises: 0006_endpoints
 Create Date: 2026-11-26 14:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_intents"
-down_revision: str | None = "0005_live"
+revision: str = "0007_intents"
+down_revision: str | None = "0006_endpoints"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
