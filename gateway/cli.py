@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from gateway.cli_db import db_cli
+from gateway.cli_destinations import destinations_cli
 from gateway.cli_ops import calls_cli, deliveries_cli
 from gateway.config import ConfigError, load_config
 from gateway.logging import configure_logging
@@ -85,18 +86,26 @@ def serve(
     if problem is not None:
         fail(problem)
     typer.echo(banner(settings, host, port), err=True)
-    uvicorn.run(
-        "gateway.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=15,
-    )
+    from gateway.metrics_process import prepare_multiprocess_dir, remove_multiprocess_dir
+
+    # Several workers: metrics go through files every worker writes, added up per scrape.
+    metrics_dir = prepare_multiprocess_dir() if workers > 1 else None
+    try:
+        uvicorn.run(
+            "gateway.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=15,
+        )
+    finally:
+        if metrics_dir is not None:
+            remove_multiprocess_dir(*metrics_dir)
 
 
 @cli.command()
@@ -149,6 +158,7 @@ def check() -> None:
 cli.add_typer(calls_cli, name="calls")
 cli.add_typer(deliveries_cli, name="deliveries")
 cli.add_typer(db_cli, name="db")
+cli.add_typer(destinations_cli, name="destinations")
 
 
 def main() -> None:

@@ -1,44 +1,67 @@
 """Prometheus metrics: one `CollectorRegistry` per app, served at `GET /metrics`.
 
 Counters and histograms are updated as things happen (requests, upstream calls, polls, Slack
-acks); the store's gauges (calls by state, deliveries by destination and state, the oldest
-due delivery) are read from the database at scrape time, so every replica reports the truth.
-The object is in `ctx.extras["metrics"]`. Polls (upstream `GET /v1/calls/{id}`) and Slack
-acks over 1 s (answers on `/slack/events`) are counted here from the client's and the
-middleware's callbacks, so nobody needs to increment them by hand.
+acks, delivery tries); the store's gauges (calls by state, deliveries by destination and
+state, the oldest due delivery, disabled destinations, limits) are read from the database at
+scrape time (`gateway.metrics_store`), so every replica reports the truth. The object is in
+`ctx.extras["metrics"]`. Polls (upstream `GET /v1/calls/{id}`), Slack acks over 1 s (answers
+on `/slack/events`) and delivery tries are counted here from the client's, the middleware's
+and the outbox's callbacks, so nobody needs to increment them by hand.
+
+Under `serve --workers N` (multiprocess mode, see `gateway.metrics_process`) a scrape adds
+up the counters and histograms of every worker. No `_created` series are exposed: they
+double the series count and no alert or dashboard reads them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import os
+from pathlib import Path
 
-import sqlalchemy as sa
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.limits.policy import CallLimits, LimitReached
+from gateway.metrics_process import MULTIPROC_ENV, WorkerProcesses, multiprocess_mode
+from gateway.metrics_store import StoreGauges
 from gateway.store.database import Database
-from gateway.store.deliveries import FINAL_STATES
-from gateway.store.tables import CallRow, DeliveryRow, utcnow
 
 # Upstream calls: fast reads to slow creations, with room for a timeout at 15 s.
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
+# Delivery tries: a quick 2xx to the 15 s callback timeout and the 30 s try limit.
+DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
 POLL_ENDPOINT = "GET /v1/calls/{id}"
 SLACK_ROUTES = frozenset({"/slack/events"})
 SLOW_ACK_SECONDS = 1.0
-# A delivery whose work is over; everything else with a due time is waiting to be sent.
-SETTLED_DELIVERY_STATES = tuple(str(state) for state in FINAL_STATES)
 
 
 class GatewayMetrics:
     """Every metric the gateway exposes, in a registry of its own (tests build many apps)."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # a process-wide switch
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self.multiprocess = multiprocess_mode()
+        self.store = StoreGauges()
+        r.register(self.store)
+        if not self.multiprocess:  # in multiprocess mode, render() adds every worker's
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
+            GCCollector(registry=r)
         self.requests = Counter(
             "gateway_http_requests",
             "HTTP requests answered, by route template and status.",
@@ -68,36 +91,25 @@ class GatewayMetrics:
             "Slack requests acknowledged after more than one second (the deadline is 3 s).",
             registry=r,
         )
-        self.calls = Gauge("gateway_calls", "Calls in the store, by state.", ["state"], registry=r)
-        self.deliveries = Gauge(
-            "gateway_deliveries",
-            "Deliveries in the store, by destination and state.",
-            ["destination", "state"],
-            registry=r,
-        )
-        self.oldest_due_delivery = Gauge(
-            "gateway_oldest_due_delivery_seconds",
-            "Age of the oldest delivery that is due and not yet sent (0 when none).",
-            registry=r,
-        )
-
-        self.limit_allowed = Gauge(
-            "gateway_limit_allowed",
-            "Each limit in force: calls allowed today (or at once, for live_calls), by subject "
-            "(* for the whole gateway, a hook name, a Slack team/user).",
-            ["limit", "subject"],
-            registry=r,
-        )
-        self.limit_used = Gauge(
-            "gateway_limit_used",
-            "Use of each limit in force now (calls started today, or calls live), by subject.",
-            ["limit", "subject"],
-            registry=r,
-        )
         self.limit_refusals = Counter(
             "gateway_limit_refusals",
             "Calls refused because a limit was reached, by limit.",
             ["limit"],
+            registry=r,
+        )
+        self.delivery_attempts = Counter(
+            "gateway_delivery_attempts",
+            "Tries of deliveries, by destination kind and what became of the delivery "
+            "(delivered, pending: retried later, dead, disabled: 410, held: its destination "
+            "was disabled).",
+            ["destination", "outcome"],
+            registry=r,
+        )
+        self.delivery_seconds = Histogram(
+            "gateway_delivery_attempt_seconds",
+            "Time one try of a delivery took, by destination kind.",
+            ["destination"],
+            buckets=DELIVERY_BUCKETS,
             registry=r,
         )
 
@@ -107,12 +119,12 @@ class GatewayMetrics:
 
     async def collect_limits(self, limits: CallLimits) -> None:
         """Refresh the limit gauges from the store's counters (called at scrape time)."""
-        report = await limits.report()
-        self.limit_allowed.clear()
-        self.limit_used.clear()
-        for usage in report:
-            self.limit_allowed.labels(usage.limit, usage.subject).set(usage.allowed)
-            self.limit_used.labels(usage.limit, usage.subject).set(usage.used)
+        await self.store.refresh_limits(limits)
+
+    def observe_delivery(self, destination: str, outcome: str, seconds: float) -> None:
+        """The outbox's attempt observer: one try and what became of its delivery."""
+        self.delivery_attempts.labels(destination, outcome).inc()
+        self.delivery_seconds.labels(destination).observe(seconds)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """A `request_observers` callback (see gateway.http.middleware)."""
@@ -129,42 +141,18 @@ class GatewayMetrics:
 
     async def collect_store(self, db: Database) -> None:
         """Refresh the store gauges from the database (called at scrape time)."""
-        now = utcnow()
-        async with db.session() as session:
-            calls = (
-                await session.execute(
-                    sa.select(CallRow.state, sa.func.count()).group_by(CallRow.state)
-                )
-            ).all()
-            deliveries = (
-                await session.execute(
-                    sa.select(DeliveryRow.destination, DeliveryRow.state, sa.func.count()).group_by(
-                        DeliveryRow.destination, DeliveryRow.state
-                    )
-                )
-            ).all()
-            oldest: datetime | None = (
-                await session.execute(
-                    sa.select(sa.func.min(DeliveryRow.next_attempt_at)).where(
-                        DeliveryRow.next_attempt_at <= now,
-                        DeliveryRow.delivered_at.is_(None),
-                        DeliveryRow.state.not_in(SETTLED_DELIVERY_STATES),
-                    )
-                )
-            ).scalar_one_or_none()
-        self.calls.clear()
-        for state, count in calls:
-            self.calls.labels(state).set(count)
-        self.deliveries.clear()
-        for destination, state, count in deliveries:
-            self.deliveries.labels(destination, state).set(count)
-        if oldest is not None and oldest.tzinfo is None:  # SQLite's func.min loses the zone
-            oldest = oldest.replace(tzinfo=now.tzinfo)
-        self.oldest_due_delivery.set((now - oldest).total_seconds() if oldest else 0.0)
+        await self.store.refresh(db)
 
     def render(self) -> bytes:
-        """The text exposition format of every metric."""
-        return generate_latest(self.registry)
+        """The text exposition format of every metric (every worker's, in multiprocess mode)."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        path = Path(os.environ[MULTIPROC_ENV])
+        scrape = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(scrape, path=str(path))  # type: ignore[no-untyped-call]
+        scrape.register(self.store)
+        scrape.register(WorkerProcesses(path))
+        return generate_latest(scrape)
 
 
 def metrics_routes(

@@ -57,9 +57,13 @@ ERRORS = {
     413: "Body over 1 MiB",
     415: "Body is not application/json",
     422: "A field is missing or wrong",
-    429: "Too many requests",
+    429: "Too many requests, or too many wrong tokens from this address (Retry-After)",
+    431: "Request headers over 32 KiB (or one over 8 KiB)",
     502: "OneInbox failed or refused",
+    503: "The store cannot write, or OneInbox asks to wait longer than the request may",
 }
+# Any route may answer these: the lock-out after wrong tokens, the header limit, a full store.
+ALWAYS = (429, 431, 503)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -76,7 +80,7 @@ def _answer(status: int, description: str, model: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for status in statuses:
+    for status in sorted({*statuses, *ALWAYS}):
         out.update(_answer(status, ERRORS[status], "ErrorBody"))
     return out
 

@@ -9,7 +9,9 @@ What is found:
   shown as `[card ending 4242]`;
 - email: a strict address pattern (`local@domain.tld`); shown as `[email]`;
 - phone: numbers the `phonenumbers` library's matcher finds (leniency POSSIBLE: when in
-  doubt, mask), national numbers read as numbers of `region`; shown as `[phone ending 0123]`.
+  doubt, mask), national numbers read as numbers of `region` and then as North American
+  ones, and any other run of 7 to 15 digits that starts with a trunk `0`; shown as
+  `[phone ending 0123]`.
 
 Cards are masked first, so a card number is never half-read as a phone number.
 """
@@ -17,7 +19,7 @@ Cards are masked first, so a card number is never half-read as a phone number.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, get_args
 
 from phonenumbers import Leniency, PhoneNumberMatcher
@@ -92,7 +94,16 @@ def mask_emails(text: str) -> str:
 
 
 def mask_phones(text: str, region: str) -> str:
-    """Every phone number the matcher finds in `text` replaced by `[phone ending NNNN]`."""
+    """Every phone number in `text` replaced by `[phone ending NNNN]`: what the matcher finds
+    with national numbers read as `region`, then as North American ones (the common format
+    without a trunk prefix), then, as a safety net, any other run of 7 to 15 digits that
+    starts with a trunk `0` (a national number of another country)."""
+    for each in dict.fromkeys([region, FALLBACK_REGION]):
+        text = _match_phones(text, each)
+    return _TRUNK_NUMBER.sub(_mask_trunk_number, text)
+
+
+def _match_phones(text: str, region: str) -> str:
     out: list[str] = []
     last = 0
     for match in PhoneNumberMatcher(text, region, leniency=Leniency.POSSIBLE):
@@ -102,6 +113,16 @@ def mask_phones(text: str, region: str) -> str:
         last = match.end
     out.append(text[last:])
     return "".join(out)
+
+
+_TRUNK_NUMBER = re.compile(r"(?<![\w+])\(?0\d*\)?(?:[ \-.]?\d+)*(?![\w])")
+
+
+def _mask_trunk_number(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    if 7 <= len(digits) <= 15:
+        return f"[phone ending {digits[-4:]}]"
+    return match.group()
 
 
 # While a turn is still being spoken a number or an address may be half there (not yet a
@@ -125,30 +146,29 @@ class PersonalDataMask:
         """`text` with every chosen kind masked (cards first, then emails, then phones).
 
         `partial`: the text is still growing (a live turn); what could become personal data
-        is hidden as well (digit runs, words with `@`).
+        is hidden as well (digit runs, words with `@`). A mask already in the text is never
+        read again (its last four digits are not part of a new number).
         """
         if "card" in self.kinds:
-            text = mask_cards(text)
+            text = _outside_masks(text, mask_cards)
         if "email" in self.kinds:
-            text = mask_emails(text)
+            text = _outside_masks(text, mask_emails)
         if "phone" in self.kinds:
-            text = mask_phones(text, self.region)
-        if partial:
-            text = self._unfinished(text)
+            text = _outside_masks(text, lambda part: mask_phones(part, self.region))
+        if partial and "email" in self.kinds:
+            text = _outside_masks(text, lambda part: _PARTIAL_EMAIL.sub("•••", part))
+        if partial and self.kinds & {"phone", "card"}:
+            text = _outside_masks(text, lambda part: _PARTIAL_DIGITS.sub("•••", part))
         return text
 
-    def _unfinished(self, text: str) -> str:
-        if "email" in self.kinds:
-            text = _PARTIAL_EMAIL.sub(
-                lambda m: m.group() if m.group() == "[email]" else "•••", text
-            )
-        if self.kinds & {"phone", "card"}:
-            masked = re.split(r"(\[(?:card|phone) ending \d{4}\])", text)
-            text = "".join(
-                part if index % 2 else _PARTIAL_DIGITS.sub("•••", part)
-                for index, part in enumerate(masked)
-            )
-        return text
+
+_MASK = re.compile(r"(\[(?:card ending \d{4}|phone ending \d{4}|email)\])")
+
+
+def _outside_masks(text: str, mask: Callable[[str], str]) -> str:
+    """`mask` applied to the parts of `text` between the masks already there."""
+    parts = _MASK.split(text)
+    return "".join(part if index % 2 else mask(part) for index, part in enumerate(parts))
 
 
 def redact_result(result: CallResult, kinds: Sequence[str], *, region: str | None) -> CallResult:

@@ -65,6 +65,9 @@ def delivery_routes(ctx: AppContext) -> list[BaseRoute]:
             phone_region=settings.phone_default_region,
         ),
     )
+    metrics = ctx.extras.get("metrics")
+    if metrics is not None:
+        outbox.attempt_observers.append(metrics.observe_delivery)
     timing = Timing(
         poll_interval=settings.poll_interval_seconds,
         join_timeout=settings.join_timeout_seconds,

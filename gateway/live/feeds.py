@@ -92,7 +92,7 @@ class LiveFeeder:
         *,
         identity: str,
         interval: float = 1.0,
-        idle_seconds: float = 0.25,
+        idle_seconds: float = 0.5,
         batch: int = 20,
         phone_region: str | None = None,
     ) -> None:

@@ -16,7 +16,7 @@ ISSUER = "oneinbox-simulator"
 class TokenIssuer:
     """Issues and checks participant tokens with one secret per simulator."""
 
-    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def issue(self, *, call_id: str, room: str, ttl_seconds: int) -> str:
         """A token for one participant of ``room``, valid ``ttl_seconds``."""

@@ -101,6 +101,8 @@ class PipedrivePersonDestination:
     """Registered as `pipedrive_person`; one HTTP client for every company it writes to."""
 
     name = "pipedrive_person"
+    # Sent again when the recording becomes available: the note gets its link.
+    updates_in_place = True
 
     def __init__(self, api_url: str = DEFAULT_API_URL, *, timeout: float = TIMEOUT_SECONDS):
         self._http = httpx.AsyncClient(
@@ -139,6 +141,9 @@ class PipedrivePersonDestination:
                 find=lambda: company.find("/api/v1/notes", "content", tag),
                 create=lambda: company.add_note(result_html(result), deal),
             )
+            if not created and result.recording_url:
+                # An earlier note exists and this result may be newer (its recording link).
+                await company.update_note(note, result_html(result))
             if config.get("activity"):
                 await write_once(
                     attempt,
@@ -215,6 +220,9 @@ class _Company:
             "POST", "/api/v1/notes", f"a note on person {self.person}", json=body
         )
         return str(created["data"]["id"])
+
+    async def update_note(self, note: str, content: str) -> None:
+        await self._send("PUT", f"/api/v1/notes/{note}", f"note {note}", json={"content": content})
 
     async def add_activity(self, result: CallResult, deal: str | None) -> str:
         body: dict[str, Any] = {

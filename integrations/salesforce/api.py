@@ -52,7 +52,7 @@ class TokenRefused(SalesforceError):
 
 @dataclass(frozen=True)
 class Session:
-    access_token: str
+    access_token: str = field(repr=False)
     instance_url: str
 
 

@@ -13,12 +13,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import sqlalchemy as sa
+import structlog
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from gateway.calls.commands import Destination
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.tables import DeliveryRow
+from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
+
+log = structlog.get_logger(__name__)
 
 
 def slack_destination(
@@ -33,6 +41,42 @@ def slack_destination(
     if live:
         config["live"] = True
     return Destination(kind="slack", key=f"slack:{channel}", config=config)
+
+
+async def post_card(
+    client: AsyncWebClient,
+    *,
+    call_id: str,
+    message: tuple[str, list[dict[str, Any]]],
+    channel: str,
+    auto_join: bool,
+    respond: AsyncRespond,
+    bot_user_id: str | None,
+) -> str | None:
+    """Post a call's card in `channel`; its ts, or None when it went through the reply URL.
+
+    A channel the bot cannot post in gets the card through the command's reply URL and an
+    invite hint; so does a Slack that refuses or cannot be reached.
+    """
+    text, card = message
+    try:
+        return await post_message(
+            client,
+            channel=channel,
+            auto_join=auto_join,
+            text=text,
+            blocks=card,
+            metadata=card_metadata(call_id),
+            unfurl_links=False,
+        )
+    except ChannelUnavailable:
+        await respond(text=text, blocks=card, response_type="in_channel")
+        await respond(text=invite_hint(bot_user_id), response_type="ephemeral")
+    except (SlackApiError, aiohttp.ClientError, TimeoutError):
+        # Slack refused or is unreachable: the reply URL is the one way left to the user.
+        log.warning("slack.card_not_posted", call_id=call_id, exc_info=True)
+        await respond(text=text, blocks=card, response_type="in_channel")
+    return None
 
 
 def card_metadata(call_id: str) -> dict[str, Any]:

@@ -10,16 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import CreateAgent, Origin, StartPhoneCall, StartWebCall
+from gateway.calls.commands import CreateAgent, Destination, StartPhoneCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
 from gateway.calls.phone import mask
 from gateway.context import AppContext
@@ -28,9 +25,9 @@ from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from integrations.slack import blocks, grammar
-from integrations.slack.cards import attach_card, card_metadata, slack_destination
-from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
+from integrations.slack.cards import attach_card, post_card, slack_destination
 from integrations.slack.dial import DialPolicy, number_to_dial
+from integrations.slack.invocation import Invocation
 from integrations.slack.limits import limit_message
 
 log = structlog.get_logger(__name__)
@@ -39,25 +36,6 @@ Ack = Callable[..., Awaitable[Any]]
 ADMIN_ONLY = (grammar.AgentCreateCommand, grammar.AgentSetCommand, grammar.PromptCommand)
 CREATE_MODAL = "agent_create_modal"
 BUSY = "I'm handling a lot of requests right now; nothing was started. Try again in a minute."
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """Who typed the command where, from the slash command payload."""
-
-    user_id: str
-    channel_id: str
-    team_id: str | None
-    trigger_id: str | None = None
-
-    @classmethod
-    def from_payload(cls, body: dict[str, Any]) -> Invocation:
-        return cls(
-            user_id=str(body.get("user_id") or ""),
-            channel_id=str(body.get("channel_id") or ""),
-            team_id=body.get("team_id"),
-            trigger_id=body.get("trigger_id"),
-        )
 
 
 class SlackHandlers:
@@ -224,27 +202,20 @@ class SlackHandlers:
                 StartWebCall(
                     agent=command.agent,
                     variables=dict(command.variables),
-                    origin=_origin(inv),
-                    destinations=[
-                        slack_destination(
-                            inv.channel_id,
-                            inv.team_id,
-                            redact=self.redact,
-                            live=self.live_transcript if command.live is None else command.live,
-                        )
-                    ],
+                    origin=inv.origin,
+                    destinations=[self._destination(inv, command.live)],
                 )
             ),
         )
         if started is None:
             return
-        text, card = blocks.call_card(
+        card = blocks.call_card(
             call_id=started.call_id,
             agent_name=started.agent_name or command.agent,
             started_by=f"<@{inv.user_id}>",
             join_url=started.join_url,
         )
-        await self._post_card(started.call_id, text, card, inv, respond, client, bot_user_id)
+        await self._post_card(started.call_id, card, inv, respond, client, bot_user_id)
 
     async def _dial(
         self,
@@ -263,59 +234,46 @@ class SlackHandlers:
                     to_number=number,
                     from_number=self.ctx.settings.oneinbox_from_number,
                     variables=dict(command.variables),
-                    origin=_origin(inv),
-                    destinations=[
-                        slack_destination(
-                            inv.channel_id,
-                            inv.team_id,
-                            redact=self.redact,
-                            live=self.live_transcript if command.live is None else command.live,
-                        )
-                    ],
+                    origin=inv.origin,
+                    destinations=[self._destination(inv, command.live)],
                 )
             ),
         )
         if started is None:
             return
-        text, card = blocks.phone_card(
+        card = blocks.phone_card(
             call_id=started.call_id,
             agent_name=started.agent_name or command.agent,
             started_by=f"<@{inv.user_id}>",
             to_number=started.to_number,
         )
-        await self._post_card(started.call_id, text, card, inv, respond, client, bot_user_id)
+        await self._post_card(started.call_id, card, inv, respond, client, bot_user_id)
+
+    def _destination(self, inv: Invocation, live: bool | None) -> Destination:
+        """The `slack` destination of a call started here (`live`: the command's option)."""
+        live = self.live_transcript if live is None else live
+        return slack_destination(inv.channel_id, inv.team_id, redact=self.redact, live=live)
 
     async def _post_card(
         self,
         call_id: str,
-        text: str,
-        card: list[blocks.Block],
+        message: tuple[str, list[blocks.Block]],
         inv: Invocation,
         respond: AsyncRespond,
         client: AsyncWebClient,
         bot_user_id: str | None,
     ) -> None:
-        """Post a call's card in the channel (or through the reply URL) and remember it."""
-        try:
-            ts = await post_message(
-                client,
-                channel=inv.channel_id,
-                auto_join=self.auto_join,
-                text=text,
-                blocks=card,
-                metadata=card_metadata(call_id),
-                unfurl_links=False,
-            )
-        except ChannelUnavailable:
-            await respond(text=text, blocks=card, response_type="in_channel")
-            await respond(text=invite_hint(bot_user_id), response_type="ephemeral")
-            return
-        except (SlackApiError, aiohttp.ClientError, TimeoutError):
-            # Slack refused or is unreachable: the reply URL is the one way left to the user.
-            log.warning("slack.card_not_posted", call_id=call_id, exc_info=True)
-            await respond(text=text, blocks=card, response_type="in_channel")
-            return
-        await attach_card(self.ctx.db, call_id, channel=inv.channel_id, ts=ts)
+        posted = await post_card(
+            client,
+            call_id=call_id,
+            message=message,
+            channel=inv.channel_id,
+            auto_join=self.auto_join,
+            respond=respond,
+            bot_user_id=bot_user_id,
+        )
+        if posted is not None:
+            await attach_card(self.ctx.db, call_id, channel=inv.channel_id, ts=posted)
 
     async def _stop(self, call_id: str, respond: AsyncRespond) -> None:
         if await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))):
@@ -444,14 +402,6 @@ class SlackHandlers:
             "Sorry, creating and changing agents is limited to this gateway's Slack admins "
             f"({admins}). Ask one of them, or use `{self.command} call <agent>` to start a call."
         )
-
-
-def _origin(inv: Invocation) -> Origin:
-    return Origin(
-        kind="slack",
-        name=f"{inv.team_id or 'slack'}/{inv.user_id}",
-        context={"team_id": inv.team_id, "channel_id": inv.channel_id, "user_id": inv.user_id},
-    )
 
 
 async def _done(work: Awaitable[None]) -> bool:

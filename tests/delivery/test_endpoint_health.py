@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks import Webhook
 
 from gateway.delivery.signing import key_fingerprint
@@ -41,6 +42,16 @@ def delivery_of(rig: AdminRig, call_id: str) -> dict[str, Any] | None:
     detail = rig.api("GET", f"/api/calls/{call_id}").json()
     deliveries = detail.get("deliveries") or []
     return dict(deliveries[0]) if deliveries else None
+
+
+def scrape(rig: AdminRig) -> dict[tuple[str, ...], float]:
+    text = rig.api("GET", "/metrics").text
+    assert "_created" not in text
+    return {
+        (s.name, *s.labels.values()): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def _state(rig: AdminRig, call_id: str) -> str:
@@ -93,6 +104,11 @@ def test_a_destination_failing_too_long_is_disabled_holds_deliveries_and_is_enab
         assert rx.tries_of(held_first["id"]) == tries_before
         (listed,) = destinations(rig)
         assert listed["held"] == 2
+        metrics = scrape(rig)
+        assert metrics[("gateway_disabled_destinations", "callback")] == 1
+        assert metrics[("gateway_deliveries", "callback", "held")] == 2
+        assert metrics[("gateway_delivery_attempts_total", "callback", "pending")] >= 1
+        assert metrics[("gateway_delivery_attempts_total", "callback", "held")] == 1
         failed = rig.api("GET", "/api/deliveries?failed=true").json()["deliveries"]
         assert {d["id"] for d in failed} >= {held_first["id"], held_second["id"]}
         # Replaying a held delivery says what to do instead.
@@ -115,6 +131,9 @@ def test_a_destination_failing_too_long_is_disabled_holds_deliveries_and_is_enab
         assert all(r.verified for r in rx.accepted())
         wait_until(lambda: destinations(rig)[0]["status"] == "ok", timeout=10)
         assert destinations(rig)[0]["held"] == 0
+        metrics = scrape(rig)
+        assert metrics.get(("gateway_disabled_destinations", "callback"), 0) == 0
+        assert metrics[("gateway_delivery_attempts_total", "callback", "delivered")] == 2
         for call_id in (first, second):
             wait_until(lambda c=call_id: _state(rig, c) == "delivered", timeout=10)
         again = rig.api("POST", f"/api/destinations/{endpoint['id']}/enable").json()

@@ -85,6 +85,8 @@ def test_masking_twice_changes_nothing_more(text: str, kinds: set[str]) -> None:
     [
         ("Call me at (415) 555-0123 tomorrow", "Call me at [phone ending 0123] tomorrow"),
         ("London: +44 20 7946 0958.", "London: [phone ending 0958]."),
+        ("Ring 020 7946 0958 (UK, national)", "Ring [phone ending 0958] (UK, national)"),
+        ("Order 0042, version 0.1.2034", "Order 0042, version 0.1.2034"),
         ("Mail ada.lovelace+crm@example.co.uk!", "Mail [email]!"),
         ("Card 4242 4242 4242 4242 exp 12/29", "Card [card ending 4242] exp 12/29"),
         ("Amex 3782-822463-10005 ok", "Amex [card ending 0005] ok"),
@@ -162,3 +164,20 @@ def test_partial_examples() -> None:
     assert mask.text("write to ada@exam", partial=True) == "write to •••"
     assert mask.text("I have 2 kids", partial=True) == "I have ••• kids"
     assert PersonalDataMask(["email"]).text("room 101", partial=True) == "room 101"
+
+
+def test_national_numbers_are_read_in_the_configured_region() -> None:
+    spanish_mobile = "Llámame al 612 345 678"
+    assert PersonalDataMask(["phone"], region="ES").text(spanish_mobile) == (
+        "Llámame al [phone ending 5678]"
+    )
+    assert PersonalDataMask(["phone"], region="US").text(spanish_mobile) == spanish_mobile
+
+
+def test_a_mask_is_never_read_as_part_of_a_new_number() -> None:
+    # The card's mask keeps its last four digits: they must not join the digits that follow
+    # into a phone number (which would also break the mask).
+    assert mask.text("card 4242 4242 4242 4242] 345 67") == "card [card ending 4242]] 345 67"
+    assert mask.text("[phone ending 0123] 0958 and [email]") == (
+        "[phone ending 0123] 0958 and [email]"
+    )

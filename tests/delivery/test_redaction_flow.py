@@ -23,7 +23,8 @@ EMAIL = "ada.lovelace@example.com"
 PHONE = "415-555-0123"
 CARD = "4242 4242 4242 4242"
 NAME = f"Ada ({EMAIL}, {PHONE})"
-SUMMARY = f"Ada ({EMAIL}) paid with card {CARD} and wants a call back on {PHONE}."
+SPANISH = "612 345 678"  # national in Spain (PHONE_DEFAULT_REGION=ES), not a US number
+SUMMARY = f"Ada ({EMAIL}) paid with card {CARD} and wants a call back on {PHONE} or {SPANISH}."
 SALES = "C0SALES"
 TOKEN = "redact-hook-token-0123456789"
 HOOK = """
@@ -56,6 +57,7 @@ def rig(
         tmp_path,
         extra_config=HOOK.format(channel=SALES, callback=url),
         callback_allow_private=True,
+        phone_default_region="ES",
     )
 
 
@@ -109,10 +111,10 @@ def test_slack_sees_personal_data_masked_and_the_callback_sees_it_whole(
     assert any(NAME in m["content"] for m in data["messages"])
 
     seen_by_slack = json.dumps(slack_posts)
-    for raw in (EMAIL, PHONE, CARD, "4242424242424242", "4155550123"):
+    for raw in (EMAIL, PHONE, CARD, SPANISH, "4242424242424242", "4155550123"):
         assert raw not in seen_by_slack
     assert "[email]" in seen_by_slack and "[phone ending 0123]" in seen_by_slack
-    assert "[card ending 4242]" in seen_by_slack
+    assert "[card ending 4242]" in seen_by_slack and "[phone ending 5678]" in seen_by_slack
     transcript = [m for m in slack_posts if "Ada ([email], [phone ending 0123])" in json.dumps(m)]
     assert transcript, "the transcript reaches Slack masked"
 

@@ -14,7 +14,9 @@ from gateway.join.links import JoinCredentials
 from gateway.logging import configure_logging
 from gateway.oneinbox.client import OneInboxClient
 from gateway.settings import load_settings
+from gateway.simulator.tokens import TokenIssuer
 from integrations.hooks.auth import Basic, Bearer, HubSpotV3, StandardWebhooks
+from integrations.salesforce.api import Session
 from integrations.slack.workspace import SlackWorkspaces
 
 HOOK_TOKEN = "hook-bearer-token-5e1f0c9a"
@@ -100,10 +102,12 @@ def objects_holding_secrets() -> list[Any]:
         StandardWebhooks(WHSEC),
         HubSpotV3(HOOK_TOKEN),
         OneInboxClient("http://127.0.0.1:9", "oi_sk_log_tests_key_123"),
+        Session(access_token=HOOK_TOKEN, instance_url="https://127.0.0.1"),
+        TokenIssuer(secret=HOOK_TOKEN),
     ]
 
 
-@pytest.mark.parametrize("index", range(8))
+@pytest.mark.parametrize("index", range(10))
 def test_the_repr_of_an_object_holding_a_secret_hides_it(index: int) -> None:
     thing = objects_holding_secrets()[index]
     shown = repr(thing) + str(thing)

@@ -70,6 +70,7 @@ class FakePipedrive(CrmStandIn):
             routes=[
                 Route("/api/v1/persons/{id:int}", self._person, methods=["GET"]),
                 Route("/api/v1/notes", self._notes, methods=["GET", "POST"]),
+                Route("/api/v1/notes/{id:int}", self._note, methods=["PUT"]),
                 Route("/v1/notes", self._notes, methods=["GET", "POST"]),
                 Route("/api/v2/activities", self._activities, methods=["GET", "POST"]),
             ]
@@ -172,6 +173,19 @@ class FakePipedrive(CrmStandIn):
             return JSONResponse(
                 {"success": True, "data": {"id": note.id, **note.fields}}, status_code=201
             )
+
+        return await self._answer(request, handle)
+
+    async def _note(self, request: Request) -> Response:
+        async def handle() -> Response:
+            note = self.notes.get(int(request.path_params["id"]))
+            if note is None:
+                return _fail(404, "Note not found")
+            body = await request.json()
+            if "content" in body and not body["content"]:
+                return _fail(400, "Validation failed: content: Required")
+            note.fields.update({k: v for k, v in body.items() if k == "content"})
+            return JSONResponse({"success": True, "data": {"id": note.id, **note.fields}})
 
         return await self._answer(request, handle)
 

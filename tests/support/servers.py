@@ -98,8 +98,10 @@ class GatewayProcess:
         args: list[str] | None = None,
         port: int | None = None,
         log_path: Path | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.port = port or free_port()
+        self.cwd = cwd
         self.env = {**os.environ, **env}
         self.args = args or ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
         self.log_path = log_path
@@ -121,6 +123,7 @@ class GatewayProcess:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=self.cwd,
         )
 
         def ready() -> bool:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.crm_rig import CrmGateway, crm_gateway
 from tests.support.fake_pipedrive import FakePipedrive, Stored
-from tests.support.servers import serve_app
+from tests.support.servers import serve_app, wait_until
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 CONFIG = """
@@ -146,3 +146,27 @@ def test_a_refused_token_names_the_variable(gw: CrmGateway, pipedrive: FakePiped
     assert done.state == "dead" and done.tries[-1][0] == 401
     assert done.last_error is not None and "PIPEDRIVE_API_TOKEN" in done.last_error
     assert pipedrive.notes == {}
+
+
+def test_a_recording_ready_after_the_result_is_added_to_the_note(
+    gw: CrmGateway, pipedrive: FakePipedrive
+) -> None:
+    gw.gateway.sim_config(recording_delay=4, analysis_delay=0.3)
+    try:
+        response = gw.post("crm", person_event())
+        assert response.status_code == 202, response.text
+        call_id = str(response.json()["call_id"])
+        gw.gateway.join_call(call_id)
+        gw.gateway.end_call(call_id)
+        assert gw.settled(call_id, "pipedrive_person").state == "delivered"
+        (note,) = pipedrive.notes_of(3)
+        assert "/recordings/" not in note.fields["content"]  # not recorded yet
+        wait_until(
+            lambda: "/recordings/" in pipedrive.notes_of(3)[0].fields["content"],
+            timeout=30,
+            what="the recording link in the note",
+        )
+        assert gw.gateway.url + "/recordings/" in pipedrive.notes_of(3)[0].fields["content"]
+        assert len(pipedrive.notes_of(3)) == 1  # edited in place, not added twice
+    finally:
+        gw.gateway.sim_config(recording_delay=0.5, analysis_delay=2.0)
