@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ OnPhoneStored = Callable[[AsyncSession, StartedPhoneCall], Awaitable[None]]
 # One callback for either kind of call (a hook records its answer the same way for both).
 OnAnyStored = Callable[[AsyncSession, StartedCall | StartedPhoneCall], Awaitable[None]]
 AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
+NAME_TTL_SECONDS = 10.0
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.
 FIRST_POLL_AFTER = timedelta(seconds=5)
 
@@ -86,12 +88,24 @@ class CallService:
         self._alias_locks: dict[str, asyncio.Lock] = {}
         # Display names of agents referred to by id (an id lookup per call is pure overhead).
         self._id_names: dict[str, str | None] = {}
+        # Names and aliases resolved lately (a store read per start is most of a hook's work);
+        # a name stored by another replica is seen within NAME_TTL_SECONDS.
+        self._named: dict[str, tuple[float, tuple[str, str | None]]] = {}
 
     async def resolve_agent(self, ref: str) -> tuple[str, str | None]:
         """(agent id, display name) for an id, a stored name or a configured alias."""
         ref = ref.strip()
         if AGENT_ID.match(ref) and ref in self._id_names:
             return ref, self._id_names[ref]  # ids never move: their display name is cacheable
+        cached = self._named.get(ref)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        resolved = await self._resolve_uncached(ref)
+        if not AGENT_ID.match(ref):
+            self._named[ref] = (time.monotonic() + NAME_TTL_SECONDS, resolved)
+        return resolved
+
+    async def _resolve_uncached(self, ref: str) -> tuple[str, str | None]:
         async with self.db.read() as session:
             agents = AgentRepository(session)
             row = await agents.by_name(ref)
@@ -123,6 +137,7 @@ class CallService:
         async with self.db.session() as session:
             await AgentRepository(session).remember(agent.id, command.name, agent.llm_id)
         self._id_names[agent.id] = command.name
+        self._named.clear()  # a new stored name may now win over an alias
         log.info("agent.created", agent_id=agent.id, name=command.name)
         return CreatedAgent(agent_id=agent.id, llm_id=agent.llm_id, name=command.name)
 
