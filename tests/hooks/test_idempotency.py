@@ -17,7 +17,7 @@ from gateway.store import idempotency as intents
 from gateway.store.database import Database
 from gateway.store.idempotency import Claim, Intent, request_hash
 from gateway.store.tables import IdempotencyKeyRow, utcnow
-from tests.hooks.harness import Gateway, gateway
+from tests.support.hooks import Gateway, gateway
 from tests.support.servers import wait_until
 
 CONFIG = """
