@@ -36,6 +36,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.recordings.links import RecordingLinks
 from gateway.recordings.updates import RECORDING_EVENT, RecordingUpdates
 from gateway.settings import Settings
+from gateway.status.links import StatusLinks
 from gateway.store.database import Database
 from gateway.upstream import local_simulator, oneinbox_client
 from gateway.workers import Worker
@@ -127,6 +128,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         recording_updates=RecordingUpdates(
             db, client, recordings, destinations, wake_outbox=outbox.wake
         ),
+        status_links=StatusLinks(settings.secret_key(), public_base=settings.public_base),
         webhook_token=token,
         simulator=simulator,
         identity=identity,

@@ -267,7 +267,8 @@ class HookRunner:
         return Answer(202, self._call_body(started))
 
     def _call_body(self, started: StartedCall | StartedPhoneCall) -> dict[str, Any]:
-        status_url = f"{self.ctx.settings.public_base}/api/calls/{started.call_id}"
+        # A link the caller can poll without the admin token (signed per call).
+        status_url = self.ctx.status_links.url(started.call_id)
         if isinstance(started, StartedPhoneCall):
             return {
                 "call_id": started.call_id,
