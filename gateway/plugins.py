@@ -7,6 +7,7 @@ An integration is an object with a `name`, exposed through the Python entry poin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -16,6 +17,17 @@ if TYPE_CHECKING:
     from gateway.context import AppContext
 
 ENTRY_POINT_GROUP = "oneinbox_gateway.integrations"
+# `ctx.extras` key of the `DashboardLink`s integrations add while they set up.
+DASHBOARD_LINKS = "dashboard_links"
+
+
+@dataclass(frozen=True)
+class DashboardLink:
+    """A button an integration puts in the dashboard's header (Slack: "Add to Slack")."""
+
+    id: str  # the element id
+    label: str
+    href: str  # a path on the gateway
 
 
 @runtime_checkable

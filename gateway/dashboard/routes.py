@@ -29,6 +29,7 @@ from gateway.http.errors import HTTPProblem
 from gateway.join.ratelimit import Budget, RateLimiter
 from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
+from gateway.plugins import DASHBOARD_LINKS
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow
 from gateway.upstream import LOCAL_API_KEY
@@ -102,7 +103,8 @@ class Dashboard:
             "open": self.open,
             "signed_in": session is not None,
             "csrf": session.csrf if session else "",
-            "header_links": [],
+            # Filled by integrations as they set up (after the dashboard's routes are made).
+            "header_links": self.ctx.extras.get(DASHBOARD_LINKS, []),
         }
         return self.templates.TemplateResponse(
             request, name, {**base, **context}, status_code=status, headers=PAGE_HEADERS

@@ -11,7 +11,8 @@ from starlette.routing import BaseRoute
 from gateway.config import ConfigError, describe_error
 from gateway.context import AppContext
 from gateway.delivery.redact import PersonalData
-from integrations.slack.bolt_app import build_bolt_app, routes
+from gateway.plugins import DASHBOARD_LINKS, DashboardLink
+from integrations.slack.bolt_app import INSTALL_PATH, build_bolt_app, routes
 from integrations.slack.destination import SlackDestination
 from integrations.slack.handlers import SlackHandlers
 from integrations.slack.workspace import SlackWorkspaces
@@ -68,6 +69,9 @@ class SlackIntegration:
 
         ctx.on_startup.append(open_session)
         ctx.on_shutdown.append(workspaces.close)
+        if workspaces.oauth:
+            add = DashboardLink(id="add-to-slack", label="Add to Slack", href=INSTALL_PATH)
+            ctx.extras.setdefault(DASHBOARD_LINKS, []).append(add)
         log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")
         assert ctx.settings.slack_signing_secret is not None
         return routes(app, ctx.settings.slack_signing_secret.get_secret_value())
