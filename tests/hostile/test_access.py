@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import httpx
 import pytest
 
+from gateway.http.errors import HTTPProblem
+from gateway.http.lockout import FailedAuthLockout
 from gateway.upstream import LOCAL_API_KEY, SIMULATOR_MOUNT
 from tests.hostile.rig import ADMIN, ADMIN_TOKEN, BEARER, Rig, error_body
-from tests.support.servers import wait_until
 
 LINK = "b" * 24
 SIM = SIMULATOR_MOUNT + "/_sim"
@@ -121,40 +123,91 @@ def client_from(address: str) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
 
 
-def test_wrong_admin_tokens_slow_an_address_down_more_each_time(rig: Rig) -> None:
+def locked_out(wrong: Callable[[], httpx.Response], right: Callable[[], httpx.Response]) -> int:
+    """Send wrong credentials until the address is locked out, then check that the right one
+    is refused too; returns how many wrong ones were answered 401 first.
+
+    Robust to a slow machine: if the lock (1 s, then 2, 4 …) passed before the right credential
+    was sent, the next wrong one locks the address out for longer, and the check is repeated.
+    """
+    refused = 0
+    for _ in range(12):
+        answer = wrong()
+        if answer.status_code == 401:
+            refused += 1
+            continue
+        assert error_body(answer, 429)["code"] == "too_many_failures"
+        assert int(answer.headers["retry-after"]) >= 1
+        blocked = right()
+        if blocked.status_code == 429:
+            assert error_body(blocked, 429)["code"] == "too_many_failures"
+            return refused
+    raise AssertionError("the address was never locked out")
+
+
+def test_wrong_admin_tokens_lock_an_address_out_and_not_another(rig: Rig) -> None:
+    url = rig.url + "/api/calls"
+    wrong = {"Authorization": "Bearer not-the-token"}
     with client_from("127.0.0.2") as attacker, client_from("127.0.0.3") as bystander:
-        wrong = {"Authorization": "Bearer not-the-token"}
-        for _ in range(6):
-            error_body(attacker.get(rig.url + "/api/calls", headers=wrong), 401)
-        locked = attacker.get(rig.url + "/api/calls", headers=ADMIN)  # even the right token
-        assert error_body(locked, 429)["code"] == "too_many_failures"
-        first_wait = int(locked.headers["retry-after"])
-        # Another address is not affected.
-        assert bystander.get(rig.url + "/api/calls", headers=ADMIN).status_code == 200
-        wait_until(
-            lambda: attacker.get(rig.url + "/api/calls", headers=wrong).status_code == 401,
-            timeout=first_wait + 5,
-            interval=0.2,
-            what="the first lock-out to pass",
+        refused = locked_out(
+            lambda: attacker.get(url, headers=wrong), lambda: attacker.get(url, headers=ADMIN)
         )
-        longer = attacker.get(rig.url + "/api/calls", headers=ADMIN)
-        assert error_body(longer, 429)["code"] == "too_many_failures"
-        assert int(longer.headers["retry-after"]) > first_wait
+        assert refused >= 6  # five free tries, then the sixth wrong one locks the address out
+        assert bystander.get(url, headers=ADMIN).status_code == 200
     rig.assert_no_secret(rig.logs())
 
 
-def test_wrong_hook_tokens_slow_an_address_down(rig: Rig) -> None:
+def test_wrong_hook_tokens_lock_an_address_out(rig: Rig) -> None:
     body = json.dumps({"firstname": "Ada"}).encode()
+    url = rig.url + "/hooks/plain"
     before, upstream = rig.rows(), rig.upstream_requests()
+    wrong = {"Authorization": "Bearer guess", "Content-Type": "application/json"}
+    right = {**BEARER, "Content-Type": "application/json"}
     with client_from("127.0.0.4") as attacker:
-        wrong = {"Authorization": "Bearer guess", "Content-Type": "application/json"}
-        answers = [
-            attacker.post(rig.url + "/hooks/plain", content=body, headers=wrong).status_code
-            for _ in range(7)
-        ]
-        assert answers[:6] == [401] * 6 and answers[6] == 429
-        right = {**BEARER, "Content-Type": "application/json"}
-        locked = attacker.post(rig.url + "/hooks/plain", content=body, headers=right)
-        assert error_body(locked, 429)["code"] == "too_many_failures"
+        refused = locked_out(
+            lambda: attacker.post(url, content=body, headers=wrong),
+            lambda: attacker.post(url, content=body, headers=right),
+        )
+        assert refused >= 6
     assert rig.rows() == before and rig.upstream_requests() == upstream
     rig.assert_no_secret(rig.logs())
+
+
+def test_each_further_wrong_credential_locks_out_twice_as_long() -> None:
+    now = [1000.0]
+    lockout = FailedAuthLockout(free=5, base=1.0, cap=60.0, clock=lambda: now[0])
+
+    def wait_asked() -> int:
+        with pytest.raises(HTTPProblem) as caught:
+            lockout.check("198.51.100.7")
+        assert caught.value.status == 429
+        return int(caught.value.headers["Retry-After"])
+
+    for _ in range(5):
+        lockout.failed("198.51.100.7")
+        lockout.check("198.51.100.7")  # the five free tries lock nothing
+    waits = []
+    for _ in range(8):
+        lockout.failed("198.51.100.7")
+        waits.append(wait_asked())
+        now[0] += waits[-1]  # the caller waits exactly as long as asked
+        lockout.check("198.51.100.7")
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
+    lockout.check("203.0.113.9")  # another address is free
+    lockout.failed("198.51.100.7")
+    lockout.succeeded("198.51.100.7")  # the right credential starts afresh
+    lockout.check("198.51.100.7")
+    for _ in range(6):
+        lockout.failed("198.51.100.7")
+    now[0] += 61 + 60  # a quiet address is forgotten after `cap`
+    lockout.check("198.51.100.7")
+
+
+def test_the_lockout_keeps_a_bounded_number_of_addresses() -> None:
+    lockout = FailedAuthLockout(free=0, max_addresses=3, clock=lambda: 50.0)
+    for n in range(10):
+        lockout.failed(f"192.0.2.{n}")
+    for n in range(7):
+        lockout.check(f"192.0.2.{n}")  # the oldest were dropped
+    with pytest.raises(HTTPProblem):
+        lockout.check("192.0.2.9")
