@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from gateway.cli_db import db_cli
+from gateway.cli_destinations import destinations_cli
 from gateway.cli_ops import calls_cli, deliveries_cli
 from gateway.config import ConfigError, load_config
 from gateway.logging import configure_logging
@@ -157,6 +158,7 @@ def check() -> None:
 cli.add_typer(calls_cli, name="calls")
 cli.add_typer(deliveries_cli, name="deliveries")
 cli.add_typer(db_cli, name="db")
+cli.add_typer(destinations_cli, name="destinations")
 
 
 def main() -> None:

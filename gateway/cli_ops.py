@@ -138,9 +138,10 @@ def show_call(call_id: Annotated[str, typer.Argument(help="the call id")]) -> No
             out.append(f"    last error  {d.last_error or '-'}")
             for a in attempts[d.id]:
                 status = a.status_code if a.status_code is not None else "-"
+                signed = f"  signed by {' '.join(a.signed_by)}" if a.signed_by else ""
                 out.append(
                     f"    try {_when(a.at)}  status={status}  {a.duration_ms or 0} ms"
-                    f"  {a.error or 'ok'}"
+                    f"  {a.error or 'ok'}{signed}"
                 )
         return out
 
@@ -162,7 +163,7 @@ def _target(d: DeliveryRow) -> str:
 @deliveries_cli.command("list")
 def list_deliveries(
     failed: Annotated[
-        bool, typer.Option("--failed", help="only dead, disabled or failing")
+        bool, typer.Option("--failed", help="only dead, disabled, held or failing")
     ] = False,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
@@ -170,7 +171,9 @@ def list_deliveries(
 
     async def work(db: Database) -> list[list[str]]:
         async with db.session() as session:
-            rows = await DeliveryRepository(session).recent(failed_only=failed, limit=limit)
+            repo = DeliveryRepository(session)
+            rows = await repo.recent(failed_only=failed, limit=limit)
+            signed = await repo.last_signed_by([d.id for d in rows])
         return [
             [
                 d.id,
@@ -179,6 +182,7 @@ def list_deliveries(
                 d.state,
                 str(d.attempts),
                 _when(d.next_attempt_at),
+                " ".join(signed.get(d.id, [])) or "-",
                 (d.last_error or "")[:60],
             ]
             for d in rows
@@ -188,7 +192,8 @@ def list_deliveries(
     if not rows:
         typer.echo("no failed deliveries" if failed else "no deliveries")
         return
-    headers = ["DELIVERY", "CALL", "DESTINATION", "STATE", "TRIES", "NEXT TRY", "LAST ERROR"]
+    headers = ["DELIVERY", "CALL", "DESTINATION", "STATE", "TRIES", "NEXT TRY", "SIGNED BY"]
+    headers.append("LAST ERROR")
     typer.echo(_table(rows, headers))
 
 

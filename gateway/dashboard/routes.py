@@ -23,6 +23,7 @@ from gateway.calls.commands import CreateAgent, Origin
 from gateway.calls.states import TERMINAL, TRACKED
 from gateway.context import AppContext
 from gateway.dashboard import charts, listing, revocations
+from gateway.dashboard.destinations import destination_routes, disabled_count
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
@@ -98,13 +99,14 @@ class Dashboard:
         status: int = 200,
         session: DashboardSession | None = None,
     ) -> Response:
-        base = {
+        base: dict[str, Any] = {
             "local_mode": self.settings.local_mode,
             "open": self.open,
             "signed_in": session is not None,
             "csrf": session.csrf if session else "",
             # Filled by integrations as they set up (after the dashboard's routes are made).
             "header_links": self.ctx.extras.get(DASHBOARD_LINKS, []),
+            "disabled_destinations": getattr(request.state, "disabled_destinations", 0),
         }
         return self.templates.TemplateResponse(
             request, name, {**base, **context}, status_code=status, headers=PAGE_HEADERS
@@ -121,6 +123,7 @@ class Dashboard:
             try:
                 if session is None:
                     return await self.front(request)
+                request.state.disabled_destinations = await disabled_count(self.ctx.db)
                 response = await handler(request, session)
             except HTTPProblem as problem:
                 response = self.render(
@@ -396,5 +399,6 @@ def dashboard_routes(ctx: AppContext) -> list[BaseRoute]:
             board.action(board.end_simulated),
             methods=["POST"],
         ),
+        *destination_routes(board),
         Mount("/dashboard/static", app=StaticFiles(directory=HERE / "static"), name="dashboard"),
     ]

@@ -156,9 +156,10 @@ class EndpointHealth:
     ) -> DisabledEndpoint:
         assert row.failing_since is not None
         row.disabled_at = now
+        span = describe_span(self.disable_after.total_seconds() if self.disable_after else 0)
         row.disabled_reason = (
             f"no successful try since {row.failing_since:%Y-%m-%d %H:%M:%S} UTC "
-            f"(longer than {_span(self.disable_after)})"
+            f"(longer than {span})"
         )
         held = await repo.set_state_of_deliveries(
             row,
@@ -176,8 +177,8 @@ class EndpointHealth:
         )
 
 
-def _span(value: timedelta | None) -> str:
-    seconds = value.total_seconds() if value is not None else 0.0
+def describe_span(seconds: float) -> str:
+    """`432000` as "5 days", `7200` as "2 h", `30` as "30 s"."""
     if seconds >= 86400:
         return f"{seconds / 86400:g} days"
     if seconds >= 3600:

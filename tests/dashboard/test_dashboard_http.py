@@ -148,6 +148,9 @@ POSTS = [
     "/dashboard/deliveries/dlv_x/replay",
     "/dashboard/try",
     "/dashboard/calls/call_x/end-simulated",
+    "/dashboard/destinations/dst_x/enable",
+    "/dashboard/destinations/dst_x/test",
+    "/dashboard/destinations/test",
 ]
 
 
