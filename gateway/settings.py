@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/voice"
+    # Where operator alerts go (a disabled destination): a channel id, or T…/C… with OAuth.
+    slack_alert_channel: str | None = None
     # The org's My Domain URL for the `salesforce_record` write-back (no default: required
     # when a hook uses it; the integration says so at start).
     salesforce_login_url: str | None = None

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute
 from gateway.config import ConfigError, describe_error
 from gateway.context import AppContext
 from gateway.delivery.redact import PersonalData
+from integrations.slack.alerts import disabled_alert
 from integrations.slack.bolt_app import build_bolt_app, routes
 from integrations.slack.destination import SlackDestination
 from integrations.slack.handlers import SlackHandlers
@@ -68,6 +69,10 @@ class SlackIntegration:
 
         ctx.on_startup.append(open_session)
         ctx.on_shutdown.append(workspaces.close)
+        if ctx.settings.slack_alert_channel:
+            ctx.extras["outbox"].alerts.subscribe(
+                disabled_alert(workspaces, ctx.settings.slack_alert_channel)
+            )
         log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")
         assert ctx.settings.slack_signing_secret is not None
         return routes(app, ctx.settings.slack_signing_secret.get_secret_value())
