@@ -73,7 +73,7 @@ async def _scenario(tracked: int, ending: int, *, hints: bool, window: float) ->
     )
     app = create_app(settings)
     ctx = app.state.ctx
-    sim = ctx.extras["simulator_app"].state.simulator
+    sim = ctx.simulator.state.simulator
     sim.config = sim.config.model_copy(update={"analysis_delay": ANALYSIS_DELAY_S})
     await ctx.db.migrate()
 

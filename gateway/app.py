@@ -1,9 +1,8 @@
-"""`create_app(settings)`: assembles routes, integrations and the lifespan. Nothing else."""
+"""`create_app(settings)`: the services, every route, the integrations and the lifespan."""
 
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,61 +16,21 @@ from starlette.routing import BaseRoute, Mount
 from gateway import health
 from gateway.admin.openapi import openapi_routes
 from gateway.admin.routes import admin_routes
-from gateway.calls.service import CallService
-from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.calls.webhooks import register_webhook, should_register, webhook_routes, webhook_url
+from gateway.config import GatewayConfig
 from gateway.context import AppContext
 from gateway.dashboard.routes import dashboard_routes
-from gateway.delivery.wiring import delivery_routes
 from gateway.http.errors import HTTPProblem, problem_response
 from gateway.http.middleware import RequestContextMiddleware
-from gateway.join.crypto import TokenBox
-from gateway.join.links import JoinLinks
 from gateway.join.routes import join_routes
-from gateway.limits.policy import CallLimits
-from gateway.limits.rules import load_rules
-from gateway.metrics import GatewayMetrics, metrics_routes
+from gateway.metrics import metrics_routes
 from gateway.plugins import discover
+from gateway.recordings.routes import recording_routes
+from gateway.services import build_services, close_services, core_workers, oneinbox_events
 from gateway.settings import Settings
-from gateway.store.database import Database
-from gateway.upstream import SIMULATOR_MOUNT, local_simulator, oneinbox_client
+from gateway.upstream import SIMULATOR_MOUNT
 
 log = structlog.get_logger(__name__)
-
-
-def build_context(settings: Settings, config: GatewayConfig | None = None) -> AppContext:
-    """Every shared object, built once; nothing here does I/O."""
-    config = config if config is not None else load_config(settings.config_path)
-    db = Database(settings.database_url)
-    metrics = GatewayMetrics()
-    simulator_app = local_simulator(settings) if settings.local_mode else None
-    client = oneinbox_client(
-        settings, simulator_app=simulator_app, on_request=metrics.observe_upstream
-    )
-    links = JoinLinks(
-        TokenBox(settings.secret_key()),
-        public_base=settings.public_base,
-        ttl_seconds=settings.join_link_ttl_seconds,
-        template=settings.join_url_template,
-    )
-    rules = load_rules(
-        settings.limit_values(), config.tables.get("limits"), path=str(config.path or "config")
-    )
-    limits = CallLimits(db, rules, on_refused=metrics.observe_limit_refused)
-    ctx = AppContext(
-        settings=settings,
-        config=config,
-        db=db,
-        client=client,
-        links=links,
-        calls=CallService(client, db, links, config, limits=limits),
-    )
-    ctx.extras["metrics"] = metrics
-    ctx.extras["request_observers"] = [metrics.observe_request]
-    if simulator_app is not None:
-        ctx.extras["simulator_app"] = simulator_app
-        # A mounted app's own lifespan never runs: close its timers with the gateway's.
-        ctx.on_shutdown.append(simulator_app.state.simulator.aclose)
-    return ctx
 
 
 def settle_heap() -> None:
@@ -87,37 +46,56 @@ def settle_heap() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> Starlette:
-    """The gateway as an ASGI app; the lifespan migrates the store and runs the workers."""
-    ctx = build_context(settings, config)
+def core_routes(ctx: AppContext) -> list[BaseRoute]:
+    """The core's routes (health, join, metrics, OneInbox webhooks, admin, dashboard)."""
     routes: list[BaseRoute] = [*health.routes(ctx), *join_routes(ctx)]
-    routes += metrics_routes(ctx.extras["metrics"], ctx.db, ctx.calls.limits)
-    routes += delivery_routes(ctx)
+    routes += metrics_routes(ctx.metrics, ctx.db, ctx.calls.limits)
+    routes += webhook_routes(ctx.tracker, ctx.webhook_token, on_event=oneinbox_events(ctx))
+    routes += recording_routes(
+        ctx.recording_links, ctx.client, ctx.db, local_mode=ctx.settings.local_mode
+    )
     routes += [*admin_routes(ctx), *openapi_routes(ctx), *dashboard_routes(ctx)]
-    for integration in discover():
-        routes.extend(integration.setup(ctx))
-    if ctx.extras.get("simulator_app") is not None:
-        routes.append(Mount(SIMULATOR_MOUNT, app=ctx.extras["simulator_app"]))
+    if ctx.simulator is not None:
+        routes.append(Mount(SIMULATOR_MOUNT, app=ctx.simulator))
+    return routes
+
+
+def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> Starlette:
+    """The gateway as an ASGI app; the lifespan migrates the store and runs the workers.
+
+    `app.state.ctx` is the `AppContext`; `app.state.banner_lines` what integrations want
+    printed under `serve`'s banner.
+    """
+    ctx = build_services(settings, config)
+    added = [integration.setup(ctx) for integration in discover()]
+    routes = core_routes(ctx)
+    for contribution in added:
+        routes.extend(contribution.routes)
+    workers = [*core_workers(ctx), *(w for c in added for w in c.workers)]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await ctx.db.migrate()
-        for hook in ctx.on_startup:
-            await hook()
-        for worker in ctx.workers:
+        for contribution in added:
+            for hook in contribution.on_startup:
+                await hook()
+        if should_register(settings):
+            url = webhook_url(settings, ctx.webhook_token)
+            ctx.spawn(register_webhook(ctx.client, url), name="register-oneinbox-webhook")
+        for worker in workers:
             await worker.start()
         settle_heap()
         log.info("gateway.started", local_mode=settings.local_mode, identity=ctx.identity)
         try:
             yield
         finally:
-            for worker in reversed(ctx.workers):
+            for worker in reversed(workers):
                 await worker.stop()
             await ctx.drain(timeout=10)
-            for hook in ctx.on_shutdown:
-                await hook()
-            await ctx.client.aclose()
-            await ctx.db.dispose()
+            for contribution in added:
+                for hook in contribution.on_shutdown:
+                    await hook()
+            await close_services(ctx)
             log.info("gateway.stopped")
 
     async def on_problem(request: Request, exc: Exception) -> Response:
@@ -127,25 +105,9 @@ def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> St
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[
-            Middleware(
-                RequestContextMiddleware, observers=ctx.extras.setdefault("request_observers", [])
-            )
-        ],
+        middleware=[Middleware(RequestContextMiddleware, observers=[ctx.metrics.observe_request])],
         exception_handlers={HTTPProblem: on_problem},
     )
     app.state.ctx = ctx
-    return app
-
-
-def app_from_environment() -> Starlette:
-    """uvicorn's factory for `serve`: settings from the environment, logging configured."""
-    from gateway.cli import print_banner_lines, settings_or_exit
-
-    try:
-        app = create_app(settings_or_exit())
-    except ConfigError as exc:  # an integration's table is wrong: one line, exit 2
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    print_banner_lines(app.state.ctx.extras.get("banner_lines", []))
+    app.state.banner_lines = [line for c in added for line in c.banner_lines]
     return app

@@ -1,35 +1,37 @@
-"""AppContext: the process-wide objects every route, worker and integration shares."""
+"""AppContext: the process-wide objects every route, worker and integration shares, typed.
+
+`gateway.services.build_services` builds it (one place); nothing adds to it afterwards.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import socket
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
+from starlette.applications import Starlette
 
 from gateway.calls.service import CallService
+from gateway.calls.tracker import CallTracker
 from gateway.config import GatewayConfig
+from gateway.delivery.outbox import Outbox
 from gateway.delivery.registry import DestinationRegistry
+from gateway.join.janitor import LinkJanitor
 from gateway.join.links import JoinLinks
+from gateway.live.feeds import LiveFeeder
+from gateway.live.transcript import LiveTranscript
+from gateway.metrics import GatewayMetrics
 from gateway.oneinbox.client import OneInboxClient
+from gateway.recordings.links import RecordingLinks
+from gateway.recordings.updates import RecordingUpdates
 from gateway.settings import Settings
 from gateway.store.database import Database
 
 log = structlog.get_logger(__name__)
-
-
-class Worker(Protocol):
-    """A background loop owned by the app's lifespan."""
-
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 def worker_identity() -> str:
@@ -39,18 +41,26 @@ def worker_identity() -> str:
 
 @dataclass
 class AppContext:
+    """Built once per app by `build_services`; the app's lifespan starts and stops it."""
+
     settings: Settings
     config: GatewayConfig
     db: Database
-    client: OneInboxClient
+    metrics: GatewayMetrics
+    client: OneInboxClient  # with retries: for requests a person waits on
+    tracker_client: OneInboxClient  # without retries: every poll is paid from the budget
     links: JoinLinks
     calls: CallService
-    destinations: DestinationRegistry = field(default_factory=DestinationRegistry)
-    workers: list[Worker] = field(default_factory=list)
-    on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # Anything an integration wants to share with the core (e.g. the dashboard's links).
-    extras: dict[str, Any] = field(default_factory=dict)
+    destinations: DestinationRegistry
+    outbox: Outbox
+    tracker: CallTracker
+    link_janitor: LinkJanitor
+    live_feeder: LiveFeeder  # sends live call updates to destinations that take them
+    transcript: LiveTranscript
+    recording_links: RecordingLinks
+    recording_updates: RecordingUpdates
+    webhook_token: str  # the secret path segment of `POST /webhooks/oneinbox/{token}`
+    simulator: Starlette | None = None  # the in-process OneInbox of local mode
     identity: str = field(default_factory=worker_identity)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 

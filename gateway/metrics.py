@@ -4,9 +4,10 @@ Counters and histograms are updated as things happen (requests, upstream calls, 
 acks, delivery tries); the store's gauges (calls by state, deliveries by destination and
 state, the oldest due delivery, disabled destinations, limits) are read from the database at
 scrape time (`gateway.metrics_store`), so every replica reports the truth. The object is in
-`ctx.extras["metrics"]`. Polls (upstream `GET /v1/calls/{id}`), Slack acks over 1 s (answers
-on `/slack/events`) and delivery tries are counted here from the client's, the middleware's
-and the outbox's callbacks, so nobody needs to increment them by hand.
+`ctx.metrics`. Polls (upstream `GET /v1/calls/{id}`) and delivery tries are counted here
+from the client's and the outbox's callbacks; each installed integration may add metrics of
+its own to the registry (`Integration.metrics`, e.g. Slack's acks over 1 s) and is handed
+every answered request, so nobody needs to increment them by hand.
 
 Under `serve --workers N` (multiprocess mode, see `gateway.metrics_process`) a scrape adds
 up the counters and histograms of every worker. No `_created` series are exposed: they
@@ -37,6 +38,7 @@ from starlette.routing import Route
 from gateway.limits.policy import CallLimits, LimitReached
 from gateway.metrics_process import MULTIPROC_ENV, WorkerProcesses, multiprocess_mode
 from gateway.metrics_store import StoreGauges
+from gateway.plugins import RequestObserver, discover, metrics_of
 from gateway.store.database import Database
 
 # Upstream calls: fast reads to slow creations, with room for a timeout at 15 s.
@@ -44,8 +46,6 @@ UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0
 # Delivery tries: a quick 2xx to the 15 s callback timeout and the 30 s try limit.
 DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
 POLL_ENDPOINT = "GET /v1/calls/{id}"
-SLACK_ROUTES = frozenset({"/slack/events"})
-SLOW_ACK_SECONDS = 1.0
 
 
 class GatewayMetrics:
@@ -58,6 +58,7 @@ class GatewayMetrics:
         self.multiprocess = multiprocess_mode()
         self.store = StoreGauges()
         r.register(self.store)
+        self.request_observers = self._integration_metrics()
         if not self.multiprocess:  # in multiprocess mode, render() adds every worker's
             ProcessCollector(registry=r)
             PlatformCollector(registry=r)
@@ -86,11 +87,6 @@ class GatewayMetrics:
             "Upstream polls of tracked calls (rate() gives polls per second).",
             registry=r,
         )
-        self.slack_slow_acks = Counter(
-            "gateway_slack_acks_over_1s",
-            "Slack requests acknowledged after more than one second (the deadline is 3 s).",
-            registry=r,
-        )
         self.limit_refusals = Counter(
             "gateway_limit_refusals",
             "Calls refused because a limit was reached, by limit.",
@@ -113,6 +109,11 @@ class GatewayMetrics:
             registry=r,
         )
 
+    def _integration_metrics(self) -> list[RequestObserver]:
+        """The integrations' own metrics, each told about every answered request."""
+        found = (metrics_of(integration, self.registry) for integration in discover())
+        return [observer for observer in found if observer is not None]
+
     def observe_limit_refused(self, reached: LimitReached) -> None:
         """`CallLimits`' `on_refused` callback."""
         self.limit_refusals.labels(reached.limit).inc()
@@ -130,8 +131,8 @@ class GatewayMetrics:
         """A `request_observers` callback (see gateway.http.middleware)."""
         self.requests.labels(method, route, str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
-        if route in SLACK_ROUTES and seconds > SLOW_ACK_SECONDS:
-            self.slack_slow_acks.inc()
+        for observer in self.request_observers:
+            observer(method, route, status, seconds)
 
     def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:
         """The OneInbox client's `on_request` callback."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
+from gateway.join.links import template_problem
+from gateway.plugins import settings_classes
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/gateway.db"
 
@@ -19,12 +22,43 @@ class SettingsError(Exception):
     """A setting has a value the gateway cannot start with; the message is one line."""
 
 
-class Settings(BaseSettings):
-    """The gateway's configuration. Field names are the environment variables (upper case)."""
+def http_url(value: str) -> str:
+    """`value` if it is an http(s) URL with a host; else `ValueError` (for validators)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class SettingsSection(BaseSettings):
+    """Settings read from the environment (or `.env`); field names are the variables.
+
+    The core's `Settings` is one; each integration that reads variables of its own declares
+    another (`Integration.settings_class`), so the core never names a platform's settings.
+    """
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+
+    def secret_values(self) -> list[str]:
+        """Every `SecretStr` value that is set, so the log redactor can scrub it anywhere."""
+        values = [getattr(self, name) for name in type(self).model_fields]
+        return [
+            v.get_secret_value()
+            for v in values
+            if isinstance(v, SecretStr) and v.get_secret_value()
+        ]
+
+
+SectionT = TypeVar("SectionT", bound=SettingsSection)
+
+
+class Settings(SettingsSection):
+    """The core's settings (field names are the environment variables, upper case), plus
+    the sections of the installed integrations (`section`)."""
+
+    _sections: dict[type[SettingsSection], SettingsSection] = PrivateAttr(default_factory=dict)
 
     oneinbox_api_key: SecretStr | None = None
     oneinbox_base_url: str = "https://api.oneinbox.ai"
@@ -33,20 +67,6 @@ class Settings(BaseSettings):
     gateway_config: Path | None = None
     gateway_secret_key: SecretStr | None = None
     admin_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_bot_token: SecretStr | None = None
-    slack_client_id: str | None = None
-    slack_client_secret: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    slack_command: str = "/voice"
-    # Where operator alerts go (a disabled destination): a channel id, or T…/C… with OAuth.
-    slack_alert_channel: str | None = None
-    # The org's My Domain URL for the `salesforce_record` write-back (no default: required
-    # when a hook uses it; the integration says so at start).
-    salesforce_login_url: str | None = None
-    slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # Who may place phone calls from Slack (they cost money); unset: SLACK_ADMIN_USERS decides.
-    slack_dial_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     join_url_template: str | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
@@ -97,36 +117,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with one of {', '.join(s + '://' for s in allowed)}")
         return value
 
-    @field_validator("public_base_url", "oneinbox_base_url", "slack_api_url")
+    @field_validator("public_base_url", "oneinbox_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+        return http_url(value)
 
     @field_validator("join_url_template")
     @classmethod
     def _usable_template(cls, value: str | None) -> str | None:
         if not value:
             return None
-        from gateway.join.links import template_problem
-
         problem = template_problem(value)
         if problem is not None:
             raise ValueError(problem)
-        return value
-
-    @field_validator("salesforce_login_url", mode="before")
-    @classmethod
-    def _blank_url_is_unset(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator("slack_admin_users", "slack_dial_users", mode="before")
-    @classmethod
-    def _split_user_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
         return value
 
     @field_validator("phone_default_region")
@@ -196,12 +199,6 @@ class Settings(BaseSettings):
         default = Path("gateway.toml")
         return default if default.exists() else None
 
-    @property
-    def slack_enabled(self) -> bool:
-        single = self.slack_bot_token is not None and self.slack_signing_secret is not None
-        oauth = self.slack_client_id is not None and self.slack_client_secret is not None
-        return single or (oauth and self.slack_signing_secret is not None)
-
     def secret_key(self) -> bytes:
         """`GATEWAY_SECRET_KEY`; in local mode generated once and kept in the data dir."""
         if self.gateway_secret_key is not None:
@@ -217,6 +214,18 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    def section(self, cls: type[SectionT]) -> SectionT:
+        """An integration's settings: loaded with these (`load_settings`), else read from the
+        environment on first use."""
+        found = self._sections.get(cls)
+        if not isinstance(found, cls):
+            try:
+                found = cls()
+            except ValidationError as exc:
+                raise _one_line(exc) from None
+            self._sections[cls] = found
+        return found
 
     def limit_values(self) -> dict[str, object]:
         """The `LIMIT_*` settings by their `[limits]` key (`calls_per_day`, …, `timezone`)."""
@@ -255,27 +264,52 @@ class Settings(BaseSettings):
         return None
 
     def secret_values(self) -> list[str]:
-        """Every configured secret, so the log redactor can scrub them wherever they appear."""
-        fields = (
-            self.oneinbox_api_key,
-            self.gateway_secret_key,
-            self.admin_token,
-            self.slack_signing_secret,
-            self.slack_bot_token,
-            self.slack_client_secret,
-        )
-        return [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
+        """Every configured secret of the core and of every section."""
+        found = super().secret_values()
+        for section in self._sections.values():
+            found += section.secret_values()
+        return found
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> object:
+            # `settings.slack_bot_token` still reads an integration's setting at run time;
+            # typed code asks for `settings.section(SlackSettings)` instead.
+            if not name.startswith("_"):
+                sections = (self.__pydantic_private__ or {}).get("_sections", {})
+                for section in sections.values():
+                    if name in type(section).model_fields:
+                        return getattr(section, name)
+            return super().__getattr__(name)
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings; a wrong value raises `SettingsError` with one line naming it."""
+def _one_line(exc: ValidationError) -> SettingsError:
+    error = exc.errors()[0]
+    name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return SettingsError(f"{name}: {message}")
+
+
+def load_settings(
+    sections: Iterable[type[SettingsSection]] | None = None, **overrides: Any
+) -> Settings:
+    """Read the core's settings and each section's; a wrong value raises `SettingsError`.
+
+    `sections` defaults to the settings classes of the installed integrations. An override
+    goes to the class that declares a field of that name (unknown names are ignored, as
+    unknown environment variables are).
+    """
+    classes = list(settings_classes() if sections is None else sections)
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**_for(Settings, overrides))
+        for cls in classes:
+            settings._sections[cls] = cls(**_for(cls, overrides))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        raise _one_line(exc) from None
     if not settings.local_mode and settings.gateway_secret_key is None:
         settings.secret_key()  # raises the one-line error
     return settings
+
+
+def _for(cls: type[SettingsSection], overrides: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in overrides.items() if k in cls.model_fields}

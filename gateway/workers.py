@@ -1,13 +1,25 @@
-"""PeriodicWorker: a background loop that does one small job every few seconds."""
+"""Workers: background loops the app's lifespan starts and stops (`PeriodicWorker` for the
+small jobs that run every few seconds)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol
 
 import structlog
 
 log = structlog.get_logger(__name__)
+
+
+class Worker(Protocol):
+    """A background loop owned by the app's lifespan."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class PeriodicWorker:

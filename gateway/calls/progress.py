@@ -16,14 +16,14 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult, ResultOrigin
-from gateway.calls.states import CallState
+from gateway.calls.states import CallState, IllegalTransition
 from gateway.delivery.outbox import Outbox
 from gateway.join.links import JoinLinks
 from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
 from gateway.recordings.links import RecordingLinks
-from gateway.store.calls import CallRepository, IllegalTransition
 from gateway.store.database import Database
 from gateway.store.tables import CallEventRow, CallRow, utcnow
 
@@ -93,7 +93,7 @@ class CallProgress:
     async def apply(self, call_id: str, upstream: Call, leased_until: datetime) -> Step:
         """Move the call as far as the upstream record allows; schedule the next look."""
         async with self.db.session() as session:
-            calls = CallRepository(session)
+            calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
             if row is None or row.state not in POLLED_STATES:
                 return Step()
@@ -108,7 +108,7 @@ class CallProgress:
         return step
 
     async def _advance(
-        self, session: AsyncSession, calls: CallRepository, row: CallRow, upstream: Call
+        self, session: AsyncSession, calls: CallMachine, row: CallRow, upstream: Call
     ) -> tuple[Step, float | None]:
         status = (upstream.status or "").lower()
         now = utcnow()
@@ -152,7 +152,7 @@ class CallProgress:
     async def _finish(
         self,
         session: AsyncSession,
-        calls: CallRepository,
+        calls: CallMachine,
         row: CallRow,
         upstream: Call,
         to_state: CallState,
@@ -234,7 +234,7 @@ class CallProgress:
     async def lost(self, call_id: str) -> None:
         """OneInbox answers 404: the call is `lost` (no result can be built)."""
         async with self.db.session() as session:
-            calls = CallRepository(session)
+            calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
             if row is None or row.state not in POLLED_STATES:
                 return
@@ -258,7 +258,7 @@ class CallProgress:
     ) -> None:
         """The look failed (upstream error): try again after `delay` seconds."""
         async with self.db.session() as session:
-            row = await CallRepository(session).get(call_id, for_update=True)
+            row = await CallMachine(session).get(call_id, for_update=True)
             if row is None or row.state not in POLLED_STATES:
                 return
             self._schedule(row, delay, leased_until)

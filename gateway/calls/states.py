@@ -19,6 +19,10 @@ class CallState(StrEnum):
     LOST = "lost"  # upstream no longer knows the call (404)
 
 
+class IllegalTransition(Exception):
+    """A transition the state machine does not allow (someone else moved the call first)."""
+
+
 TERMINAL = frozenset({CallState.DELIVERED, CallState.LOST})
 # States in which the gateway still needs to look at the call upstream.
 TRACKED = frozenset({CallState.STARTED, CallState.LIVE, CallState.ENDED})

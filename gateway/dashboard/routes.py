@@ -341,7 +341,7 @@ class Dashboard:
         return RedirectResponse(f"/dashboard/calls/{started.call_id}", status_code=303)
 
     async def end_simulated(self, request: Request, session: DashboardSession) -> Response:
-        simulator = self.ctx.extras.get("simulator_app")
+        simulator = self.ctx.simulator
         if simulator is None:
             raise HTTPProblem(404, "not_found", "only simulated calls can be ended here")
         require_csrf(session, await read_form(request))

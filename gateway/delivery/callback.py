@@ -22,6 +22,7 @@ import structlog
 from pydantic import BaseModel
 
 from gateway.calls.result import CallResult
+from gateway.config import GatewayConfig
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
 from gateway.delivery.signing import (
     SigningSecretError,
@@ -31,6 +32,8 @@ from gateway.delivery.signing import (
 )
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.oneinbox.retry import parse_retry_after
+from gateway.settings import Settings
+from gateway.store.database import Database
 
 log = structlog.get_logger(__name__)
 
@@ -157,3 +160,8 @@ def outcome_of(response: httpx.Response) -> DeliveryOutcome:
     return DeliveryOutcome(
         ok=False, status_code=status, error=f"callback: {why}", retry_after=retry_after
     )
+
+
+def destination(settings: Settings, config: GatewayConfig, db: Database) -> CallbackDestination:
+    """The `callback` kind's factory (entry point); always on."""
+    return CallbackDestination(allow_private=settings.callback_allow_private)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import structlog
 
 from gateway.calls.result import CallResult
+from gateway.config import GatewayConfig
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
+from gateway.settings import Settings
+from gateway.store.database import Database
 
 log = structlog.get_logger("gateway.result")
 
@@ -40,3 +43,8 @@ class LogDestination:
             messages=[f"{m.role}: {m.content}" for m in result.messages],
         )
         return DeliveryOutcome(ok=True)
+
+
+def destination(settings: Settings, config: GatewayConfig, db: Database) -> LogDestination:
+    """The `log` kind's factory (entry point); always on."""
+    return LogDestination()

@@ -21,13 +21,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import Destination as DestinationSpec
+from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult
-from gateway.calls.states import CallState
+from gateway.calls.states import CallState, IllegalTransition
 from gateway.delivery.health import DisableAlerts, EndpointHealth
 from gateway.delivery.redact import redact_result
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
 from gateway.delivery.schedule import RetrySchedule
-from gateway.store.calls import CallRepository, IllegalTransition
 from gateway.store.database import Database
 from gateway.store.deliveries import ClaimedDelivery, DeliveryRepository, DeliveryState
 from gateway.store.endpoints import EndpointRepository
@@ -65,7 +65,7 @@ class OutboxOptions:
 
 
 class Outbox:
-    """Queue deliveries for finished calls and run them; a `Worker` on `ctx.workers`."""
+    """Queue deliveries for finished calls and run them; a `Worker` the app starts."""
 
     name = "outbox"
 
@@ -282,7 +282,7 @@ class Outbox:
                 )
             )
             # Lock the call, then the endpoint, then the delivery: the order of every writer.
-            await CallRepository(session).get(row.call_id, for_update=True)
+            await CallMachine(session).get(row.call_id, for_update=True)
             noted = await self.health.note(
                 session, row, ok=outcome.ok, error=outcome.error, now=now
             )
@@ -332,7 +332,7 @@ class Outbox:
         The call row is locked first, so two replicas finishing the last two deliveries of
         a call at once see each other's writes.
         """
-        calls = CallRepository(session)
+        calls = CallMachine(session)
         call = await calls.get(call_id, for_update=True)
         if call is None or call.state not in (CallState.ANALYZED, CallState.FAILED):
             return

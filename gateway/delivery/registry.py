@@ -1,11 +1,23 @@
-"""Destinations behind one small interface, registered by name."""
+"""Destinations behind one small interface, resolved by kind through entry points.
+
+Each destination kind is an entry point of the group `oneinbox_gateway.destinations`
+naming a factory `(settings, config, db) -> Destination | None` (None: not configured
+here). The core's own kinds (`callback`, `log`) are declared the same way, so adding a
+kind touches its own folder and one line of `pyproject.toml`.
+"""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.calls.result import CallResult
+from gateway.config import GatewayConfig
+from gateway.plugins import destination_factories
+from gateway.settings import Settings
+from gateway.store.database import Database
 
 
 @dataclass(frozen=True)
@@ -42,11 +54,29 @@ class Destination(Protocol):
     async def deliver(self, attempt: DeliveryAttempt, result: CallResult) -> DeliveryOutcome: ...
 
 
+DestinationFactory = Callable[[Settings, GatewayConfig, Database], "Destination | None"]
+
+
 class DestinationRegistry:
-    """Name → destination; the core registers its own, integrations register theirs."""
+    """Kind → destination, for one app."""
 
     def __init__(self) -> None:
         self._destinations: dict[str, Destination] = {}
+
+    @classmethod
+    def from_entry_points(
+        cls, settings: Settings, config: GatewayConfig, db: Database
+    ) -> DestinationRegistry:
+        """Every installed destination kind that is configured here."""
+        registry = cls()
+        for kind, factory in destination_factories().items():
+            destination = factory(settings, config, db)
+            if destination is None:
+                continue
+            if destination.name != kind:
+                raise TypeError(f"destination entry point {kind!r} built {destination.name!r}")
+            registry.register(destination)
+        return registry
 
     def register(self, destination: Destination) -> None:
         if destination.name in self._destinations:
@@ -58,3 +88,10 @@ class DestinationRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._destinations)
+
+    async def aclose(self) -> None:
+        """Close what destinations hold open (HTTP clients), at shutdown."""
+        for destination in self._destinations.values():
+            close = getattr(destination, "aclose", None)
+            if close is not None and inspect.iscoroutinefunction(close):
+                await close()

@@ -24,7 +24,6 @@ from gateway.calls.errors import UnknownCallError
 from gateway.context import AppContext
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
-from gateway.join.janitor import LinkJanitor
 from gateway.join.ratelimit import Budget, RateLimiter
 from gateway.logging import redactor
 from gateway.oneinbox.errors import NotFoundError, OneInboxError
@@ -177,11 +176,10 @@ def _not_found() -> HTTPProblem:
 
 
 def join_routes(ctx: AppContext) -> list[BaseRoute]:
-    """The join routes and static assets; registers the link janitor as a worker."""
+    """The join routes and static assets (the link janitor is `ctx.link_janitor`)."""
     # A bad JOIN_URL_TEMPLATE never gets this far: Settings refuses it with one line.
     if not BUNDLE.exists():
         log.warning("join.bundle_missing", path=str(BUNDLE), fix="run `make frontend`")
-    ctx.workers.append(LinkJanitor(ctx.db, ctx.links))
     handlers = JoinPage(ctx)
     return [
         Mount("/join/static", app=StaticFiles(directory=STATIC_DIR), name="join-static"),

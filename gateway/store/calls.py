@@ -9,16 +9,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calls.states import CallState, can_move
 from gateway.store.tables import CallEventRow, CallRow, utcnow
 
 
-class IllegalTransition(Exception):
-    """A transition the state machine does not allow (someone else moved the call first)."""
+class StaleState(Exception):
+    """The call left the state it was read in before the move was written."""
 
 
 class CallRepository:
-    """Read and move calls; every move writes a `call_events` row in the same transaction."""
+    """Read and move calls; every move writes a `call_events` row in the same transaction.
+
+    Which moves are allowed is the state machine's business (`gateway.calls.machine`).
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -39,22 +41,21 @@ class CallRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def transition(
+    async def move(
         self,
         row: CallRow,
-        to_state: CallState,
+        to_state: str,
         *,
         detail: str | None = None,
         **fields: Any,
     ) -> CallRow:
-        """Move `row` to `to_state` if the machine allows it; set `fields` in the same write.
+        """Write `row`'s move to `to_state` (and `fields`) with its event row.
 
-        The update is conditional on the state read, so two workers cannot both make a move.
+        The update is conditional on the state read, so two workers cannot both make a move:
+        the loser gets `StaleState`.
         """
         src = row.state
-        if not can_move(src, to_state):
-            raise IllegalTransition(f"call {row.id}: {src} → {to_state} is not allowed")
-        values = {"state": str(to_state), "updated_at": utcnow(), **fields}
+        values = {"state": to_state, "updated_at": utcnow(), **fields}
         result = await self.session.execute(
             sa.update(CallRow)
             .where(CallRow.id == row.id, CallRow.state == src)
@@ -62,11 +63,11 @@ class CallRepository:
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise IllegalTransition(f"call {row.id} moved away from {src} meanwhile")
+            raise StaleState(f"call {row.id} moved away from {src} meanwhile")
         for key, value in values.items():
             setattr(row, key, value)
         self.session.add(
-            CallEventRow(call_id=row.id, from_state=src, to_state=str(to_state), detail=detail)
+            CallEventRow(call_id=row.id, from_state=src, to_state=to_state, detail=detail)
         )
         await self.session.flush()
         return row

@@ -34,10 +34,11 @@ def demo_token(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def demo_hooks(ctx: AppContext) -> dict[str, Hook]:
-    """In local mode with no GATEWAY_CONFIG: the `demo` and `demo-dial` hooks and the agent."""
+def demo_hooks(ctx: AppContext) -> tuple[dict[str, Hook], list[str]]:
+    """In local mode with no GATEWAY_CONFIG: the `demo` and `demo-dial` hooks (and the agent),
+    and the lines `serve` prints under its banner to try them; else nothing."""
     if not ctx.settings.local_mode or ctx.config.path is not None:
-        return {}
+        return {}, []
     token = demo_token(ctx.settings.data_dir)
     redactor.pin(token)
     ctx.config.agents.setdefault(DEMO, AgentAlias(create=dict(DEMO_AGENT)))
@@ -48,7 +49,6 @@ def demo_hooks(ctx: AppContext) -> dict[str, Hook]:
         variables=variables,
         metadata={"contact": "body.name || 'demo'"},
     )
-    ctx.extras.setdefault("banner_lines", []).extend(banner_lines(ctx.settings.public_base, token))
     web = Hook(
         name=DEMO,
         config=config,
@@ -69,7 +69,7 @@ def demo_hooks(ctx: AppContext) -> dict[str, Hook]:
         metadata=web.metadata,
         to_number=compile_expression("body.phone"),
     )
-    return {DEMO: web, DEMO_DIAL: dial}
+    return {DEMO: web, DEMO_DIAL: dial}, banner_lines(ctx.settings.public_base, token)
 
 
 def curl_command(public_base: str, token: str, *, dial: bool = False) -> str:

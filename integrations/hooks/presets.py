@@ -1,20 +1,23 @@
 """Presets: a CRM's defaults for a hook (auth scheme, mappings, payload adapter).
 
-`preset = "hubspot"` in `[hooks.NAME]` loads `integrations.hubspot.preset`; a dotted name
-(`"salesforce.flow"`) picks one of several presets a folder offers. So adding a CRM is
-adding a folder with a `preset.py` that exposes `PRESETS: dict[str, Preset]`.
+`preset = "hubspot"` in `[hooks.NAME]` loads the entry point `hubspot` of the group
+`oneinbox_gateway.hook_presets` (a `dict[str, Preset]`, e.g.
+`integrations.hubspot.preset:PRESETS`); a dotted name (`"salesforce.flow"`) picks one of
+several presets it offers. So adding a CRM is a folder with its `preset.py` plus one line
+in `pyproject.toml`; hooks never name a CRM.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any
 
 from integrations.hooks.adapters import JSONAdapter, PayloadAdapter
 
+PRESET_ENTRY_POINTS = "oneinbox_gateway.hook_presets"
 NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
 
 
@@ -50,11 +53,10 @@ def load_preset(name: str) -> Preset:
     if not NAME.match(name):
         raise ValueError(f"unknown preset {name!r}")
     folder, _, variant = name.partition(".")
-    try:
-        module = importlib.import_module(f"integrations.{folder}.preset")
-    except ModuleNotFoundError:
-        raise ValueError(f"unknown preset {name!r}") from None
-    presets: Mapping[str, Preset] = getattr(module, "PRESETS", {})
+    found = entry_points(group=PRESET_ENTRY_POINTS, name=folder)
+    if not found:
+        raise ValueError(f"unknown preset {name!r}")
+    presets: Mapping[str, Preset] = next(iter(found)).load()
     preset = presets.get(variant or "default")
     if preset is None:
         choices = ", ".join(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from starlette.routing import BaseRoute
-
+from gateway.config import GatewayConfig
 from gateway.context import AppContext
+from gateway.plugins import Contribution
+from gateway.settings import Settings, SettingsSection
+from gateway.store.database import Database
 from integrations.hubspot.writeback import (
     DEFAULT_API_URL,
     HUBSPOT_CONTACT,
@@ -15,25 +14,27 @@ from integrations.hubspot.writeback import (
 )
 
 
-class HubSpotSettings(BaseSettings):
+class HubSpotSettings(SettingsSection):
     """`HUBSPOT_API_URL`: where the HubSpot API is (a stand-in in tests)."""
-
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
 
     hubspot_api_url: str = DEFAULT_API_URL
 
 
 class HubSpotIntegration:
-    """Declares the `hubspot_contact` notify entry and registers its destination."""
+    """Declares the `hubspot_contact` notify entry (its destination is `destination` below)."""
 
     name = "hubspot"
     write_backs = (HUBSPOT_CONTACT,)
 
-    def setup(self, ctx: AppContext) -> Sequence[BaseRoute]:
-        """Register `hubspot_contact`; no routes (HubSpot's webhooks arrive as hooks)."""
-        destination = HubSpotContactDestination(HubSpotSettings().hubspot_api_url)
-        ctx.destinations.register(destination)
-        ctx.on_shutdown.append(destination.aclose)
-        return []
+    settings_class = HubSpotSettings
+
+    def setup(self, ctx: AppContext) -> Contribution:
+        """Nothing to serve: its webhooks arrive as hooks, its destination is an entry point."""
+        return Contribution()
+
+
+def destination(
+    settings: Settings, config: GatewayConfig, db: Database
+) -> HubSpotContactDestination:
+    """The write-back destination kind's factory (entry point); always on."""
+    return HubSpotContactDestination(settings.section(HubSpotSettings).hubspot_api_url)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from starlette.routing import BaseRoute
-
+from gateway.config import GatewayConfig
 from gateway.context import AppContext
+from gateway.plugins import Contribution
+from gateway.settings import Settings, SettingsSection
+from gateway.store.database import Database
 from integrations.pipedrive.writeback import (
     DEFAULT_API_URL,
     PIPEDRIVE_PERSON,
@@ -15,25 +14,27 @@ from integrations.pipedrive.writeback import (
 )
 
 
-class PipedriveSettings(BaseSettings):
+class PipedriveSettings(SettingsSection):
     """`PIPEDRIVE_API_URL`: where the Pipedrive API is (a stand-in in tests)."""
-
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
 
     pipedrive_api_url: str = DEFAULT_API_URL
 
 
 class PipedriveIntegration:
-    """Declares the `pipedrive_person` notify entry and registers its destination."""
+    """Declares the `pipedrive_person` notify entry (its destination is `destination` below)."""
 
     name = "pipedrive"
     write_backs = (PIPEDRIVE_PERSON,)
 
-    def setup(self, ctx: AppContext) -> Sequence[BaseRoute]:
-        """Register `pipedrive_person`; no routes (Pipedrive's webhooks arrive as hooks)."""
-        destination = PipedrivePersonDestination(PipedriveSettings().pipedrive_api_url)
-        ctx.destinations.register(destination)
-        ctx.on_shutdown.append(destination.aclose)
-        return []
+    settings_class = PipedriveSettings
+
+    def setup(self, ctx: AppContext) -> Contribution:
+        """Nothing to serve: its webhooks arrive as hooks, its destination is an entry point."""
+        return Contribution()
+
+
+def destination(
+    settings: Settings, config: GatewayConfig, db: Database
+) -> PipedrivePersonDestination:
+    """The write-back destination kind's factory (entry point); always on."""
+    return PipedrivePersonDestination(settings.section(PipedriveSettings).pipedrive_api_url)

@@ -10,25 +10,38 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
-from starlette.routing import BaseRoute
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.config import ConfigError, GatewayConfig
 from gateway.context import AppContext
 from gateway.delivery.crm import WriteBackKind
-from gateway.settings import Settings
+from gateway.plugins import CheckRow, Contribution
+from gateway.settings import Settings, SettingsSection
+from gateway.store.database import Database
 from integrations.salesforce.api import SalesforceClient, SalesforceError
 from integrations.salesforce.destination import KIND, SalesforceRecordDestination
 
 log = structlog.get_logger(__name__)
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class SalesforceSettings(SettingsSection):
+    """`SALESFORCE_LOGIN_URL`: the org's My Domain URL (no default: required when a hook
+    uses the `salesforce_record` write-back; start-up says so)."""
+
+    salesforce_login_url: str | None = None
+
+    @field_validator("salesforce_login_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class SalesforceRecordOptions(BaseModel):
@@ -91,11 +104,13 @@ class SalesforceIntegration:
     """Salesforce write-back (hooks and presets live in the hooks integration)."""
 
     name = "salesforce"
+    settings_class = SalesforceSettings
     write_backs = (SALESFORCE_RECORD,)
 
-    def setup(self, ctx: AppContext) -> Sequence[BaseRoute]:
-        """Register `salesforce_record`; raise `ConfigError` if a hook needs a missing URL."""
-        login_url = ctx.settings.salesforce_login_url
+    def setup(self, ctx: AppContext) -> Contribution:
+        """Raise `ConfigError` if a hook needs a missing URL (the destination is an entry
+        point, `destination` below)."""
+        login_url = ctx.settings.section(SalesforceSettings).salesforce_login_url
         users = sorted({name for name, _ in salesforce_notify(ctx.config)})
         problem = login_url_problem(login_url)
         if users and problem is not None:
@@ -103,22 +118,20 @@ class SalesforceIntegration:
                 f"SALESFORCE_LOGIN_URL: {problem} (needed by the salesforce_record "
                 f"destination of [hooks.{users[0]}])"
             )
-        destination = SalesforceRecordDestination(login_url)
-        ctx.destinations.register(destination)
-        ctx.on_shutdown.append(destination.aclose)
         if users:
             log.info("salesforce.write_back", hooks=users, login_url=login_url)
-        return []
+        return Contribution()
 
-    async def check(self, settings: Settings, config: GatewayConfig) -> list[tuple[str, bool, str]]:
+    async def checks(self, settings: Settings, config: GatewayConfig) -> list[CheckRow]:
         """For `oneinbox-gateway check`: the URL, then a token with each app's credentials."""
         entries = list(salesforce_notify(config))
         if not entries:
             return []
-        problem = login_url_problem(settings.salesforce_login_url)
+        login_url = settings.section(SalesforceSettings).salesforce_login_url
+        problem = login_url_problem(login_url)
         if problem is not None:
             return [("salesforce", False, f"SALESFORCE_LOGIN_URL: {problem}")]
-        assert settings.salesforce_login_url is not None
+        assert login_url is not None
         rows: list[tuple[str, bool, str]] = []
         seen: set[tuple[str, str]] = set()
         async with httpx.AsyncClient() as http:
@@ -127,8 +140,16 @@ class SalesforceIntegration:
                 if envs in seen:
                     continue
                 seen.add(envs)
-                rows.append(await _token_row(settings.salesforce_login_url, envs, http))
+                rows.append(await _token_row(login_url, envs, http))
         return rows
+
+
+def destination(
+    settings: Settings, config: GatewayConfig, db: Database
+) -> SalesforceRecordDestination:
+    """The `salesforce_record` kind's factory (entry point); always on (it fails clearly
+    per delivery when SALESFORCE_LOGIN_URL is missing)."""
+    return SalesforceRecordDestination(settings.section(SalesforceSettings).salesforce_login_url)
 
 
 async def _token_row(

@@ -1,7 +1,7 @@
 """The bolt `AsyncApp` and its three routes: events, install, OAuth redirect.
 
 `process_before_response=True`: every listener only acks and hands the slow work to a task
-kept by `ctx.spawn`, so the answer leaves as soon as the listener returns (bolt's default
+kept by `AppContext.spawn`, so the answer leaves as soon as the listener returns (bolt's default
 mode would poll for the ack every ~10 ms and keep no reference to its tasks).
 """
 
@@ -25,12 +25,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.context import AppContext
 from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
 from gateway.http.timestamps import parse_timestamp
 from integrations.slack.blocks import STOP_ACTION
 from integrations.slack.handlers import CREATE_MODAL, SlackHandlers
+from integrations.slack.settings import SlackSettings
 from integrations.slack.workspace import BOT_SCOPES, SlackWorkspaces
 
 INSTALL_PATH = "/slack/install"
@@ -38,10 +38,9 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 
 
 def build_bolt_app(
-    ctx: AppContext, workspaces: SlackWorkspaces, handlers: SlackHandlers
+    settings: SlackSettings, public_base: str, workspaces: SlackWorkspaces, handlers: SlackHandlers
 ) -> AsyncApp:
     """The bolt app with the slash command, the Stop button and the create-agent modal."""
-    settings = ctx.settings
     assert settings.slack_signing_secret is not None
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret.get_secret_value(),
@@ -59,7 +58,7 @@ def build_bolt_app(
                 state_store=workspaces.states,
                 install_path=INSTALL_PATH,
                 redirect_uri_path=REDIRECT_PATH,
-                redirect_uri=settings.public_base + REDIRECT_PATH,
+                redirect_uri=public_base + REDIRECT_PATH,
             ),
             client=workspaces.client(),
             **common,

@@ -16,8 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from gateway.calls.result import CallResult
+from gateway.config import GatewayConfig
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
 from gateway.live.feeds import LiveFeed, LiveSync
+from gateway.settings import Settings
+from gateway.store.database import Database
 from integrations.slack import blocks
 from integrations.slack.channel import (
     NOT_A_MEMBER,
@@ -27,6 +30,8 @@ from integrations.slack.channel import (
     slack_error,
 )
 from integrations.slack.live import SlackLivePoster
+from integrations.slack.options import slack_options
+from integrations.slack.settings import SlackSettings
 from integrations.slack.workspace import NoInstallationError, SlackWorkspaces
 
 log = structlog.get_logger(__name__)
@@ -50,7 +55,7 @@ HISTORY_LIMIT = 200
 
 
 class SlackDestination:
-    """Registered on `ctx.destinations` as `slack`."""
+    """The `slack` destination kind; its Web API session opens on first use."""
 
     name = "slack"
     # A result sent again (e.g. its recording became available) edits the posted message.
@@ -63,7 +68,12 @@ class SlackDestination:
 
     async def show_live(self, feed: LiveFeed) -> LiveSync:
         """The call's live transcript in its card's thread (see `integrations.slack.live`)."""
+        await self.workspaces.open()
         return await self.live.show_live(feed)
+
+    async def aclose(self) -> None:
+        """Close the Web API session (at shutdown)."""
+        await self.workspaces.close()
 
     async def deliver(self, attempt: DeliveryAttempt, result: CallResult) -> DeliveryOutcome:
         """Update the card (idempotent), then post the result unless it is already there."""
@@ -74,6 +84,7 @@ class SlackDestination:
             token = await self.workspaces.token_for(attempt.config.get("team_id"))
         except NoInstallationError as exc:
             return DeliveryOutcome(ok=False, error=f"slack: {exc}", permanent=True)
+        await self.workspaces.open()
         client = self.workspaces.client(token, retry_rate_limits=False)
         try:
             await self._deliver(client, channel, attempt, result)
@@ -195,3 +206,12 @@ def _failure(exc: SlackApiError) -> DeliveryOutcome:
     return DeliveryOutcome(
         ok=False, status_code=status, error=f"slack: {error}", permanent=error in PERMANENT
     )
+
+
+def destination(settings: Settings, config: GatewayConfig, db: Database) -> SlackDestination | None:
+    """The `slack` kind's factory (entry point): None while Slack is not configured."""
+    slack = settings.section(SlackSettings)
+    if not slack.enabled:
+        return None
+    workspaces = SlackWorkspaces.from_settings(slack, db)
+    return SlackDestination(workspaces, auto_join=slack_options(config).auto_join)

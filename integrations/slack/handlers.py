@@ -29,6 +29,7 @@ from integrations.slack.cards import attach_card, post_card, slack_destination
 from integrations.slack.dial import DialPolicy, number_to_dial
 from integrations.slack.invocation import Invocation
 from integrations.slack.limits import limit_message
+from integrations.slack.settings import SlackSettings
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +45,7 @@ class SlackHandlers:
     def __init__(
         self,
         ctx: AppContext,
+        settings: SlackSettings,
         *,
         auto_join: bool,
         max_concurrent: int = 200,
@@ -61,9 +63,9 @@ class SlackHandlers:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._waiting = 0
         self._max_waiting = max_waiting
-        self.command = ctx.settings.slack_command
-        self.admins = set(ctx.settings.slack_admin_users)
-        self.dialers = DialPolicy.of(ctx.settings.slack_dial_users, self.admins)
+        self.command = settings.slack_command
+        self.admins = set(settings.slack_admin_users)
+        self.dialers = DialPolicy.of(settings.slack_dial_users, self.admins)
 
     async def on_command(
         self,

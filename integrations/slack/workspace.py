@@ -19,8 +19,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.settings import Settings
 from gateway.store.database import Database
+from integrations.slack.settings import SlackSettings
 
 # The scopes the gateway uses; deploy/slack/manifest.yaml lists the same.
 BOT_SCOPES = [
@@ -66,7 +66,7 @@ class SlackWorkspaces:
             self.session = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database) -> SlackWorkspaces:
+    def from_settings(cls, settings: SlackSettings, db: Database) -> SlackWorkspaces:
         """Single-workspace mode when a bot token is set, else OAuth mode."""
         api_url = (
             settings.slack_api_url

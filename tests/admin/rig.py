@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,12 +11,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from gateway.app import create_app
-from gateway.settings import load_settings
-from gateway.store.database import Database
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
-from gateway.upstream import LOCAL_API_KEY
-from tests.support.servers import ServerThread, serve_app
+from tests.support.gateway import RunningGateway, running_gateway
 
 ADMIN_TOKEN = "admin-test-token-5f2c9a"
 AGENTS_TOML = """
@@ -27,14 +21,8 @@ create = { first_message = "Hi, this is the sales line." }
 """
 
 
-@dataclass
-class AdminRig:
-    gateway: ServerThread
-    database_url: str
-
-    @property
-    def url(self) -> str:
-        return self.gateway.url
+class AdminRig(RunningGateway):
+    """A running gateway with ADMIN_TOKEN, and the store beside it."""
 
     def api(self, method: str, path: str, *, token: str | None = ADMIN_TOKEN, **kw: Any) -> Any:
         headers = dict(kw.pop("headers", {}))
@@ -45,11 +33,9 @@ class AdminRig:
     def sim(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The in-process simulator, through the gateway's mount."""
         # /_sim/* control is behind ADMIN_TOKEN when one is set; /v1 takes the API key.
-        token = ADMIN_TOKEN if path.startswith("/_sim") else LOCAL_API_KEY
-        headers = {"Authorization": f"Bearer {token}"}
-        return httpx.request(
-            method, self.url + "/oneinbox-sim" + path, headers=headers, timeout=10, **kwargs
-        )
+        if path.startswith("/_sim"):
+            kwargs.setdefault("headers", {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        return super().sim(method, path, **kwargs)
 
     def upstream_web_calls(self) -> int:
         stats = self.sim("GET", "/_sim/stats").json()
@@ -59,27 +45,6 @@ class AdminRig:
         response = self.api("POST", "/api/calls", json={"agent": "sales", **body})
         assert response.status_code == 201, response.text
         return dict(response.json())
-
-    def run(self, fn: Any) -> Any:
-        """Run `fn(session)` in a transaction on the gateway's store, from the test."""
-
-        async def go() -> Any:
-            db = Database(self.database_url)
-            try:
-                async with db.session() as session:
-                    return await fn(session)
-            finally:
-                await db.dispose()
-
-        return asyncio.run(go())
-
-    def count(self, table: Any) -> int:
-        async def read(session: Any) -> int:
-            return int(
-                (await session.execute(sa.select(sa.func.count()).select_from(table))).scalar_one()
-            )
-
-        return int(self.run(read))
 
     def seed_delivery(
         self, call_id: str, *, state: str, delivery_id: str, due_ago: float | None = None
@@ -127,19 +92,12 @@ class AdminRig:
 @contextmanager
 def admin_rig(tmp_path: Path, **overrides: Any) -> Iterator[AdminRig]:
     """Serve a local-mode gateway with the admin token; stopped even when the test fails."""
-    config = tmp_path / "gateway.toml"
-    config.write_text(AGENTS_TOML)
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
     values: dict[str, Any] = {
-        "database_url": database_url,
-        "data_dir": tmp_path / "data",
         "gateway_secret_key": "admin-tests-secret-key-0123456789",
-        "gateway_config": config,
         "admin_token": ADMIN_TOKEN,
-        "oneinbox_api_key": None,
         "slack_bot_token": None,
         "slack_signing_secret": None,
+        **overrides,
     }
-    settings = load_settings(**{**values, **overrides})
-    with serve_app(create_app(settings)) as gateway:
-        yield AdminRig(gateway, database_url)
+    with running_gateway(tmp_path, toml=AGENTS_TOML, **values) as running:
+        yield AdminRig(running.server, running.app, running.settings, running.database_url)

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
 
-from gateway.app import create_app
-from gateway.settings import load_settings
-from tests.support.servers import GatewayProcess, ServerThread, wait_until
+from gateway.context import AppContext
+from gateway.upstream import SIMULATOR_MOUNT
+from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.servers import GatewayProcess, wait_until
 
 HOOK_TOKEN = "hook-token-for-tests-" + "x" * 8
 SIM_KEY = "oi_sk_test"
@@ -51,15 +51,16 @@ def hook_toml(
 class LocalGateway:
     """A local-mode gateway (simulator in-process) served on loopback by uvicorn."""
 
-    def __init__(self, server: ServerThread, app: Starlette) -> None:
-        self.server = server
-        self.app = app
-        self.url = server.url
-        self.sim = server.url + "/oneinbox-sim"
+    def __init__(self, running: RunningGateway) -> None:
+        self.running = running
+        self.server = running.server
+        self.app = running.app
+        self.url = running.url
+        self.sim = running.url + SIMULATOR_MOUNT
 
     @property
-    def ctx(self) -> Any:
-        return self.app.state.ctx
+    def ctx(self) -> AppContext:
+        return self.running.ctx
 
     def start_call(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
         response = httpx.post(
@@ -96,26 +97,9 @@ def local_gateway(tmp_path: Path, config_toml: str, **overrides: Any) -> Iterato
 
     The caller sets TEST_HOOK_TOKEN (and any receiver secret) in the environment.
     """
-    config_path = tmp_path / "gateway.toml"
-    config_path.write_text(config_toml)
-    server = ServerThread(None)
-    settings = load_settings(
-        oneinbox_api_key=None,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
-        data_dir=tmp_path / "data",
-        gateway_secret_key="test-secret-" + uuid.uuid4().hex,
-        public_base_url=server.url,
-        gateway_config=config_path,
-        callback_allow_private=True,
-        **overrides,
-    )
-    app = create_app(settings)
-    server.server.config.app = app
-    server.start()
-    try:
-        yield LocalGateway(server, app)
-    finally:
-        server.stop()
+    values: dict[str, Any] = {"callback_allow_private": True, **overrides}
+    with running_gateway(tmp_path, toml=config_toml, **values) as running:
+        yield LocalGateway(running)
 
 
 def simulator_process(tmp_path: Path, *args: str) -> GatewayProcess:

@@ -13,7 +13,7 @@ import pytest
 from gateway.logging import configure_logging
 from gateway.simulator.transcripts import canned_analysis
 from gateway.upstream import LOCAL_API_KEY, SIMULATOR_MOUNT
-from tests.hooks.harness import gateway
+from tests.support.hooks import gateway
 from tests.support.servers import wait_until
 
 SECRET_WORDS = "Zanzibar-7 lighthouse"  # what the customer says; only the transcript has it

@@ -1,21 +1,28 @@
-"""The settings the app reads, introspected from `gateway.settings.Settings`."""
+"""The settings the app reads: the core's `Settings` and every integration's section."""
 
 from __future__ import annotations
 
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
+from gateway.plugins import settings_classes
 from gateway.settings import Settings
+
+
+def _classes() -> list[type[BaseSettings]]:
+    return [Settings, *settings_classes()]
 
 
 def all_settings() -> set[str]:
     """Every environment variable the gateway reads."""
-    return {name.upper() for name in Settings.model_fields}
+    return {name.upper() for cls in _classes() for name in cls.model_fields}
 
 
 def secret_settings() -> set[str]:
     """Settings typed `SecretStr`: they belong in a secret store, never in plain config."""
     return {
         name.upper()
-        for name, info in Settings.model_fields.items()
+        for cls in _classes()
+        for name, info in cls.model_fields.items()
         if "SecretStr" in str(info.annotation) or info.annotation is SecretStr
     }

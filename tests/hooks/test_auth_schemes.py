@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.hooks.conftest import TOKENS
-from tests.hooks.harness import PUBLIC, Gateway, gateway
-from tests.hooks.signing import basic, hmac_hex, hubspot_v3_headers, standard_webhooks_headers
+from tests.support.hooks import PUBLIC, Gateway, gateway
+from tests.support.signing import basic, hmac_hex, hubspot_v3_headers, standard_webhooks_headers
 
 CONFIG = """
 [agents.sales]

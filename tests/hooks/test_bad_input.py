@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.hooks.harness import Gateway, gateway
+from tests.support.hooks import Gateway, gateway
 
 CONFIG = """
 [agents.sales]

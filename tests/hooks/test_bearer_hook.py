@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.hooks.harness import PUBLIC, gateway
+from tests.support.hooks import PUBLIC, gateway
 
 NEW_LEAD = """
 [agents.sales]
@@ -43,7 +43,7 @@ def test_a_bearer_hook_starts_a_call_with_its_mapped_fields(tmp_path: Path) -> N
 def test_the_demo_hook_starts_a_call_with_the_token_from_the_data_dir(tmp_path: Path) -> None:
     with gateway(tmp_path, None) as gw:
         token = (tmp_path / "data" / "demo-hook.token").read_text().strip()
-        banner = "\n".join(gw.app.state.ctx.extras["banner_lines"])
+        banner = "\n".join(gw.app.state.banner_lines)
         assert f"{PUBLIC}/hooks/demo" in banner and token in banner
         ok = gw.post("demo", json={"name": "Ada"}, headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 202, ok.text
@@ -76,7 +76,7 @@ def test_the_curl_in_the_banner_works_as_printed(tmp_path: Path) -> None:
     import shlex
 
     with gateway(tmp_path, None) as gw:
-        line = next(x for x in gw.app.state.ctx.extras["banner_lines"] if "curl" in x)
+        line = next(x for x in gw.app.state.banner_lines if "curl" in x)
         words = shlex.split(line)
         url = words[words.index("-X") + 2].replace(PUBLIC, gw.url)
         header = words[words.index("-H") + 1]

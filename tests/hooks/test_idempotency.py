@@ -11,7 +11,7 @@ import httpx
 
 from gateway.store.database import Database
 from gateway.store.idempotency import IdempotencyKeyRepository, request_hash
-from tests.hooks.harness import Gateway, gateway
+from tests.support.hooks import Gateway, gateway
 
 CONFIG = """
 [agents.sales]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.hooks.harness import Gateway, gateway
+from tests.support.hooks import Gateway, gateway
 
 HOOKS = """
 [agents.sales]

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hooks.harness import Gateway, gateway
+from tests.support.hooks import Gateway, gateway
 from tests.support.receiver import CallbackReceiver
 from tests.support.servers import serve_app, wait_until
 

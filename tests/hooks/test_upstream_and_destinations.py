@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from gateway.store.database import Database
 from tests.hooks.conftest import TOKENS
-from tests.hooks.harness import Gateway, gateway
+from tests.support.hooks import Gateway, gateway
 
 CONFIG = """
 [agents.sales]

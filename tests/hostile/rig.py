@@ -95,7 +95,7 @@ class Rig:
 
     @property
     def simulator(self) -> Any:
-        return self.app.state.ctx.extras["simulator_app"].state.simulator
+        return self.app.state.ctx.simulator.state.simulator
 
     @property
     def slack_response_url(self) -> str:

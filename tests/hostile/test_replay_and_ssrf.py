@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.hooks.signing import hubspot_v3_headers, standard_webhooks_headers
 from tests.hostile.rig import ADMIN, BEARER, ENV_SECRETS, Rig
+from tests.support.signing import hubspot_v3_headers, standard_webhooks_headers
 
 BODY = json.dumps({"firstname": "Ada"}).encode()
 

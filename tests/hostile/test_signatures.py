@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from tests.hooks.signing import hubspot_v3_headers, standard_webhooks_headers
 from tests.hostile.rig import ENV_SECRETS, Rig
 from tests.slack.signing import command_body, signed_headers
+from tests.support.signing import hubspot_v3_headers, standard_webhooks_headers
 
 BAD_STAMPS = [
     "\u00b2",  # superscript two: isdigit() says yes, int() says no

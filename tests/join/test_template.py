@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from gateway.app import build_context
 from gateway.calls.commands import CreateAgent, Origin, StartWebCall
+from gateway.services import build_services
 from gateway.settings import Settings
 
 TEMPLATE = (
@@ -28,8 +28,9 @@ def settings(tmp_path: Path, template: str) -> Settings:
 async def test_started_calls_get_template_links_carrying_the_url_encoded_token(
     tmp_path: Path,
 ) -> None:
-    ctx = build_context(settings(tmp_path, TEMPLATE))
-    simulator = ctx.extras["simulator_app"].state.simulator
+    ctx = build_services(settings(tmp_path, TEMPLATE))
+    assert ctx.simulator is not None
+    simulator = ctx.simulator.state.simulator
     try:
         await ctx.db.migrate()
         await ctx.calls.create_agent(CreateAgent(name="Ada"))
@@ -46,5 +47,6 @@ async def test_started_calls_get_template_links_carrying_the_url_encoded_token(
         assert "liveKitUrl=ws%3A%2F%2F127.0.0.1%3A8080%2Foneinbox-sim" in started.join_url
     finally:
         await simulator.aclose()
+        await ctx.tracker_client.aclose()
         await ctx.client.aclose()
         await ctx.db.dispose()

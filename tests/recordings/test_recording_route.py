@@ -61,7 +61,7 @@ def test_the_link_outlives_the_upstream_url(tmp_path: Path, receiver: CallbackRe
 def test_an_expired_link_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_HOOK_TOKEN", HOOK_TOKEN)
     with local_gateway(tmp_path, hook_toml(agent="create", callbacks=[])) as gw:
-        links = gw.ctx.extras["recording_links"]
+        links = gw.ctx.recording_links
         started = gw.start_call({})
         expired = links.url_for(started["call_id"], now=time.time() - links.ttl_seconds - 1)
         answer = httpx.get(expired)

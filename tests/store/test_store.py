@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from gateway.calls.states import CallState
+from gateway.calls.machine import CallMachine
+from gateway.calls.states import CallState, IllegalTransition
 from gateway.store.agents import AgentRepository
-from gateway.store.calls import CallRepository, IllegalTransition
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, utcnow
 
@@ -32,10 +32,10 @@ async def test_migrations_run_twice_and_create_every_table(database_url: str) ->
         await db.migrate()  # a restart: nothing to do, no error
         assert await db.ping()
         async with db.session() as session:
-            calls = CallRepository(session)
+            calls = CallMachine(session)
             await calls.add(new_call("call_1"), detail="test")
         async with db.session() as session:
-            row = await CallRepository(session).get("call_1")
+            row = await CallMachine(session).get("call_1")
             assert row is not None
             assert row.origin_context == {"crm_contact_id": "51"}
             assert row.created_at.tzinfo is not None
@@ -48,7 +48,7 @@ async def test_replicas_migrating_at_once_all_succeed(database_url: str) -> None
     try:
         await asyncio.gather(*(db.migrate() for db in dbs))
         async with dbs[0].session() as session:
-            await CallRepository(session).add(new_call("call_x"))
+            await CallMachine(session).add(new_call("call_x"))
     finally:
         for db in dbs:
             await db.dispose()
@@ -59,14 +59,14 @@ async def test_a_transition_is_recorded_and_an_illegal_one_refused(database_url:
     try:
         await db.migrate()
         async with db.session() as session:
-            await CallRepository(session).add(new_call("call_2"))
+            await CallMachine(session).add(new_call("call_2"))
         async with db.session() as session:
-            calls = CallRepository(session)
+            calls = CallMachine(session)
             row = await calls.get("call_2")
             assert row is not None
             await calls.transition(row, CallState.LIVE, detail="joined", live_at=utcnow())
         async with db.session() as session:
-            calls = CallRepository(session)
+            calls = CallMachine(session)
             row = await calls.get("call_2")
             assert row is not None and row.state == "live" and row.live_at is not None
             with pytest.raises(IllegalTransition):
@@ -85,17 +85,17 @@ async def test_two_workers_cannot_both_make_the_same_move(database_url: str) -> 
     try:
         await db.migrate()
         async with db.session() as session:
-            await CallRepository(session).add(new_call("call_3"))
+            await CallMachine(session).add(new_call("call_3"))
         async with db.session() as session:
-            stale = await CallRepository(session).get("call_3")
+            stale = await CallMachine(session).get("call_3")
         assert stale is not None
         async with db.session() as session:
-            fresh = await CallRepository(session).get("call_3")
+            fresh = await CallMachine(session).get("call_3")
             assert fresh is not None
-            await CallRepository(session).transition(fresh, CallState.LIVE)
+            await CallMachine(session).transition(fresh, CallState.LIVE)
         with pytest.raises(IllegalTransition):
             async with db.session() as session:
-                await CallRepository(session).transition(stale, CallState.LIVE)
+                await CallMachine(session).transition(stale, CallState.LIVE)
     finally:
         await db.dispose()
 

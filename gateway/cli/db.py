@@ -6,6 +6,7 @@ import asyncio
 
 import typer
 
+from gateway.cli.common import fail, settings_or_exit
 from gateway.store.database import Database
 
 db_cli = typer.Typer(help="The store: migrate it to the newest schema.")
@@ -14,8 +15,6 @@ db_cli = typer.Typer(help="The store: migrate it to the newest schema.")
 @db_cli.command("migrate")
 def migrate() -> None:
     """Bring DATABASE_URL to the newest schema (safe to run from several replicas at once)."""
-    from gateway.cli import fail, settings_or_exit
-
     settings = settings_or_exit()
     db = Database(settings.database_url)
 

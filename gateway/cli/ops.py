@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from gateway.calls.phone import mask
+from gateway.cli.common import fail, settings_or_exit
 from gateway.delivery.replay import NotReplayableError, UnknownDeliveryError, replay_delivery
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
@@ -23,8 +24,6 @@ deliveries_cli = typer.Typer(help="Deliveries of call results: list them, replay
 
 
 def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    from gateway.cli import fail, settings_or_exit
-
     settings = settings_or_exit()
     db = Database(settings.database_url)
 
@@ -147,8 +146,6 @@ def show_call(call_id: Annotated[str, typer.Argument(help="the call id")]) -> No
 
     lines = _run(work)
     if not lines:
-        from gateway.cli import fail
-
         fail(f"unknown call {call_id!r}", code=1)
     typer.echo("\n".join(lines))
 

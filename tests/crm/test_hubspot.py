@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.hooks.harness import PUBLIC, Gateway, gateway
-from tests.hooks.signing import hubspot_v3_headers
+from tests.support.hooks import PUBLIC, Gateway, gateway
+from tests.support.signing import hubspot_v3_headers
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "integrations" / "hubspot" / "fixtures"
 SECRET = "hubspot-app-client-secret-0123"
 CONFIG = """
 [agents.sales]

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli_ops import _run, _table, _when
+from gateway.admin.destinations import enable as enable_destination
+from gateway.admin.destinations import list_destinations as listing
+from gateway.cli.common import fail, settings_or_exit
+from gateway.cli.ops import _run, _table, _when
+from gateway.delivery.health import UnknownEndpointError
+from gateway.delivery.probe import (
+    CallbackTarget,
+    NotACallbackError,
+    endpoint_target,
+    send_test_event,
+)
+from gateway.store.database import Database
 
 destinations_cli = typer.Typer(
     help="Where results go: list them with their health, enable a disabled one, send a "
@@ -17,7 +28,6 @@ destinations_cli = typer.Typer(
 @destinations_cli.command("list")
 def list_destinations() -> None:
     """Every destination: disabled first, then failing, then healthy."""
-    from gateway.admin.destinations import list_destinations as listing
 
     found = _run(listing)
     if not found:
@@ -45,10 +55,6 @@ def enable(
     destination_id: Annotated[str, typer.Argument(help="the destination id (dst_…)")],
 ) -> None:
     """Enable a disabled destination: its held results are due now."""
-    from gateway.admin.destinations import enable as enable_destination
-    from gateway.cli import fail
-    from gateway.delivery.health import UnknownEndpointError
-    from gateway.store.database import Database
 
     async def work(db: Database) -> str:
         try:
@@ -79,15 +85,6 @@ def test_event(
     ] = None,
 ) -> None:
     """Send a signed `webhook.test` event and show the receiver's answer (exit 1 unless 2xx)."""
-    from gateway.cli import fail, settings_or_exit
-    from gateway.delivery.health import UnknownEndpointError
-    from gateway.delivery.probe import (
-        CallbackTarget,
-        NotACallbackError,
-        endpoint_target,
-        send_test_event,
-    )
-    from gateway.store.database import Database
 
     if (destination_id is None) == (url is None):
         fail("give a destination id, or --url (not both)")

@@ -20,7 +20,7 @@ from tests.calls.harness import create_agent, read_store, simulator_process
 from tests.support.fake_salesforce import FakeSalesforce, errors
 from tests.support.servers import GatewayProcess, ServerThread, free_port, serve_app, wait_until
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "integrations" / "salesforce" / "fixtures"
 FLOW_TOKEN = "salesforce-flow-token-0123456789"
 ORG_ID = "00D000000000001AAA"  # the org of the Outbound Message fixtures
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.app import create_app
-from gateway.checks import run_checks
+from gateway.cli.check import run_checks
 from gateway.config import ConfigError
 from gateway.settings import Settings, load_settings
 from tests.support.fake_salesforce import FakeSalesforce

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from tests.hooks.harness import Gateway, gateway
+from tests.support.hooks import Gateway, gateway
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "integrations" / "salesforce" / "fixtures"
 FLOW_TOKEN = "salesforce-flow-token-0123456789"
 CONFIG = """
 [agents.sales]

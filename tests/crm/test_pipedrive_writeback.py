@@ -15,7 +15,7 @@ from tests.support.crm_rig import CrmGateway, crm_gateway
 from tests.support.fake_pipedrive import FakePipedrive, Stored
 from tests.support.servers import serve_app, wait_until
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "integrations" / "pipedrive" / "fixtures"
 CONFIG = """
 [agents.tester]
 create = { first_message = "Hello from the tests" }

@@ -1,57 +1,27 @@
-"""`oneinbox-gateway …`: serve, simulate, check, and the operator's commands."""
+"""`serve` (the gateway under uvicorn) and `simulate` (the OneInbox simulator alone)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 import uvicorn
+from starlette.applications import Starlette
 
-from gateway.cli_db import db_cli
-from gateway.cli_destinations import destinations_cli
-from gateway.cli_ops import calls_cli, deliveries_cli
-from gateway.config import ConfigError, load_config
+from gateway.app import create_app
+from gateway.cli.common import fail, settings_or_exit
+from gateway.config import ConfigError
 from gateway.logging import configure_logging
+from gateway.metrics_process import prepare_multiprocess_dir, remove_multiprocess_dir
 from gateway.preflight import storage_problem
-from gateway.settings import Settings, SettingsError, load_settings
-
-cli = typer.Typer(
-    name="oneinbox-gateway",
-    help="Drive OneInbox voice agents from Slack and CRM workflows.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one clear line to stderr and exit."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def settings_or_exit(**overrides: object) -> Settings:
-    """The settings, or one line naming the wrong one and exit 2."""
-    try:
-        settings = load_settings(**overrides)
-        load_config(settings.config_path)
-    except (SettingsError, ConfigError) as exc:
-        fail(str(exc))
-    configure_logging(
-        fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values()
-    )
-    return settings
-
-
-def print_banner_lines(lines: list[str]) -> None:
-    """Lines integrations add to the banner once the app is built (e.g. the demo hook's curl)."""
-    if lines:
-        typer.echo("\n".join([*lines, ""]), err=True)
+from gateway.settings import Settings
+from gateway.simulator import SimulatorConfig, create_simulator_app
 
 
 def banner(settings: Settings, host: str, port: int) -> str:
+    """What `serve` prints before it starts: where everything is."""
     base = settings.public_base
     lines = ["", "OneInbox Gateway"]
     if settings.local_mode:
@@ -69,7 +39,19 @@ def banner(settings: Settings, host: str, port: int) -> str:
     return "\n".join(lines)
 
 
-@cli.command()
+def app_from_environment() -> Starlette:
+    """uvicorn's factory for `serve`: settings from the environment, logging configured."""
+    try:
+        app = create_app(settings_or_exit())
+    except ConfigError as exc:  # an integration's table is wrong: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    lines: list[str] = app.state.banner_lines
+    if lines:  # e.g. the demo hook's curl
+        typer.echo("\n".join([*lines, ""]), err=True)
+    return app
+
+
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
@@ -86,13 +68,11 @@ def serve(
     if problem is not None:
         fail(problem)
     typer.echo(banner(settings, host, port), err=True)
-    from gateway.metrics_process import prepare_multiprocess_dir, remove_multiprocess_dir
-
     # Several workers: metrics go through files every worker writes, added up per scrape.
     metrics_dir = prepare_multiprocess_dir() if workers > 1 else None
     try:
         uvicorn.run(
-            "gateway.app:app_from_environment",
+            "gateway.cli.serve:app_from_environment",
             factory=True,
             host=host,
             port=port,
@@ -108,7 +88,6 @@ def serve(
             remove_multiprocess_dir(*metrics_dir)
 
 
-@cli.command()
 def simulate(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8090,
@@ -125,8 +104,6 @@ def simulate(
     ] = None,
 ) -> None:
     """Run the OneInbox simulator alone (for local use and tests only)."""
-    from gateway.simulator import SimulatorConfig, create_simulator_app
-
     configure_logging(fmt=os.environ.get("LOG_FORMAT"), level="info")
     config = SimulatorConfig(
         latency_seconds=latency,
@@ -139,31 +116,3 @@ def simulate(
     )
     typer.echo(f"OneInbox simulator on http://{host}:{port} (any oi_sk_… key)", err=True)
     uvicorn.run(create_simulator_app(config), host=host, port=port, log_config=None)
-
-
-@cli.command()
-def check() -> None:
-    """Validate configuration and reach OneInbox and the database; non-zero on failure."""
-    from gateway.checks import run_checks
-
-    settings = settings_or_exit()
-    rows = asyncio.run(run_checks(settings))
-    width = max(len(name) for name, _, _ in rows)
-    for name, ok, detail in rows:
-        typer.echo(f"{name.ljust(width)}  {'ok  ' if ok else 'FAIL'}  {detail}")
-    if not all(ok for _, ok, _ in rows):
-        raise typer.Exit(1)
-
-
-cli.add_typer(calls_cli, name="calls")
-cli.add_typer(deliveries_cli, name="deliveries")
-cli.add_typer(db_cli, name="db")
-cli.add_typer(destinations_cli, name="destinations")
-
-
-def main() -> None:
-    """Console entry point."""
-    try:
-        cli()
-    except KeyboardInterrupt:
-        sys.exit(130)

@@ -10,7 +10,7 @@ import pytest
 from gateway.calls.result import CallResult, ResultMessage
 from integrations.salesforce.task import call_task, is_record_id, relation_field
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "integrations" / "salesforce" / "fixtures"
 
 
 def load_result(name: str = "result-completed.json") -> CallResult:

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.hooks.harness import Gateway, gateway
-from tests.hooks.signing import basic
+from tests.support.hooks import Gateway, gateway
+from tests.support.signing import basic
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "integrations" / "pipedrive" / "fixtures"
 USER, PASSWORD = "pipedrive", "pipedrive-hook-password-0123"
 AUTH = basic(USER, PASSWORD)
 CONFIG = """
