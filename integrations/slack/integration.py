@@ -16,7 +16,7 @@ from integrations.slack.alerts import disabled_alert
 from integrations.slack.bolt_app import build_bolt_app, routes
 from integrations.slack.checks import check_slack
 from integrations.slack.handlers import SlackHandlers
-from integrations.slack.metrics import slow_ack_counter
+from integrations.slack.metrics import slack_ack_metrics
 from integrations.slack.options import slack_options
 from integrations.slack.settings import SlackSettings
 from integrations.slack.workspace import SlackWorkspaces
@@ -67,5 +67,5 @@ class SlackIntegration:
         return [await check_slack(settings.section(SlackSettings))]
 
     def metrics(self, registry: CollectorRegistry) -> RequestObserver | None:
-        """`gateway_slack_acks_over_1s`."""
-        return slow_ack_counter(registry)
+        """`gateway_slack_ack_seconds` (histogram) and `gateway_slack_acks_over_1s`."""
+        return slack_ack_metrics(registry)
