@@ -28,6 +28,7 @@ from gateway.plugins import discover
 from gateway.recordings.routes import recording_routes
 from gateway.services import build_services, close_services, core_workers, oneinbox_events
 from gateway.settings import Settings
+from gateway.status.routes import status_routes
 from gateway.upstream import SIMULATOR_MOUNT
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,7 @@ def core_routes(ctx: AppContext) -> list[BaseRoute]:
     routes += recording_routes(
         ctx.recording_links, ctx.client, ctx.db, local_mode=ctx.settings.local_mode
     )
+    routes += status_routes(ctx.db, ctx.status_links)
     routes += [*admin_routes(ctx), *openapi_routes(ctx), *dashboard_routes(ctx)]
     if ctx.simulator is not None:
         routes.append(Mount(SIMULATOR_MOUNT, app=ctx.simulator))

@@ -334,6 +334,21 @@ def _operations_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/status/{call_id}/{signature}": {
+            "get": {
+                "summary": "A call's progress and outcome (the hook answer's status_url)",
+                "description": "Signed per call: no token needed. Never the transcript.",
+                "operationId": "callStatus",
+                "parameters": [
+                    _path_param("call_id", "The call's id"),
+                    _path_param("signature", "The link's signature"),
+                ],
+                "responses": {
+                    "200": {"description": "The call", **_json_content(plain)},
+                    "404": {"description": "Unknown call or signature", **_json_content(plain)},
+                },
+            }
+        },
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics",

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.join.harness import CallStarter, TestCall, upstream_call
+from tests.join.harness import CallStarter, TestCall, oneinbox_url, upstream_call
 from tests.support.servers import GatewayProcess
 
 JSON = {"Content-Type": "application/json"}
@@ -54,7 +54,7 @@ def until_limited(send: Callable[[], httpx.Response], *, most: int) -> list[int]
 
 
 def still_running(gateway: GatewayProcess, call: TestCall) -> bool:
-    return upstream_call(gateway.url, call.call_id)["status"] in ("queued", "initiated")
+    return upstream_call(oneinbox_url(gateway), call.call_id)["status"] in ("queued", "initiated")
 
 
 async def test_the_page_names_the_agent_and_holds_no_credential(
@@ -167,7 +167,7 @@ async def test_leave_ends_the_call_upstream_and_kills_the_link(
     response = visitor.post(call.join_url + "/leave", headers={**JSON, "Origin": gateway.url})
     assert response.status_code == 200
     assert response.json() == {"left": True}
-    assert upstream_call(gateway.url, call.call_id)["status"] == "completed"
+    assert upstream_call(oneinbox_url(gateway), call.call_id)["status"] == "completed"
     row = await starter.link_row(call.link_id)
     assert row is not None and row.participant_token_enc is None
     assert visitor.get(call.join_url).status_code == 404
@@ -181,7 +181,7 @@ async def test_leave_still_ends_a_call_that_outlasted_its_link(
     await starter.expire_link(call.link_id)
     assert visitor.post(call.join_url + "/session").status_code == 404
     assert visitor.post(call.join_url + "/leave").status_code == 200
-    assert upstream_call(gateway.url, call.call_id)["status"] == "completed"
+    assert upstream_call(oneinbox_url(gateway), call.call_id)["status"] == "completed"
 
 
 async def test_sessions_are_rate_limited_per_link(
