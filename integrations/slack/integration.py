@@ -10,10 +10,10 @@ from prometheus_client import CollectorRegistry
 
 from gateway.config import GatewayConfig
 from gateway.context import AppContext
-from gateway.plugins import CheckRow, Contribution, RequestObserver
+from gateway.plugins import CheckRow, Contribution, DashboardLink, RequestObserver
 from gateway.settings import Settings
 from integrations.slack.alerts import disabled_alert
-from integrations.slack.bolt_app import build_bolt_app, routes
+from integrations.slack.bolt_app import INSTALL_PATH, build_bolt_app, routes
 from integrations.slack.checks import check_slack
 from integrations.slack.handlers import SlackHandlers
 from integrations.slack.metrics import slack_ack_metrics
@@ -22,6 +22,8 @@ from integrations.slack.settings import SlackSettings
 from integrations.slack.workspace import SlackWorkspaces
 
 log = structlog.get_logger(__name__)
+# In the dashboard's header once OAuth (client id and secret) lets more workspaces install.
+ADD_TO_SLACK = DashboardLink(id="add-to-slack", label="Add to Slack", href=INSTALL_PATH)
 
 
 class SlackIntegration:
@@ -60,6 +62,7 @@ class SlackIntegration:
             routes=routes(app, settings.slack_signing_secret.get_secret_value()),
             on_startup=[open_session],
             on_shutdown=[workspaces.close],
+            dashboard_links=[ADD_TO_SLACK] if workspaces.oauth else [],
         )
 
     async def checks(self, settings: Settings, config: GatewayConfig) -> list[CheckRow]:
