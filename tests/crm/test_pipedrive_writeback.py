@@ -30,6 +30,12 @@ preset = "pipedrive"
 auth = { scheme = "bearer", token_env = "TEST_HOOK_TOKEN" }
 agent = "tester"
 notify = [{ pipedrive_person = "body.data.id", activity = true, pipedrive_deal = "body.deal_id" }]
+
+[hooks.crm-ring]
+preset = "pipedrive"
+action = "start_phone_call"
+auth = { scheme = "bearer", token_env = "TEST_HOOK_TOKEN" }
+agent = "tester"
 """
 
 
@@ -77,10 +83,21 @@ def test_the_preset_adds_one_note_with_summary_and_outcome_to_the_person(
     content = note.fields["content"]
     assert "Interested" in content and "Asked for a demo next Tuesday." in content
     assert f"[oneinbox:{call_id}]" in content
+    assert "Phone call to" not in content  # a web call dials no number
     assert pipedrive.activities == {}
     posts = pipedrive.requests("POST", "/api/v1/notes")
     assert all(p.headers["x-api-token"] == pipedrive.token for p in posts)
     assert all("api_token" not in p.query for p in pipedrive.seen)  # never in a URL
+
+
+def test_a_phone_calls_note_names_the_number_dialled(
+    gw: CrmGateway, pipedrive: FakePipedrive
+) -> None:
+    call_id = gw.call_and_finish("crm-ring", person_event())  # primary phone +14155550100
+    done = gw.settled(call_id, "pipedrive_person")
+    assert done.state == "delivered", done.last_error
+    (note,) = pipedrive.notes_of(3)
+    assert "<strong>Phone call to:</strong> +14155550100" in note.fields["content"]
 
 
 def test_a_done_call_activity_and_the_deal_when_configured(
