@@ -48,9 +48,13 @@ def hubspot() -> Iterator[FakeHubSpot]:
         yield fake
 
 
+def hubspot_env(hubspot: FakeHubSpot) -> dict[str, str]:
+    return {"HUBSPOT_API_URL": hubspot.url, "HUBSPOT_ACCESS_TOKEN": hubspot.token}  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="module")
 def gw(hubspot: FakeHubSpot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrmGateway]:
-    env = {"HUBSPOT_API_URL": hubspot.url, "HUBSPOT_ACCESS_TOKEN": hubspot.token}  # type: ignore[attr-defined]
+    env = hubspot_env(hubspot)
     with crm_gateway(tmp_path_factory.mktemp("hubspot-wb"), CONFIG, env) as gateway:
         yield gateway
 
@@ -73,10 +77,12 @@ def contact(contact_id: str = "51") -> dict[str, Any]:
 
 
 def test_the_preset_logs_one_call_with_summary_and_outcome_on_the_contact(
-    gw: CrmGateway, hubspot: FakeHubSpot
+    hubspot: FakeHubSpot, tmp_path: Path, database_url: str
 ) -> None:
-    call_id = gw.call_and_finish("crm", contact())
-    done = gw.settled(call_id, "hubspot_contact")
+    # The happy path on SQLite and on PostgreSQL (its own gateway on that store).
+    with crm_gateway(tmp_path, CONFIG, hubspot_env(hubspot), database_url=database_url) as gw:
+        call_id = gw.call_and_finish("crm", contact())
+        done = gw.settled(call_id, "hubspot_contact")
     assert done.state == "delivered", done.last_error
     assert done.config["record_id"] == "51"
     (call,) = hubspot.calls_on("51")

@@ -47,9 +47,13 @@ def pipedrive() -> Iterator[FakePipedrive]:
         yield fake
 
 
+def pipedrive_env(pipedrive: FakePipedrive) -> dict[str, str]:
+    return {"PIPEDRIVE_API_URL": pipedrive.url, "PIPEDRIVE_API_TOKEN": pipedrive.token}  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="module")
 def gw(pipedrive: FakePipedrive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrmGateway]:
-    env = {"PIPEDRIVE_API_URL": pipedrive.url, "PIPEDRIVE_API_TOKEN": pipedrive.token}  # type: ignore[attr-defined]
+    env = pipedrive_env(pipedrive)
     with crm_gateway(tmp_path_factory.mktemp("pipedrive-wb"), CONFIG, env) as gateway:
         yield gateway
 
@@ -74,10 +78,13 @@ def person_event(person_id: int = 3, **extra: Any) -> dict[str, Any]:
 
 
 def test_the_preset_adds_one_note_with_summary_and_outcome_to_the_person(
-    gw: CrmGateway, pipedrive: FakePipedrive
+    pipedrive: FakePipedrive, tmp_path: Path, database_url: str
 ) -> None:
-    call_id = gw.call_and_finish("crm", person_event())
-    done = gw.settled(call_id, "pipedrive_person")
+    # The happy path on SQLite and on PostgreSQL (its own gateway on that store).
+    env = pipedrive_env(pipedrive)
+    with crm_gateway(tmp_path, CONFIG, env, database_url=database_url) as gw:
+        call_id = gw.call_and_finish("crm", person_event())
+        done = gw.settled(call_id, "pipedrive_person")
     assert done.state == "delivered", done.last_error
     (note,) = pipedrive.notes_of(3)
     content = note.fields["content"]
