@@ -30,6 +30,7 @@ from gateway.http.errors import HTTPProblem
 from gateway.join.ratelimit import Budget, RateLimiter
 from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
+from gateway.oneinbox.problems import upstream_problem
 from gateway.plugins import DashboardLink
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow
@@ -329,7 +330,7 @@ class Dashboard:
                     422, "invalid_agent", "an agent name is 1-200 characters"
                 ) from None
             except OneInboxError as exc:
-                raise actions.upstream_problem(exc) from None
+                raise upstream_problem(exc) from None
         try:
             body = StartCallRequest(agent=agent)
         except pydantic.ValidationError:
