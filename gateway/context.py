@@ -29,6 +29,7 @@ from gateway.oneinbox.client import OneInboxClient
 from gateway.recordings.links import RecordingLinks
 from gateway.recordings.updates import RecordingUpdates
 from gateway.settings import Settings
+from gateway.status.links import StatusLinks
 from gateway.store.database import Database
 
 log = structlog.get_logger(__name__)
@@ -59,6 +60,7 @@ class AppContext:
     transcript: LiveTranscript
     recording_links: RecordingLinks
     recording_updates: RecordingUpdates
+    status_links: StatusLinks  # per-call status links a hook's caller can poll
     webhook_token: str  # the secret path segment of `POST /webhooks/oneinbox/{token}`
     simulator: Starlette | None = None  # the in-process OneInbox of local mode
     identity: str = field(default_factory=worker_identity)

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from gateway.calls.budget import UpstreamBudget
 from gateway.calls.progress import CallProgress, Timing
+from gateway.calls.reconciler import IntentReconciler
 from gateway.calls.service import CallService
 from gateway.calls.tracker import CallTracker
 from gateway.calls.webhooks import webhook_token
@@ -35,6 +36,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.recordings.links import RecordingLinks
 from gateway.recordings.updates import RECORDING_EVENT, RecordingUpdates
 from gateway.settings import Settings
+from gateway.status.links import StatusLinks
 from gateway.store.database import Database
 from gateway.upstream import local_simulator, oneinbox_client
 from gateway.workers import Worker
@@ -105,6 +107,16 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
     )
     token = webhook_token(settings.secret_key())
     redactor.add(token)
+    status_links = StatusLinks(settings.secret_key(), public_base=settings.public_base)
+    calls = CallService(
+        client,
+        db,
+        links,
+        config,
+        limits=limits,
+        intent_grace=settings.intent_grace_seconds,
+        status_url=status_links.url,  # the answer a key keeps links the signed status page
+    )
     return AppContext(
         settings=settings,
         config=config,
@@ -113,7 +125,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         client=client,
         tracker_client=tracker_client,
         links=links,
-        calls=CallService(client, db, links, config, limits=limits),
+        calls=calls,
         destinations=destinations,
         outbox=outbox,
         tracker=tracker,
@@ -124,6 +136,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         recording_updates=RecordingUpdates(
             db, client, recordings, destinations, wake_outbox=outbox.wake
         ),
+        status_links=status_links,
         webhook_token=token,
         simulator=simulator,
         identity=identity,
@@ -133,7 +146,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
 def core_workers(ctx: AppContext) -> list[Worker]:
     """The core's background loops, in start order (stopped in reverse: the tracker stops
     queueing before the outbox drains)."""
-    return [ctx.link_janitor, ctx.outbox, ctx.live_feeder, ctx.tracker]
+    return [ctx.link_janitor, ctx.outbox, ctx.live_feeder, ctx.tracker, IntentReconciler(ctx.calls)]
 
 
 def oneinbox_events(ctx: AppContext) -> Callable[[str, dict[str, Any]], Awaitable[bool]]:

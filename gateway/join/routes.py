@@ -21,12 +21,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from gateway.calls.errors import UnknownCallError
+from gateway.calls.states import CallState
 from gateway.context import AppContext
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
 from gateway.join.ratelimit import Budget, RateLimiter
 from gateway.logging import redactor
 from gateway.oneinbox.errors import NotFoundError, OneInboxError
+from gateway.store.calls import CallRepository
+from gateway.store.transcripts import TranscriptRepository
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +41,10 @@ BUNDLE = STATIC_DIR / "join.js"
 SESSION_PER_LINK = Budget(requests=10, seconds=60)
 SESSION_PER_ADDRESS = Budget(requests=30, seconds=60)
 LEAVE_PER_ADDRESS = Budget(requests=30, seconds=60)
+# The page polls progress every 1 s (simulated call) or 4 s: room for a few open tabs.
+PROGRESS_PER_ADDRESS = Budget(requests=300, seconds=60)
+# States in which a call can still be joined or is running.
+ON = frozenset({CallState.STARTED, CallState.LIVE})
 
 NOT_FOUND_CODE = "join_link_not_found"
 NOT_FOUND_MESSAGE = "This join link is unknown or has expired. Ask for a new link."
@@ -76,6 +83,7 @@ class JoinPage:
         self.session_per_link = RateLimiter(SESSION_PER_LINK)
         self.session_per_address = RateLimiter(SESSION_PER_ADDRESS)
         self.leave_per_address = RateLimiter(LEAVE_PER_ADDRESS)
+        self.progress_per_address = RateLimiter(PROGRESS_PER_ADDRESS)
         self.version = bundle_version()
         public = urlsplit(ctx.settings.public_base)
         self.public_origin = f"{public.scheme}://{public.netloc}"
@@ -140,6 +148,27 @@ class JoinPage:
         log.info("join.left", call_id=row.call_id)
         return JSONResponse({"left": True}, headers=NO_STORE)
 
+    async def progress(self, request: Request) -> Response:
+        """`GET /join/{link_id}/progress`: `{over, turns}`; the page polls it.
+
+        `over` lets a tab notice a call that ended elsewhere. `turns` (what was said so far)
+        is filled in local mode only, where the page shows a simulated call instead of audio.
+        """
+        self._limit(self.progress_per_address, _client_address(request))
+        async with self.ctx.db.session() as session:
+            row = await self.ctx.links.find_live(session, request.path_params["link_id"])
+            if row is None:
+                raise _not_found()
+            call = await CallRepository(session).get(row.call_id)
+            turns = []
+            if self.ctx.settings.local_mode:
+                turns = [
+                    {"role": turn.role, "text": turn.text, "final": turn.final}
+                    for turn in await TranscriptRepository(session).turns(row.call_id)
+                ]
+        over = call is None or CallState(call.state) not in ON
+        return JSONResponse({"over": over, "turns": turns}, headers=NO_STORE)
+
     def _limit(self, limiter: RateLimiter, key: str) -> None:
         wait = limiter.take(key)
         if wait > 0:
@@ -186,4 +215,5 @@ def join_routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/join/{link_id}", handlers.page, methods=["GET"]),
         Route("/join/{link_id}/session", handlers.session, methods=["POST"]),
         Route("/join/{link_id}/leave", handlers.leave, methods=["POST"]),
+        Route("/join/{link_id}/progress", handlers.progress, methods=["GET"]),
     ]

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from gateway.calls.result import CallResult
+from gateway.delivery.crm import phone_words
 
 WHO_PREFIXES = ("003", "00Q")  # Contact, Lead
 RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
@@ -38,7 +39,7 @@ def call_task(result: CallResult, record_id: str, marker: str) -> dict[str, Any]
     fields: dict[str, Any] = {
         relation_field(record_id): record_id,
         "Subject": _clip(f"Voice call: {outcome}", SUBJECT_MAX),
-        "Description": _clip(description(result), DESCRIPTION_MAX, CUT),
+        "Description": task_description(result),
         "Status": "Completed",
         "TaskSubtype": "Call",
         "CallType": "Outbound",  # the CRM asked for the call: the gateway reached out
@@ -53,12 +54,20 @@ def call_task(result: CallResult, record_id: str, marker: str) -> dict[str, Any]
     return fields
 
 
+def task_description(result: CallResult) -> str:
+    """The Task's `Description`: `description(result)` within Salesforce's limit."""
+    return _clip(description(result), DESCRIPTION_MAX, CUT)
+
+
 def description(result: CallResult) -> str:
     """Summary, outcome, details and transcript as plain text (the Comments field)."""
     parts = [result.summary or "(no summary)"]
     facts = [f"Outcome: {result.outcome or '-'}", f"Status: {result.status}"]
     if result.duration_seconds is not None:
         facts.append(f"Duration: {round(result.duration_seconds)} s")
+    phone = phone_words(result)
+    if phone:
+        facts.append(f"Phone call to: {phone}")
     if result.end_reason:
         facts.append(f"Ended by: {result.end_reason.replace('_', ' ')}")
     if result.agent_name or result.agent_id:

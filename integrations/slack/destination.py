@@ -200,7 +200,8 @@ def _failure(exc: SlackApiError) -> DeliveryOutcome:
         retry_after = exc.response.headers.get("retry-after") or exc.response.headers.get(
             "Retry-After"
         )
-        seconds = float(retry_after) if retry_after and str(retry_after).isdigit() else 1.0
+        text = str(retry_after or "")
+        seconds = float(text) if text.isascii() and text.isdigit() else 1.0
         return DeliveryOutcome(
             ok=False, status_code=429, error="slack: ratelimited", retry_after=seconds
         )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from gateway.plugins import CheckRow, Contribution, RequestObserver
+from gateway.plugins import CheckRow, Contribution, DashboardLink, RequestObserver
 from gateway.sealing import UnreadableSecretError
 from integrations.slack.settings import SlackSettings
 
@@ -36,7 +36,8 @@ class SlackIntegration:
     def setup(self, ctx: AppContext) -> Contribution:
         """The `/slack/*` routes, and opening and closing the Web API session."""
         # Lazily (start-up speed, see the module's docstring).
-        from integrations.slack.bolt_app import build_bolt_app, routes
+        from integrations.slack.alerts import disabled_alert
+        from integrations.slack.bolt_app import INSTALL_PATH, build_bolt_app, routes
         from integrations.slack.handlers import SlackHandlers
         from integrations.slack.installations import token_sealer
         from integrations.slack.options import slack_options
@@ -76,12 +77,20 @@ class SlackIntegration:
             if rewritten:
                 log.info("slack.tokens_encrypted", rows=rewritten)
 
+        if settings.slack_alert_channel:
+            ctx.outbox.alerts.subscribe(disabled_alert(workspaces, settings.slack_alert_channel))
         log.info("slack.enabled", mode="oauth" if workspaces.oauth else "single-workspace")
         assert settings.slack_signing_secret is not None
         return Contribution(
             routes=routes(app, settings.slack_signing_secret.get_secret_value()),
             on_startup=[open_session, *([reseal_tokens] if oauth else [])],
             on_shutdown=[workspaces.close],
+            # In the dashboard's header once OAuth lets more workspaces install.
+            dashboard_links=(
+                [DashboardLink(id="add-to-slack", label="Add to Slack", href=INSTALL_PATH)]
+                if workspaces.oauth
+                else []
+            ),
         )
 
     async def checks(self, settings: Settings, config: GatewayConfig) -> list[CheckRow]:
@@ -91,7 +100,7 @@ class SlackIntegration:
         return [await check_slack(settings.section(SlackSettings))]
 
     def metrics(self, registry: CollectorRegistry) -> RequestObserver | None:
-        """`gateway_slack_acks_over_1s`."""
-        from integrations.slack.metrics import slow_ack_counter  # lazily: start-up speed
+        """`gateway_slack_ack_seconds` (histogram) and `gateway_slack_acks_over_1s`."""
+        from integrations.slack.metrics import slack_ack_metrics  # lazily: start-up speed
 
-        return slow_ack_counter(registry)
+        return slack_ack_metrics(registry)

@@ -156,7 +156,7 @@ class SlackLivePoster:
 def _failure(exc: SlackApiError, shown: dict[str, Any]) -> LiveSync:
     if exc.response.status_code == 429:
         raw = exc.response.headers.get("retry-after") or exc.response.headers.get("Retry-After")
-        retry_after = float(raw) if raw and str(raw).isdigit() else 1.0
+        retry_after = float(raw) if raw and str(raw).isascii() and str(raw).isdigit() else 1.0
         return LiveSync(shown=shown, error="slack: ratelimited", retry_after=retry_after)
     error = slack_error(exc)
     return LiveSync(shown=shown, error=f"slack: {error}", permanent=error in GIVE_UP)

@@ -30,7 +30,7 @@ def test_a_bearer_hook_starts_a_call_with_its_mapped_fields(tmp_path: Path) -> N
         body = response.json()
         assert set(body) == {"call_id", "join_url", "status", "status_url"}
         assert body["status"] == "started"
-        assert body["status_url"] == f"{PUBLIC}/api/calls/{body['call_id']}"
+        assert body["status_url"].startswith(f"{PUBLIC}/status/{body['call_id']}/")
         assert body["join_url"].startswith(f"{PUBLIC}/join/")
         upstream = gw.simulator.calls[body["call_id"]]
         assert upstream.variables == {"customer_name": "Ada"}

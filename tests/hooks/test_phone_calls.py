@@ -120,7 +120,7 @@ def test_a_national_number_is_dialled_as_e164_and_the_result_names_it(
     body = response.json()
     assert set(body) == {"call_id", "status", "status_url", "to_number"}  # no join link
     assert body["status"] == "started" and body["to_number"] == "+14155550123"
-    assert body["status_url"].endswith(f"/api/calls/{body['call_id']}")
+    assert f"/status/{body['call_id']}/" in body["status_url"]
     upstream = sim(gw, "GET", f"/v1/calls/{body['call_id']}")
     assert upstream["type"] == "outbound" and upstream["to_number"] == "+14155550123"
     assert upstream["from_number"] == "+12125550100"  # ONEINBOX_FROM_NUMBER

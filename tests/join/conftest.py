@@ -1,4 +1,5 @@
-"""Join tests: a real local-mode gateway process and an origin that starts calls on it."""
+"""Join tests: a real gateway process (local mode, or against a simulator process as a real
+OneInbox) and an origin that starts calls on it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.calls.harness import SIM_KEY, simulator_process
 from tests.join.harness import CallStarter
 from tests.support.servers import GatewayProcess, gateway_process
 
@@ -30,6 +32,44 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
     }
     with gateway_process(env, log_path=home / "gateway.log") as proc:
         yield proc
+
+
+@pytest.fixture(scope="module")
+def livekit_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """A gateway whose OneInbox is a separate simulator process, as a real deployment's is:
+    not local mode, so its join page takes the real path (livekit-client), which the
+    simulator's silent room socket lets get as far as a real media server would not answer."""
+    home = tmp_path_factory.mktemp("livekit-gateway")
+    sim = simulator_process(home).start(ready_path="/")
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'gateway.db'}",
+        "DATA_DIR": str(home / "data"),
+        "GATEWAY_SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "debug",
+        "ONEINBOX_API_KEY": SIM_KEY,
+        "ONEINBOX_BASE_URL": sim.url,
+    }
+    try:
+        with gateway_process(env, log_path=home / "gateway.log") as proc:
+            yield proc
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+async def livekit_starter(livekit_gateway: GatewayProcess) -> AsyncIterator[CallStarter]:
+    """An origin starting calls on `livekit_gateway`."""
+    origin = CallStarter(
+        livekit_gateway.url,
+        livekit_gateway.env["DATABASE_URL"],
+        livekit_gateway.env["GATEWAY_SECRET_KEY"],
+        oneinbox_url=livekit_gateway.env["ONEINBOX_BASE_URL"],
+    )
+    try:
+        yield origin
+    finally:
+        await origin.aclose()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from gateway.join.links import JoinLinks
 from gateway.oneinbox.client import OneInboxClient
 from gateway.store.database import Database
 from gateway.store.tables import JoinLinkRow, utcnow
+from tests.support.servers import GatewayProcess
 
 SIM_KEY = "oi_sk_join_tests"
 SIMULATOR = "/oneinbox-sim"
@@ -51,10 +52,12 @@ class CallStarter:
         *,
         ttl_seconds: int = 900,
         template: str | None = None,
+        oneinbox_url: str | None = None,
     ) -> None:
         self.base_url = base_url
         self.db = Database(database_url)
-        self.client = OneInboxClient(base_url + SIMULATOR, SIM_KEY, timeout=10)
+        # The gateway's own OneInbox: its mounted simulator (local mode) or a separate one.
+        self.client = OneInboxClient(oneinbox_url or base_url + SIMULATOR, SIM_KEY, timeout=10)
         self.links = JoinLinks(
             TokenBox(secret_key.encode()),
             public_base=base_url,
@@ -106,10 +109,15 @@ class CallStarter:
         await self.db.dispose()
 
 
-def upstream_call(base_url: str, call_id: str) -> dict[str, object]:
-    """The call as the gateway's simulator (OneInbox) sees it."""
+def oneinbox_url(gateway: GatewayProcess) -> str:
+    """Where the gateway's OneInbox answers: its mounted simulator, or the one it was given."""
+    return gateway.env.get("ONEINBOX_BASE_URL") or gateway.url + SIMULATOR
+
+
+def upstream_call(api_url: str, call_id: str) -> dict[str, object]:
+    """The call as the gateway's simulator (OneInbox at `api_url`) sees it."""
     response = httpx.get(
-        f"{base_url}{SIMULATOR}/v1/calls/{call_id}",
+        f"{api_url}/v1/calls/{call_id}",
         headers={"Authorization": f"Bearer {SIM_KEY}"},
         timeout=5,
     )
@@ -118,9 +126,9 @@ def upstream_call(base_url: str, call_id: str) -> dict[str, object]:
     return data
 
 
-def rtc_connections(base_url: str, call_id: str) -> list[dict[str, object]]:
-    """Every `/rtc` connection the simulator recorded for `call_id`."""
-    response = httpx.get(f"{base_url}{SIMULATOR}/_sim/rtc", params={"call_id": call_id}, timeout=5)
+def rtc_connections(api_url: str, call_id: str) -> list[dict[str, object]]:
+    """Every `/rtc` connection the simulator (OneInbox at `api_url`) recorded for `call_id`."""
+    response = httpx.get(f"{api_url}/_sim/rtc", params={"call_id": call_id}, timeout=5)
     response.raise_for_status()
     records: list[dict[str, object]] = response.json()
     return records

@@ -1,8 +1,11 @@
-"""The join page in Debian's headless Chromium, against a real local-mode gateway process.
+"""The join page in Debian's headless Chromium, against real gateway processes.
 
-The simulator's `/rtc` socket records the connection (the call goes `in_progress`) but speaks
-no LiveKit signalling, so livekit-client's connect fails: the page must then say so and keep
-Leave available. Screenshots of every state land in the test's tmp dir.
+Two gateways: one in local mode, whose page shows a simulated call (no media: the
+conversation appears as the simulator speaks it), and one whose OneInbox is a separate
+simulator process, as in a deployment, whose page takes the real livekit-client path. The
+simulator's `/rtc` socket records the connection (the call goes `in_progress`) but speaks no
+LiveKit signalling, so livekit-client's connect fails there: the page must then say so and
+keep Leave available. Screenshots of every state land in the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -11,11 +14,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from gateway.join.routes import BUNDLE
-from tests.join.harness import CallStarter, TestCall, rtc_connections, upstream_call
+from tests.join.harness import (
+    CallStarter,
+    TestCall,
+    oneinbox_url,
+    rtc_connections,
+    upstream_call,
+)
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.servers import GatewayProcess, wait_until
 
@@ -131,17 +141,23 @@ async def assert_fits_phone(page: Page) -> None:
 
 
 def upstream_status(gateway: GatewayProcess, call: TestCall) -> str:
-    return str(upstream_call(gateway.url, call.call_id)["status"])
+    return str(upstream_call(oneinbox_url(gateway), call.call_id)["status"])
+
+
+def rtc_of(gateway: GatewayProcess, call: TestCall) -> list[dict[str, object]]:
+    return rtc_connections(oneinbox_url(gateway), call.call_id)
 
 
 async def test_join_connects_with_the_calls_token_then_leave_ends_the_call(
     browser: Any,
-    gateway: GatewayProcess,
-    starter: CallStarter,
-    gateway_log: Path,
+    livekit_gateway: GatewayProcess,
+    livekit_starter: CallStarter,
     tmp_path: Path,
 ) -> None:
-    call = await starter.start_call("Ada Lovelace")
+    gateway = livekit_gateway
+    assert gateway.log_path is not None
+    gateway_log = gateway.log_path
+    call = await livekit_starter.start_call("Ada Lovelace")
     page = await phone_page(browser, GRANT_MIC)
     seen = Recorder(page)
 
@@ -149,7 +165,7 @@ async def test_join_connects_with_the_calls_token_then_leave_ends_the_call(
     text = await seen.snapshot(tmp_path, "1-ready")
     assert "Call with Ada Lovelace" in text
     assert "Join call" in text
-    assert "Local mode" in text
+    assert "Local mode" not in text
     await assert_fits_phone(page)
 
     await press_join_with_keyboard(page)
@@ -161,9 +177,7 @@ async def test_join_connects_with_the_calls_token_then_leave_ends_the_call(
     assert await page.evaluate("document.activeElement.id") == "leave"
 
     # The simulator saw exactly this call's token, and the call went live upstream.
-    records = wait_until(
-        lambda: rtc_connections(gateway.url, call.call_id), timeout=15, what="an rtc connection"
-    )
+    records = wait_until(lambda: rtc_of(gateway, call), timeout=15, what="an rtc connection")
     assert {r["token"] for r in records} == {call.token}
     assert all(r["valid"] for r in records)
     wait_until(lambda: upstream_status(gateway, call) == "in_progress", timeout=10)
@@ -189,11 +203,12 @@ async def test_join_connects_with_the_calls_token_then_leave_ends_the_call(
 
 async def test_refused_microphone_says_what_to_do_and_leave_still_ends_the_call(
     browser: Any,
-    gateway: GatewayProcess,
-    starter: CallStarter,
+    livekit_gateway: GatewayProcess,
+    livekit_starter: CallStarter,
     tmp_path: Path,
 ) -> None:
-    call = await starter.start_call("Grace")
+    gateway = livekit_gateway
+    call = await livekit_starter.start_call("Grace")
     page = await phone_page(browser, DENY_MIC)
     seen = Recorder(page)
     await page.goto(call.join_url)
@@ -206,12 +221,12 @@ async def test_refused_microphone_says_what_to_do_and_leave_still_ends_the_call(
     assert await page.is_visible("#retry")
     assert await page.is_enabled("#leave")
     # Nothing joined: no socket reached the simulator and the call did not go live.
-    assert rtc_connections(gateway.url, call.call_id) == []
+    assert rtc_of(gateway, call) == []
     assert upstream_status(gateway, call) != "in_progress"
     # "Try again" asks again (and is refused again, in this browser).
     await page.click("#retry")
     await wait_state(page, "mic-denied", 15_000)
-    assert rtc_connections(gateway.url, call.call_id) == []
+    assert rtc_of(gateway, call) == []
 
     await page.click("#leave")
     await wait_state(page, "ended", 15_000)
@@ -262,7 +277,7 @@ async def test_a_link_that_expires_while_the_page_is_open_shows_the_expired_stat
     text = await seen.snapshot(tmp_path, "expired-in-page")
     assert "expired" in text.lower()
     assert "new link" in text
-    assert rtc_connections(gateway.url, call.call_id) == []
+    assert rtc_of(gateway, call) == []
     # Only the link expired; the call still runs upstream, so Leave can still end it.
     assert await page.is_enabled("#leave")
     await page.click("#leave")
@@ -270,7 +285,7 @@ async def test_a_link_that_expires_while_the_page_is_open_shows_the_expired_stat
     wait_until(lambda: upstream_status(gateway, call) == "completed", timeout=10)
 
 
-async def test_leave_before_joining_ends_the_call(
+async def test_leave_before_joining_asks_first_then_ends_the_call(
     browser: Any,
     gateway: GatewayProcess,
     starter: CallStarter,
@@ -283,8 +298,76 @@ async def test_leave_before_joining_ends_the_call(
     await page.wait_for_selector("#leave:not([disabled])")
     await page.focus("#leave")
     await page.keyboard.press("Enter")
+    await wait_state(page, "confirm-leave", 5_000)
+    text = await seen.snapshot(tmp_path, "confirm-leave")
+    assert "end the call?" in text.lower() and "ends the call for good" in text
+    assert not await page.is_visible("#join")
+    # "Keep it" goes back; nothing was ended.
+    await page.click("#cancel-leave")
+    await wait_state(page, "ready", 5_000)
+    assert upstream_status(gateway, call) != "completed"
+
+    await page.click("#leave")
+    await wait_state(page, "confirm-leave", 5_000)
+    await page.focus("#confirm-leave")
+    await page.keyboard.press("Enter")
     await wait_state(page, "ended", 15_000)
     text = await seen.snapshot(tmp_path, "left-before-joining")
     assert "You can close this tab" in text
     wait_until(lambda: upstream_status(gateway, call) == "completed", timeout=10)
-    assert rtc_connections(gateway.url, call.call_id) == []
+    assert rtc_of(gateway, call) == []
+
+
+async def test_a_local_mode_call_is_simulated_and_shows_the_conversation(
+    browser: Any,
+    gateway: GatewayProcess,
+    starter: CallStarter,
+    gateway_log: Path,
+    tmp_path: Path,
+) -> None:
+    call = await starter.start_call("Ada Lovelace")
+    page = await phone_page(browser, BASE_FLAGS)  # no microphone needed, none granted
+    seen = Recorder(page)
+    await page.goto(call.join_url)
+    text = await seen.snapshot(tmp_path, "sim-1-ready")
+    assert "Local mode" in text and "Join call" in text
+
+    await press_join_with_keyboard(page)
+    await wait_state(page, "live-simulated", 15_000)
+    # The simulator saw this call's token on its room socket: the call went live upstream.
+    records = wait_until(lambda: rtc_of(gateway, call), timeout=15, what="an rtc connection")
+    assert {r["token"] for r in records} == {call.token}
+    wait_until(lambda: upstream_status(gateway, call) == "in_progress", timeout=10)
+
+    # The conversation appears as the simulated agent speaks: partial words, then the turn.
+    await page.wait_for_selector("#transcript li.turn.agent:not(.partial)", timeout=30_000)
+    text = await seen.snapshot(tmp_path, "sim-2-live")
+    assert "simulated call" in text.lower() and "no audio" in text
+    assert "Ada Lovelace:" in text  # the agent's turn, named
+    assert "voice connection failed" not in text.lower()
+
+    await page.click("#leave")
+    await wait_state(page, "ended", 15_000)
+    await seen.snapshot(tmp_path, "sim-3-ended")
+    wait_until(lambda: upstream_status(gateway, call) == "completed", timeout=10)
+    await seen.assert_token_nowhere(call.token, gateway_log)
+
+
+async def test_an_open_join_page_notices_the_call_ended_elsewhere(
+    browser: Any,
+    gateway: GatewayProcess,
+    starter: CallStarter,
+    tmp_path: Path,
+) -> None:
+    call = await starter.start_call("Ada")
+    page = await phone_page(browser, GRANT_MIC)
+    seen = Recorder(page)
+    await page.goto(call.join_url)
+    await page.wait_for_selector("#join:not([disabled])")
+    # Ended from elsewhere (Slack's Stop, the dashboard): the simulator ends the call.
+    ended = httpx.post(f"{oneinbox_url(gateway)}/_sim/calls/{call.call_id}/end", timeout=10)
+    assert ended.status_code == 200, ended.text
+    await wait_state(page, "ended-elsewhere", 30_000)
+    text = await seen.snapshot(tmp_path, "ended-elsewhere")
+    assert "ended elsewhere" in text
+    assert not await page.is_visible("#join") and not await page.is_visible("#leave")

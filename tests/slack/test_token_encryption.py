@@ -187,7 +187,7 @@ def test_a_wrong_key_stops_serve_with_a_clear_line_and_changes_nothing(tmp_path:
 
 def test_long_refresh_tokens_fit_once_encrypted(database_url: str) -> None:
     """Token rotation's refresh tokens (~150 characters) grow past the library's 200 once
-    encrypted: the token columns are TEXT on PostgreSQL (migration 0007_slack_tokens)."""
+    encrypted: the token columns are TEXT on PostgreSQL (migration 0008_slack_tokens)."""
     refresh = "xoxe-1-" + "A1b2C3d4E5" * 15
     sealer = Sealer(PURPOSE, KEY_A.encode())
 

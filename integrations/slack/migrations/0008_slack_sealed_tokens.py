@@ -6,8 +6,8 @@ columns; SQLite never enforced the length. The tokens themselves are encrypted a
 by the Slack integration (it has the key; a migration does not), see
 integrations/slack/installations.py.
 
-Revision ID: 0007_slack_tokens
-Revises: 0006_endpoints
+Revision ID: 0008_slack_tokens
+Revises: 0007_intents
 Create Date: 2026-11-26 15:40:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_slack_tokens"
-down_revision: str | None = "0006_endpoints"
+revision: str = "0008_slack_tokens"
+down_revision: str | None = "0007_intents"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

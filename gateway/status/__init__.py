@@ -1,0 +1,1 @@
+"""Per-call status links: what the caller of a hook can read about its call, without a token."""
