@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
 from gateway.join.links import template_problem
 from gateway.plugins import settings_classes
+from gateway.validation import what
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/gateway.db"
 
@@ -286,8 +287,7 @@ class Settings(SettingsSection):
 def _one_line(exc: ValidationError) -> SettingsError:
     error = exc.errors()[0]
     name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return SettingsError(f"{name}: {message}")
+    return SettingsError(f"{name}: {what(error)}")
 
 
 def load_settings(

@@ -18,25 +18,12 @@ from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.context import AppContext
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
+from gateway.http.oneinbox import upstream_problem
 from gateway.limits.answers import limit_problem
 from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
-    NotFoundError,
     OneInboxError,
-    RateLimitedError,
-    ValidationError,
 )
-
-
-def upstream_problem(exc: OneInboxError) -> HTTPProblem:
-    """A OneInbox failure as the answer an operator can act on (never with the key)."""
-    if isinstance(exc, NotFoundError):
-        return HTTPProblem(404, "upstream_not_found", exc.message)
-    if isinstance(exc, ValidationError):
-        return HTTPProblem(422, "upstream_rejected", exc.message)
-    if isinstance(exc, RateLimitedError):
-        return HTTPProblem(502, "upstream_rate_limited", exc.message)
-    return HTTPProblem(502, "upstream_unavailable", exc.message)
 
 
 async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin) -> StartedCall:

@@ -29,6 +29,7 @@ from gateway.delivery.probe import NotACallbackError
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
 from gateway.http.lockout import FailedAuthLockout
+from gateway.validation import first_problem
 
 Handler = Callable[[Request], Awaitable[Response]]
 MAX_PAGE = 200
@@ -57,9 +58,7 @@ def _bool_param(request: Request, name: str) -> bool:
 
 def validation_problem(exc: pydantic.ValidationError) -> HTTPProblem:
     """The first problem of a body, named by its field (never echoing the value)."""
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "body"
-    return HTTPProblem(422, "invalid_body", f"{where}: {error['msg']}")
+    return HTTPProblem(422, "invalid_body", first_problem(exc))
 
 
 def admin_routes(ctx: AppContext) -> list[Route]:

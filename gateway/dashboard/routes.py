@@ -27,7 +27,9 @@ from gateway.dashboard.destinations import destination_routes, disabled_count
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
-from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.http.oneinbox import upstream_problem
+from gateway.http.retry_after import retry_after_header
+from gateway.limits.buckets import Budget, RateLimiter
 from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
 from gateway.store.agents import AgentRepository
@@ -277,7 +279,7 @@ class Dashboard:
                 429,
                 "too_many_sign_ins",
                 "too many sign-in attempts; wait a minute",
-                headers={"Retry-After": RateLimiter.retry_after(wait)},
+                headers={"Retry-After": retry_after_header(wait)},
             )
         form = await read_form(request)
         if self.token is None:
@@ -327,7 +329,7 @@ class Dashboard:
                     422, "invalid_agent", "an agent name is 1-200 characters"
                 ) from None
             except OneInboxError as exc:
-                raise actions.upstream_problem(exc) from None
+                raise upstream_problem(exc) from None
         try:
             body = StartCallRequest(agent=agent)
         except pydantic.ValidationError:

@@ -25,7 +25,8 @@ from gateway.calls.states import CallState
 from gateway.context import AppContext
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
-from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.http.retry_after import retry_after_header
+from gateway.limits.buckets import Budget, RateLimiter
 from gateway.logging import redactor
 from gateway.oneinbox.errors import NotFoundError, OneInboxError
 from gateway.store.calls import CallRepository
@@ -176,7 +177,7 @@ class JoinPage:
                 429,
                 "rate_limited",
                 "Too many attempts. Wait a minute, then try again.",
-                headers={"Retry-After": limiter.retry_after(wait), **NO_STORE},
+                headers={"Retry-After": retry_after_header(wait), **NO_STORE},
             )
 
     async def _check_request(self, request: Request) -> None:

@@ -31,21 +31,18 @@ from gateway.context import AppContext
 from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
+from gateway.http.oneinbox import upstream_problem
 from gateway.limits.answers import limit_problem
 from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
-    AuthenticationError,
     NotFoundError,
     OneInboxError,
-    RateLimitedError,
-    UpstreamUnavailableError,
 )
-from gateway.oneinbox.errors import ValidationError as UpstreamValidationError
 from gateway.store.idempotency import IdempotencyKeyRepository, request_hash
+from gateway.validation import what
 from integrations.hooks.adapters import Answer, Item
 from integrations.hooks.config import Hook, WriteBack
 from integrations.hooks.mapping import MappingError, map_fields
-from integrations.hooks.ratelimit import retry_after_header
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +74,7 @@ async def plan_item(
                     name=name, fields=fields
                 )
             except pydantic.ValidationError as exc:
-                message = str(exc.errors()[0]["msg"])
+                message = what(exc.errors()[0])
                 raise HTTPProblem(422, "invalid_agent", f"agent_fields.name: {message}") from None
             return Plan(command, key, fingerprint)
         agent = hook.config.agent
@@ -253,6 +250,9 @@ class HookRunner:
             raise limit_problem(reached) from None
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
+        except NotFoundError as exc:  # the one thing a hook names upstream is its agent
+            message = f"OneInbox does not know that agent: {exc}"
+            raise HTTPProblem(422, "unknown_agent", message) from None
         except OneInboxError as exc:
             raise upstream_problem(exc) from None
         return Answer(202, self._call_body(started))
@@ -273,32 +273,3 @@ class HookRunner:
             "status": "started",
             "status_url": status_url,
         }
-
-
-def upstream_problem(exc: OneInboxError) -> HTTPProblem:
-    """What the hook's sender hears when OneInbox said no."""
-    if isinstance(exc, AuthenticationError):
-        log.error("hook.upstream_auth", status=exc.status_code)
-        return HTTPProblem(
-            502,
-            "upstream_auth",
-            "OneInbox refused the gateway's API key; the gateway's operator must check "
-            "ONEINBOX_API_KEY",
-        )
-    if isinstance(exc, RateLimitedError):
-        seconds = exc.retry_after if exc.retry_after is not None else 1.0
-        return HTTPProblem(
-            503,
-            "upstream_rate_limited",
-            "OneInbox is rate limiting the gateway; retry later",
-            headers={"Retry-After": retry_after_header(seconds)},
-        )
-    if isinstance(exc, NotFoundError):
-        return HTTPProblem(422, "unknown_agent", f"OneInbox does not know that agent: {exc}")
-    if isinstance(exc, UpstreamValidationError):
-        return HTTPProblem(422, "upstream_rejected", f"OneInbox rejected the request: {exc}")
-    if isinstance(exc, UpstreamUnavailableError):
-        log.warning("hook.upstream_unavailable", error=str(exc))
-        return HTTPProblem(502, "upstream_unavailable", "OneInbox is unavailable; retry later")
-    log.error("hook.upstream_error", error=str(exc))
-    return HTTPProblem(502, "upstream_error", "OneInbox answered with an error")
