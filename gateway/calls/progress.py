@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult, ResultOrigin
-from gateway.calls.states import CallState, IllegalTransition
+from gateway.calls.states import POLLED, CallState, IllegalTransition
 from gateway.delivery.outbox import Outbox
 from gateway.join.links import JoinLinks
 from gateway.live.transcript import LiveTranscript
@@ -29,9 +29,6 @@ from gateway.store.tables import CallEventRow, CallRow, utcnow
 
 log = structlog.get_logger(__name__)
 
-# States in which the tracker still looks at a call upstream (`expired`: it was stopped and
-# its end record is still to be read).
-POLLED_STATES = (CallState.STARTED, CallState.LIVE, CallState.ENDED, CallState.EXPIRED)
 # `next_poll_at` of a call a webhook hinted about: earlier than any real time, so it is
 # looked at before every merely overdue call.
 HINTED_AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -95,7 +92,7 @@ class CallProgress:
         async with self.db.session() as session:
             calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
-            if row is None or row.state not in POLLED_STATES:
+            if row is None or row.state not in POLLED:
                 return Step()
             try:
                 step, next_in = await self._advance(session, calls, row, upstream)
@@ -223,7 +220,7 @@ class CallProgress:
         row.poll_count += 1
         row.lease_owner = None
         row.lease_expires_at = None
-        if next_in is None or row.state not in POLLED_STATES:
+        if next_in is None or row.state not in POLLED:
             row.next_poll_at = None
             return
         planned = utcnow() + timedelta(seconds=next_in)
@@ -236,7 +233,7 @@ class CallProgress:
         async with self.db.session() as session:
             calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
-            if row is None or row.state not in POLLED_STATES:
+            if row is None or row.state not in POLLED:
                 return
             try:
                 await calls.transition(
@@ -259,7 +256,7 @@ class CallProgress:
         """The look failed (upstream error): try again after `delay` seconds."""
         async with self.db.session() as session:
             row = await CallMachine(session).get(call_id, for_update=True)
-            if row is None or row.state not in POLLED_STATES:
+            if row is None or row.state not in POLLED:
                 return
             self._schedule(row, delay, leased_until)
             row.last_error = error

@@ -20,7 +20,7 @@ from gateway.admin import actions, queries
 from gateway.admin.auth import token_matches
 from gateway.admin.models import StartCallRequest
 from gateway.calls.commands import CreateAgent, Origin
-from gateway.calls.states import TERMINAL, TRACKED
+from gateway.calls.states import JOINABLE, TERMINAL
 from gateway.context import AppContext
 from gateway.dashboard import charts, listing, revocations
 from gateway.dashboard.destinations import destination_routes, disabled_count
@@ -224,7 +224,7 @@ class Dashboard:
         if detail is None:
             raise HTTPProblem(404, "unknown_call", "the gateway has no call with that id")
         join_url = None
-        if self.settings.local_mode and detail.state in {str(s) for s in TRACKED}:
+        if self.settings.local_mode and detail.state in JOINABLE:
             join_url = await self._join_url(call_id)
         messages = (detail.result or {}).get("messages") or []
         return self.render(
@@ -235,7 +235,7 @@ class Dashboard:
                 "messages": [m for m in messages if isinstance(m, dict)],
                 "summary": (detail.result or {}).get("summary"),
                 "join_url": join_url,
-                "can_end": self.settings.local_mode and detail.state in {"started", "live"},
+                "can_end": self.settings.local_mode and detail.state in JOINABLE,
                 # The live transcript's script follows the call and reloads at its end.
                 "live": detail.state not in DONE_STATES,
                 "refresh": detail.state in DONE_STATES and detail.state not in TERMINAL_NAMES,
@@ -360,13 +360,7 @@ class Dashboard:
             )
         if answer.status_code not in (200, 409):
             raise HTTPProblem(502, "simulator_failed", f"the simulator said {answer.status_code}")
-        # Look at the call right away rather than at its next scheduled poll.
-        async with self.ctx.db.session() as s:
-            from gateway.store.calls import CallRepository
-
-            row = await CallRepository(s).get(call_id)
-            if row is not None and row.state in {str(t) for t in TRACKED}:
-                row.next_poll_at = utcnow()
+        await self.ctx.tracker.hint(call_id)  # look at it now, not at its next poll
         return RedirectResponse(f"/dashboard/calls/{call_id}", status_code=303)
 
 

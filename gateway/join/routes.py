@@ -45,7 +45,6 @@ LEAVE_PER_ADDRESS = Budget(requests=30, seconds=60)
 # The page polls progress every 1 s (simulated call) or 4 s: room for a few open tabs.
 PROGRESS_PER_ADDRESS = Budget(requests=300, seconds=60)
 # States in which a call can still be joined or is running.
-ON = frozenset({CallState.STARTED, CallState.LIVE})
 
 NOT_FOUND_CODE = "join_link_not_found"
 NOT_FOUND_MESSAGE = "This join link is unknown or has expired. Ask for a new link."
@@ -167,7 +166,7 @@ class JoinPage:
                     {"role": turn.role, "text": turn.text, "final": turn.final}
                     for turn in await TranscriptRepository(session).turns(row.call_id)
                 ]
-        over = call is None or CallState(call.state) not in ON
+        over = call is None or CallState(call.state) not in JOINABLE
         return JSONResponse({"over": over, "turns": turns}, headers=NO_STORE)
 
     def _limit(self, limiter: RateLimiter, key: str) -> None:
