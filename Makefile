@@ -8,7 +8,7 @@ BUNDLE := gateway/join/static/join.js
 PORT ?= 8080
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint types pytest bench frontend screenshots clean
+.PHONY: run test lint types pytest bench bench-quick frontend screenshots clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +37,14 @@ types: $(STAMP)
 pytest: $(STAMP) $(BUNDLE)
 	$(VENV)/bin/pytest
 
-test: lint types pytest
+test: lint types pytest bench-quick
 
 bench: $(STAMP) $(BUNDLE)
 	$(VENV)/bin/python -m bench
+
+# Every benchmark once, briefly, no figures kept: so that none of them rots.
+bench-quick: $(STAMP) $(BUNDLE)
+	$(VENV)/bin/python -m bench --quick
 
 # The pictures in the README and the docs, from the real UI in headless Chromium.
 screenshots: $(STAMP) $(BUNDLE)

@@ -3,7 +3,8 @@
 A benchmark is a module `bench/<name>.py` with `run() -> list[dict]`, each dict holding
 `name`, `value`, `unit` and `compared_with` (what the number should be read against). A
 module that fails is reported as a row and does not stop the others. `python -m bench join`
-runs only the named modules.
+runs only the named modules. `python -m bench --quick` runs every benchmark briefly (seconds,
+no figures kept, exit 1 if one fails): `make test` runs it so the benchmarks cannot rot.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    argv = [arg for arg in argv if arg != "--quick"]
+    if quick:
+        os.environ["BENCH_QUICK"] = "1"  # before any benchmark (and its children) is imported
     names = argv or discover()
     unknown = sorted(set(names) - set(discover()))
     if unknown:
@@ -115,6 +120,13 @@ def main(argv: list[str]) -> int:
         "seconds": timings,
         "results": rows,
     }
+    if quick:
+        failed = [row for row in rows if row["name"].endswith(": failed")]
+        for row in failed:
+            print(f"{row['benchmark']}: {row['unit']}: {row['compared_with']}")
+        took = ", ".join(f"{name} {seconds:g} s" for name, seconds in timings.items())
+        print(f"quick bench: {len(names) - len(failed)} of {len(names)} ran ({took})")
+        return 1 if failed else 0
     if not argv:  # a partial run does not overwrite the full table
         RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n")
     m = report["machine"]

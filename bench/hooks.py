@@ -1,35 +1,46 @@
-"""Inbound hooks: accepted hooks/s and p50/p99 through the gateway, beside OneInbox direct.
+"""Inbound hooks: the gateway against a minimal durable proxy (the floor), in the same run.
 
-A simulator runs as its own process (the upstream, over loopback). A gateway process with
-one worker and SQLite points at it with a bearer hook. wrk (Debian's package) drives
-`POST /hooks/bench` with a Lua script giving every request its own `Idempotency-Key`, then,
-in the same run, `POST /v1/calls/web` straight at the simulator. Reported: accepted hooks/s,
-p50/p99 of both at 20 connections and p50 at one connection, the p50 ratio (goal: the
-gateway adds under 50%), and lost requests (answered 202 but no call stored, or any
-non-202, or a socket error). Goal: >= 1,000
-accepted hooks/s. Bounded to about half a minute; loopback only.
+One OneInbox simulator process is the upstream for everyone. Measured with wrk at 16
+connections (every request its own `Idempotency-Key`, a JSON body, a bearer hook with a
+signed-callback destination):
+
+- the floor (`bench/_floor.py`: Starlette + aiohttp + sqlite3, the least a durable keyed
+  proxy does) under uvicorn;
+- the gateway on SQLite (one worker), on PostgreSQL with one and with two workers
+  (PostgreSQL cases need a server at BENCH_DATABASE_URL or TEST_DATABASE_URL, else skipped);
+- OneInbox direct (`POST /v1/calls/web` straight at the simulator), for scale.
+
+Reported: accepted hooks/s and p50 of each, the gateway ÷ floor ratios (goals: throughput
+>= 0.5x, p50 <= 2x), PostgreSQL two workers ÷ one (goal >= 1.5x), lost hooks (a 202 with no
+stored call, a non-202, a socket error), and the dashboard's p99 while the SQLite gateway runs
+hooks at full speed (reads must not starve behind writes). Bounded to about a minute.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
-import subprocess
+import statistics
 import sys
 import tempfile
+import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.support import run_wrk, start_process, stop_process
+from bench._support import QUICK, run_wrk, scaled, start_process, stop_process
 
 API_KEY = "oi_sk_bench_0123456789"
 TOKEN = "bench-hook-token-0123456789"
-CONNECTIONS = 20
-DURATION_S = 8
-SINGLE_S = 4  # one connection: the overhead per hook without queueing
+ADMIN = "bench-admin-token-0123456789"
+CONNECTIONS = 16
+DURATION_S = scaled(8)
+ROOT = Path(__file__).resolve().parents[1]
 
 LUA = """
 local path, auth, body = %s, %s, %s
@@ -44,13 +55,14 @@ end
 init = function(args)
   accepted = 0
   other = 0
+  run = tostring(math.random(1, 1000000000))
 end
 request = function()
   counter = counter + 1
   return wrk.format("POST", path, {
     ["Authorization"] = auth,
     ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = string.format("bench-%%d-%%d-%%d", tid, counter, os.time()),
+    ["Idempotency-Key"] = string.format("bench-%%s-%%d-%%d", run, tid, counter),
   }, body)
 end
 response = function(status, headers, body)
@@ -78,36 +90,160 @@ def _script(work: Path, name: str, path: str, auth: str, body: dict[str, Any]) -
     return script
 
 
-def _wrk(url: str, script: Path, *, connections: int = CONNECTIONS) -> dict[str, Any]:
-    seconds = DURATION_S if connections > 1 else SINGLE_S
-    data = run_wrk(url, script, connections=connections, seconds=seconds)
+def _wrk(url: str, script: Path) -> dict[str, Any]:
+    data = run_wrk(url, script, connections=CONNECTIONS, seconds=DURATION_S)
     data["rps"] = data["accepted"] / (data["duration_us"] / 1e6)
     return data
 
 
-def _serve(args: list[str], env: dict[str, str], ready: str, log: Path) -> subprocess.Popen[bytes]:
-    return start_process([sys.executable, "-m", "gateway", *args], env, ready, log)
+def _postgres_base() -> str | None:
+    """A PostgreSQL server URL to make a scratch database on, if one answers."""
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    url = url or "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    try:
+        import asyncio
+
+        import asyncpg
+
+        async def probe() -> None:
+            conn = await asyncpg.connect(_plain(url), timeout=2)
+            await conn.close()
+
+        asyncio.run(probe())
+    except Exception:
+        return None
+    return url
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    stop_process(proc)
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def _count_calls(database: Path) -> int:
-    with sqlite3.connect(database) as conn:
-        return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
+def _scratch_database(base: str) -> tuple[str, str]:
+    """(gateway URL, name) of a fresh database on the server of `base`."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"bench_hooks_{uuid.uuid4().hex[:10]}"
+    root = _plain(base).rsplit("/", 1)[0]
+
+    async def create() -> None:
+        conn = await asyncpg.connect(root + "/postgres")
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(create())
+    return base.rsplit("/", 1)[0] + "/" + name, name
 
 
-def _measure(
-    work: Path,
-) -> tuple[dict[str, Any], dict[str, Any], int, dict[str, Any], dict[str, Any]]:
+def _drop_database(base: str, name: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(_plain(base).rsplit("/", 1)[0] + "/postgres")
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(drop())
+
+
+def _count_calls(url: str) -> int:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.split("///", 1)[1]) as conn:
+            return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
+    import asyncio
+
+    import asyncpg
+
+    async def count() -> int:
+        conn = await asyncpg.connect(_plain(url))
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM calls"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+class DashboardProbe:
+    """Fetches the dashboard over and over in a thread, keeping each latency in ms."""
+
+    def __init__(self, url: str) -> None:
+        self.client = httpx.Client(base_url=url, timeout=10)
+        login = self.client.post("/dashboard/login", data={"token": ADMIN})
+        assert login.status_code == 303, login.status_code
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            answer = self.client.get("/")
+            if answer.status_code == 200:
+                self.samples.append((time.perf_counter() - started) * 1000)
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> DashboardProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+        self.client.close()
+
+    def p99(self) -> float:
+        ordered = sorted(self.samples)
+        if not ordered:
+            return float("nan")
+        return ordered[max(0, int(len(ordered) * 0.99) - 1)]
+
+
+def _gateway(
+    work: Path, name: str, env: dict[str, str], url: str, workers: int, dashboard: bool
+) -> dict[str, Any]:
     from tests.support.servers import free_port
 
-    sim_port, gw_port = free_port(), free_port()
+    port = free_port()
+    gw_url = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--workers", str(workers)]
+    proc = start_process(
+        argv, {**env, "DATABASE_URL": url}, gw_url + "/healthz", work / f"{name}.log"
+    )
+    try:
+        script = work / "hook.lua"
+        before = _count_calls(url)
+        if dashboard:
+            with DashboardProbe(gw_url) as probe:
+                result = _wrk(gw_url, script)
+            result["dashboard_p99"] = probe.p99()
+            result["dashboard_p50"] = statistics.median(probe.samples or [float("nan")])
+            result["dashboard_n"] = len(probe.samples)
+        else:
+            result = _wrk(gw_url, script)
+        result["stored"] = _count_calls(url) - before
+    finally:
+        stop_process(proc)
+    return result
+
+
+def _measure(work: Path) -> dict[str, Any]:
+    from tests.support.servers import free_port
+
+    sim_port, floor_port = free_port(), free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
     quiet = {"LOG_LEVEL": "warning", "LOG_FORMAT": "json"}
-    simulator = _serve(
-        ["simulate", "--host", "127.0.0.1", "--port", str(sim_port), "--api-key", API_KEY],
+    found: dict[str, Any] = {}
+    simulator = start_process(
+        [
+            *(sys.executable, "-m", "gateway", "simulate", "--host", "127.0.0.1"),
+            *("--port", str(sim_port), "--api-key", API_KEY),
+        ],
         quiet,
         sim_url + "/",
         work / "simulator.log",
@@ -119,96 +255,147 @@ def _measure(
             headers={"Authorization": f"Bearer {API_KEY}"},
             timeout=10,
         ).json()["id"]
+        _script(work, "hook", "/hooks/bench", f"Bearer {TOKEN}", {"name": "Ada"})
+        floor = start_process(
+            [
+                *(sys.executable, "-m", "uvicorn", "--factory", "bench._floor:app"),
+                *("--host", "127.0.0.1", "--port", str(floor_port)),
+                *("--log-level", "warning", "--no-access-log"),
+            ],
+            {
+                "PYTHONPATH": str(ROOT),
+                "FLOOR_UPSTREAM": sim_url,
+                "FLOOR_API_KEY": API_KEY,
+                "FLOOR_AGENT": agent,
+                "FLOOR_DB": str(work / "floor.db"),
+                "FLOOR_TOKEN": TOKEN,
+            },
+            f"http://127.0.0.1:{floor_port}/healthz",
+            work / "floor.log",
+        )
+        try:
+            found["floor"] = _wrk(f"http://127.0.0.1:{floor_port}", work / "hook.lua")
+        finally:
+            stop_process(floor)
         (work / "gateway.toml").write_text(
             f'[agents.bench]\nid = "{agent}"\n\n'
             "[hooks.bench]\n"
             'agent = "bench"\n'
             'auth = { scheme = "bearer", token_env = "BENCH_HOOK_TOKEN" }\n'
             'variables = { customer_name = "body.name" }\n'
+            'notify = [{ callback_url = "http://127.0.0.1:9/receiver", '
+            'secret_env = "BENCH_CALLBACK_SECRET" }]\n'
         )
-        database = work / "gateway.db"
         env = {
             **quiet,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
             "DATA_DIR": str(work / "data"),
             "GATEWAY_SECRET_KEY": "bench-secret-key-0123456789abcdef",
             "GATEWAY_CONFIG": str(work / "gateway.toml"),
             "ONEINBOX_API_KEY": API_KEY,
             "ONEINBOX_BASE_URL": sim_url,
             "BENCH_HOOK_TOKEN": TOKEN,
+            "BENCH_CALLBACK_SECRET": "whsec_" + "YmVuY2gtY2FsbGJhY2stc2VjcmV0LTAxMjM0NTY3",
+            "CALLBACK_ALLOW_PRIVATE": "true",
+            "ADMIN_TOKEN": ADMIN,
         }
-        gw_url = f"http://127.0.0.1:{gw_port}"
-        gateway = _serve(
-            ["serve", "--host", "127.0.0.1", "--port", str(gw_port)],
-            env,
-            gw_url + "/healthz",
-            work / "gateway.log",
-        )
-        try:
-            hook = _script(work, "hook", "/hooks/bench", f"Bearer {TOKEN}", {"name": "Ada"})
-            single = _wrk(gw_url, hook, connections=1)
-            before = _count_calls(database)
-            through = _wrk(gw_url, hook)
-            stored = _count_calls(database) - before
-        finally:
-            _stop(gateway)
+        sqlite_url = f"sqlite+aiosqlite:///{work / 'gateway.db'}"
+        found["sqlite"] = _gateway(work, "sqlite", env, sqlite_url, 1, dashboard=True)
+        postgres = None if QUICK else _postgres_base()
+        if postgres is not None:
+            for workers in (1, 2):
+                url, name = _scratch_database(postgres)
+                try:
+                    found[f"pg{workers}"] = _gateway(
+                        work, f"pg{workers}", env, url, workers, dashboard=False
+                    )
+                finally:
+                    _drop_database(postgres, name)
         direct_body = {"agent_id": agent, "variables": {"customer_name": "Ada"}}
-        direct_script = _script(work, "direct", "/v1/calls/web", f"Bearer {API_KEY}", direct_body)
-        direct_single = _wrk(sim_url, direct_script, connections=1)
-        direct = _wrk(sim_url, direct_script)
+        direct = _script(work, "direct", "/v1/calls/web", f"Bearer {API_KEY}", direct_body)
+        found["direct"] = _wrk(sim_url, direct)
     finally:
-        _stop(simulator)
-    return through, direct, stored, single, direct_single
+        stop_process(simulator)
+    return found
+
+
+def _lost(result: dict[str, Any]) -> int:
+    return int(result["other"] + result["errors"] + max(0, result["accepted"] - result["stored"]))
 
 
 def run() -> list[dict[str, Any]]:
-    """Accepted hooks/s and latency through the gateway, against the simulator direct."""
+    """Hooks/s and p50 of the gateway as ratios to the floor's, measured in one run."""
     if shutil.which("wrk") is None:
         return [{"name": "hooks", "value": None, "unit": "skipped: wrk not installed",
                  "compared_with": None}]  # fmt: skip
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(ROOT))
     work = Path(tempfile.mkdtemp(prefix="bench-hooks-"))
-    through, direct, stored, single, direct_single = _measure(work)
-    lost = through["other"] + through["errors"] + max(0, through["accepted"] - stored)
-    ratio = through["p50_us"] / max(direct["p50_us"], 1)
-    return [
+    try:
+        found = _measure(work)
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+    floor, direct = found["floor"], found["direct"]
+    floor_note = f"floor {floor['rps']:.0f}/s, p50 {floor['p50_us'] / 1000:.2f} ms"
+    rows: list[dict[str, Any]] = [
         {
-            "name": "hooks accepted/s (1 worker, SQLite)",
-            "value": round(through["rps"], 1),
+            "name": "floor: minimal durable proxy hooks/s",
+            "value": round(floor["rps"], 1),
             "unit": "hooks/s",
-            "compared_with": f"goal >= 1000; simulator direct {direct['rps']:.0f} calls/s",
-        },
-        {
-            "name": "hook p50",
-            "value": round(through["p50_us"] / 1000, 2),
-            "unit": "ms",
-            "compared_with": f"simulator direct p50 {direct['p50_us'] / 1000:.2f} ms",
-        },
-        {
-            "name": "hook p99",
-            "value": round(through["p99_us"] / 1000, 2),
-            "unit": "ms",
-            "compared_with": f"simulator direct p99 {direct['p99_us'] / 1000:.2f} ms",
-        },
-        {
-            "name": "hook p50 / direct p50",
-            "value": round(ratio, 2),
-            "unit": "ratio",
-            "compared_with": "goal < 1.5 (the gateway adds under 50%)",
-        },
-        {
-            "name": "hook p50, one connection",
-            "value": round(single["p50_us"] / 1000, 2),
-            "unit": "ms",
-            "compared_with": f"simulator direct p50 {direct_single['p50_us'] / 1000:.2f} ms",
-        },
-        {
-            "name": "hooks lost",
-            "value": lost,
-            "unit": "requests",
-            "compared_with": f"goal 0 ({through['accepted']} answered 202, {stored} calls stored)",
-        },
+            "compared_with": f"p50 {floor['p50_us'] / 1000:.2f} ms; OneInbox direct "
+            f"{direct['rps']:.0f} calls/s, p50 {direct['p50_us'] / 1000:.2f} ms",
+        }
     ]
+    labels = {"sqlite": "SQLite, 1 worker", "pg1": "PostgreSQL, 1 worker",
+              "pg2": "PostgreSQL, 2 workers"}  # fmt: skip
+    for key, label in labels.items():
+        if key not in found:
+            rows.append({"name": f"hooks {label}", "value": None,
+                         "unit": "skipped: no PostgreSQL server" if not QUICK else "skipped: quick",
+                         "compared_with": None})  # fmt: skip
+            continue
+        got = found[key]
+        rows += [
+            {
+                "name": f"hooks/s gateway ÷ floor ({label})",
+                "value": round(got["rps"] / max(floor["rps"], 1e-9), 3),
+                "unit": "ratio",
+                "compared_with": f"goal >= 0.5; gateway {got['rps']:.0f}/s; {floor_note}",
+            },
+            {
+                "name": f"hook p50 gateway ÷ floor ({label})",
+                "value": round(got["p50_us"] / max(floor["p50_us"], 1), 2),
+                "unit": "ratio",
+                "compared_with": f"goal <= 2; gateway p50 {got['p50_us'] / 1000:.2f} ms, "
+                f"p99 {got['p99_us'] / 1000:.2f} ms",
+            },
+            {
+                "name": f"hooks lost ({label})",
+                "value": _lost(got),
+                "unit": "requests",
+                "compared_with": f"goal 0 ({got['accepted']} answered 202, "
+                f"{got['stored']} calls stored)",
+            },
+        ]
+    if "pg1" in found and "pg2" in found:
+        rows.append(
+            {
+                "name": "hooks/s PostgreSQL 2 workers ÷ 1 worker",
+                "value": round(found["pg2"]["rps"] / max(found["pg1"]["rps"], 1e-9), 2),
+                "unit": "ratio",
+                "compared_with": "goal >= 1.5 (2 cores shared with wrk and the upstream)",
+            }
+        )
+    sqlite = found["sqlite"]
+    rows.append(
+        {
+            "name": "dashboard / p99 while hooks run at full speed",
+            "value": round(sqlite["dashboard_p99"], 1),
+            "unit": "ms",
+            "compared_with": f"p50 {sqlite['dashboard_p50']:.1f} ms over "
+            f"{sqlite['dashboard_n']} loads; goal < 300 ms (reads must not starve)",
+        }
+    )
+    return rows
 
 
 if __name__ == "__main__":

@@ -22,13 +22,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.support import run_wrk
+from bench._support import run_wrk, scaled
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
 
 CONNECTIONS = 10
-DURATION_S = 5
-LINKS = 50
-BROWSER_LOADS = 5
+DURATION_S = scaled(5)
+LINKS = scaled(50, 5)
+BROWSER_LOADS = scaled(5)
 
 LUA = """
 local paths = %s

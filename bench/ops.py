@@ -20,12 +20,13 @@ from typing import Any
 
 import httpx
 
+from bench._support import scaled
 from gateway.store.database import Database
 from gateway.store.tables import CallEventRow, CallRow, DeliveryRow, utcnow
 from tests.support.servers import gateway_process
 
-CALLS = 2000
-REQUESTS = 40
+CALLS = scaled(2000, 50)
+REQUESTS = scaled(40, 3)
 TOKEN = "bench-admin-token"
 STATES = ["delivered", "delivered", "delivered", "analyzed", "live", "started", "failed"]
 OUTCOMES = ["Interested", "Not Interested", "Callback Requested", "Voicemail", None]

@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench._support import scaled
 from gateway.calls.result import CallResult, ResultMessage, ResultOrigin
 from gateway.delivery.callback import CallbackDestination
 from gateway.delivery.outbox import Outbox
@@ -42,7 +43,7 @@ from tests.support.fake_salesforce import FakeSalesforce
 from tests.support.receiver import CallbackReceiver
 from tests.support.servers import serve_app
 
-RESULTS = 300
+RESULTS = scaled(300, 10)
 TIMEOUT_S = 120.0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import structlog
@@ -24,7 +24,7 @@ from gateway.http.errors import HTTPProblem, problem_response
 from gateway.http.middleware import RequestContextMiddleware
 from gateway.join.routes import join_routes
 from gateway.metrics import metrics_routes
-from gateway.plugins import discover
+from gateway.plugins import DashboardLink, discover
 from gateway.recordings.routes import recording_routes
 from gateway.services import build_services, close_services, core_workers, oneinbox_events
 from gateway.settings import Settings
@@ -47,8 +47,9 @@ def settle_heap() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def core_routes(ctx: AppContext) -> list[BaseRoute]:
-    """The core's routes (health, join, metrics, OneInbox webhooks, admin, dashboard)."""
+def core_routes(ctx: AppContext, links: Sequence[DashboardLink] = ()) -> list[BaseRoute]:
+    """The core's routes (health, join, metrics, OneInbox webhooks, admin, dashboard);
+    `links` are the integrations' buttons in the dashboard's header."""
     routes: list[BaseRoute] = [*health.routes(ctx), *join_routes(ctx)]
     routes += metrics_routes(ctx.metrics, ctx.db, ctx.calls.limits)
     routes += webhook_routes(ctx.tracker, ctx.webhook_token, on_event=oneinbox_events(ctx))
@@ -56,7 +57,7 @@ def core_routes(ctx: AppContext) -> list[BaseRoute]:
         ctx.recording_links, ctx.client, ctx.db, local_mode=ctx.settings.local_mode
     )
     routes += status_routes(ctx.db, ctx.status_links)
-    routes += [*admin_routes(ctx), *openapi_routes(ctx), *dashboard_routes(ctx)]
+    routes += [*admin_routes(ctx), *openapi_routes(ctx), *dashboard_routes(ctx, links)]
     if ctx.simulator is not None:
         routes.append(Mount(SIMULATOR_MOUNT, app=ctx.simulator))
     return routes
@@ -70,7 +71,7 @@ def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> St
     """
     ctx = build_services(settings, config)
     added = [integration.setup(ctx) for integration in discover()]
-    routes = core_routes(ctx)
+    routes = core_routes(ctx, [link for c in added for link in c.dashboard_links])
     for contribution in added:
         routes.extend(contribution.routes)
     workers = [*core_workers(ctx), *(w for c in added for w in c.workers)]

@@ -39,6 +39,15 @@ RequestObserver = Callable[[str, str, int, float], None]
 Hook = Callable[[], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class DashboardLink:
+    """A button an integration puts in the dashboard's header (Slack: "Add to Slack")."""
+
+    id: str  # the element id
+    label: str
+    href: str  # a path on the gateway
+
+
 @dataclass
 class Contribution:
     """What an integration adds to the app; the app runs it (nothing is registered aside)."""
@@ -49,6 +58,8 @@ class Contribution:
     on_shutdown: list[Hook] = field(default_factory=list)
     # Shown by `serve` under its banner (e.g. the demo hook's ready-to-paste curl).
     banner_lines: list[str] = field(default_factory=list)
+    # Buttons in the dashboard's header (e.g. "Add to Slack" when Slack OAuth is on).
+    dashboard_links: list[DashboardLink] = field(default_factory=list)
 
 
 class Integration(Protocol):

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from gateway.calls.budget import UpstreamBudget
 from gateway.calls.progress import CallProgress, Timing
+from gateway.calls.reconciler import IntentReconciler
 from gateway.calls.service import CallService
 from gateway.calls.tracker import CallTracker
 from gateway.calls.webhooks import webhook_token
@@ -114,7 +115,9 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         client=client,
         tracker_client=tracker_client,
         links=links,
-        calls=CallService(client, db, links, config, limits=limits),
+        calls=CallService(
+            client, db, links, config, limits=limits, intent_grace=settings.intent_grace_seconds
+        ),
         destinations=destinations,
         outbox=outbox,
         tracker=tracker,
@@ -135,7 +138,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
 def core_workers(ctx: AppContext) -> list[Worker]:
     """The core's background loops, in start order (stopped in reverse: the tracker stops
     queueing before the outbox drains)."""
-    return [ctx.link_janitor, ctx.outbox, ctx.live_feeder, ctx.tracker]
+    return [ctx.link_janitor, ctx.outbox, ctx.live_feeder, ctx.tracker, IntentReconciler(ctx.calls)]
 
 
 def oneinbox_events(ctx: AppContext) -> Callable[[str, dict[str, Any]], Awaitable[bool]]:

@@ -90,6 +90,13 @@ class Settings(SettingsSection):
     live_update_interval_seconds: float = Field(default=1.0, ge=0.2, le=60)
     # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Connections to OneInbox kept open at most (Slack's starts in flight and the tracker
+    # share them); more requests wait for one.
+    oneinbox_max_connections: int = Field(default=256, ge=1)
+    # A call start not recorded by its own request within this long is resolved by the
+    # reconciler (adopted if OneInbox has it, else its key released); the start request gives
+    # up waiting for OneInbox at half of it.
+    intent_grace_seconds: float = Field(default=120.0, gt=0)
     # Phone calls: how national numbers are read, and the caller id when a hook gives none.
     phone_default_region: str | None = None
     oneinbox_from_number: str | None = None

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from gateway.oneinbox.client import OneInboxClient
+from gateway.oneinbox.transport import OneInboxTransport
 from gateway.settings import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
 
@@ -51,5 +52,6 @@ def oneinbox_client(
         settings.oneinbox_api_key.get_secret_value(),
         timeout=settings.oneinbox_timeout_seconds,
         max_retries=max_retries,
+        transport=OneInboxTransport(max_connections=settings.oneinbox_max_connections),
         on_request=on_request,
     )

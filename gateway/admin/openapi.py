@@ -32,9 +32,11 @@ from gateway.admin.models import (
 from gateway.calls.states import CallState
 from gateway.context import AppContext
 from gateway.delivery.callback import CallbackEvent
+from gateway.delivery.probe import TestEvent
 
 MODELS: list[type[BaseModel]] = [
     CallbackEvent,
+    TestEvent,
     CallDetail,
     CallPage,
     DeliveryPage,
@@ -375,34 +377,48 @@ def _header(name: str, description: str, example: str) -> dict[str, Any]:
     }
 
 
+def _webhook(summary: str, description: str, body: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "description": description,
+            "parameters": [
+                _header("webhook-id", "Stable across retries: deduplicate on it", "msg_…"),
+                _header("webhook-timestamp", "Unix seconds of this try", "1767225600"),
+                _header(
+                    "webhook-signature",
+                    "v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>; several "
+                    "separated by spaces while a secret is rotated",
+                    "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+                ),
+            ],
+            "requestBody": {"required": True, **_json_content(_ref(body))},
+            "responses": {
+                "2XX": {"description": "Received (also for a webhook-id already seen)"},
+                "410": {"description": "Gone: the gateway stops delivering here"},
+                "default": {"description": "Anything else is retried (Retry-After honoured)"},
+            },
+        }
+    }
+
+
 def _webhooks() -> dict[str, Any]:
     """What the gateway POSTs to a `callback` destination (Standard Webhooks)."""
     return {
-        "callResult": {
-            "post": {
-                "summary": "A call's result, signed (Standard Webhooks)",
-                "description": "Sent once per call and destination, retried on a schedule "
-                "with the same webhook-id and body until a 2xx. Verify the signature over the "
-                "raw body with a Standard Webhooks library and the destination's whsec_ "
-                "secret, then deduplicate on webhook-id.",
-                "parameters": [
-                    _header("webhook-id", "Stable across retries: deduplicate on it", "msg_…"),
-                    _header("webhook-timestamp", "Unix seconds of this try", "1767225600"),
-                    _header(
-                        "webhook-signature",
-                        "v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>; several "
-                        "separated by spaces while a secret is rotated",
-                        "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
-                    ),
-                ],
-                "requestBody": {"required": True, **_json_content(_ref("CallbackEvent"))},
-                "responses": {
-                    "2XX": {"description": "Received (also for a webhook-id already seen)"},
-                    "410": {"description": "Gone: the gateway stops delivering here"},
-                    "default": {"description": "Anything else is retried (Retry-After honoured)"},
-                },
-            }
-        }
+        "callResult": _webhook(
+            "A call's result, signed (Standard Webhooks)",
+            "Sent once per call and destination, retried on a schedule with the same "
+            "webhook-id and body until a 2xx. Verify the signature over the raw body with a "
+            "Standard Webhooks library and the destination's whsec_ secret, then deduplicate "
+            "on webhook-id.",
+            "CallbackEvent",
+        ),
+        "testEvent": _webhook(
+            "A test event (Send a test event), signed like a result",
+            "Sent once, when an operator asks (dashboard, CLI, admin API), never retried; "
+            "no call is behind it. Verify it like a result and answer 2xx.",
+            "TestEvent",
+        ),
     }
 
 

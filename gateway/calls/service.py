@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -26,24 +30,38 @@ from gateway.calls.phone import mask
 from gateway.calls.states import CallState
 from gateway.config import GatewayConfig
 from gateway.join.links import JoinCredentials, JoinLinks
-from gateway.limits.policy import CallLimits
+from gateway.limits.policy import CallLimits, Reservation
 from gateway.limits.rules import CallKind, LimitRules, Usage
 from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
+from gateway.oneinbox.errors import OneInboxError, UpstreamUnavailableError
+from gateway.oneinbox.models import WebCall
+from gateway.store import idempotency as intents
 from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
+from gateway.store.idempotency import Claim, Intent
 from gateway.store.tables import CallRow, utcnow
 
 log = structlog.get_logger(__name__)
 
-OnStored = Callable[[AsyncSession, StartedCall], Awaitable[None]]
+# The metadata key that carries the gateway's start id to OneInbox and back.
+START_ID = "gateway_start_id"
 OnPhoneStored = Callable[[AsyncSession, StartedPhoneCall], Awaitable[None]]
 # One callback for either kind of call (a hook records its answer the same way for both).
 OnAnyStored = Callable[[AsyncSession, StartedCall | StartedPhoneCall], Awaitable[None]]
 AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
+NAME_TTL_SECONDS = 10.0
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.
 FIRST_POLL_AFTER = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class PendingStart:
+    """A claimed start: its stored intent and its place under the limits."""
+
+    intent: Intent
+    reservation: Reservation
 
 
 class CallService:
@@ -57,8 +75,12 @@ class CallService:
         config: GatewayConfig,
         *,
         limits: CallLimits | None = None,
+        intent_grace: float = 120.0,
     ) -> None:
         self.client = client
+        # How long a start's intent is its own request's business; after that the reconciler
+        # resolves it (see `start_web_call`).
+        self.intent_grace = intent_grace
         self.db = db
         self.links = links
         self.config = config
@@ -66,13 +88,25 @@ class CallService:
         self._alias_locks: dict[str, asyncio.Lock] = {}
         # Display names of agents referred to by id (an id lookup per call is pure overhead).
         self._id_names: dict[str, str | None] = {}
+        # Names and aliases resolved lately (a store read per start is most of a hook's work);
+        # a name stored by another replica is seen within NAME_TTL_SECONDS.
+        self._named: dict[str, tuple[float, tuple[str, str | None]]] = {}
 
     async def resolve_agent(self, ref: str) -> tuple[str, str | None]:
         """(agent id, display name) for an id, a stored name or a configured alias."""
         ref = ref.strip()
         if AGENT_ID.match(ref) and ref in self._id_names:
             return ref, self._id_names[ref]  # ids never move: their display name is cacheable
-        async with self.db.session() as session:
+        cached = self._named.get(ref)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        resolved = await self._resolve_uncached(ref)
+        if not AGENT_ID.match(ref):
+            self._named[ref] = (time.monotonic() + NAME_TTL_SECONDS, resolved)
+        return resolved
+
+    async def _resolve_uncached(self, ref: str) -> tuple[str, str | None]:
+        async with self.db.read() as session:
             agents = AgentRepository(session)
             row = await agents.by_name(ref)
             if row is not None:
@@ -103,6 +137,7 @@ class CallService:
         async with self.db.session() as session:
             await AgentRepository(session).remember(agent.id, command.name, agent.llm_id)
         self._id_names[agent.id] = command.name
+        self._named.clear()  # a new stored name may now win over an alias
         log.info("agent.created", agent_id=agent.id, name=command.name)
         return CreatedAgent(agent_id=agent.id, llm_id=agent.llm_id, name=command.name)
 
@@ -150,75 +185,175 @@ class CallService:
             raise
         await reservation.settle()
 
-    async def start_web_call(
-        self, command: StartWebCall, *, on_stored: OnStored | None = None
-    ) -> StartedCall:
-        """Start a web call upstream, then store the call and its join link in one transaction.
+    def answer_body(self, call_id: str, join_url: str | None) -> dict[str, Any]:
+        """The answer to a started call's request (and its idempotent repeats)."""
+        return {
+            "call_id": call_id,
+            "join_url": join_url,
+            "status": "started",
+            "status_url": f"{self.links.public_base}/api/calls/{call_id}",
+        }
 
-        The call counts against the limits first (`LimitReached`: nothing starts). The origin
-        is written into OneInbox `metadata` too, so a result can always be traced.
-        `on_stored(session, started)` runs inside that transaction, so an origin can record its
-        own answer (e.g. an idempotency key's response) atomically with the call.
+    async def claim_start(
+        self, command: StartWebCall, *, scope: str, key: str | None, fingerprint: str = ""
+    ) -> tuple[Claim, PendingStart]:
+        """Count the call against the limits, then claim `key` in `scope` and store the
+        start's intent in the same write.
+
+        Raises `LimitReached` before anything else (no agent created, no key taken).
+        `key=None`: the start has no key of its own; its start id stands in (never clashes).
+        A claim that is not `claimed` counts nothing. Pass the `PendingStart` of a `claimed`
+        one to `start_web_call`.
         """
-        async with self.within_limits(command.origin, "web"):
-            return await self._start_web_call(command, on_stored)
+        usage = Usage(
+            kind="web",
+            hook=command.origin.name if command.origin.kind == "hook" else None,
+            slack_user=command.origin.name if command.origin.kind == "slack" else None,
+        )
+        reservation = await self.limits.reserve(usage)
+        try:
+            agent_id, agent_name = await self.resolve_agent(command.agent)
+            start_id = "gst_" + secrets.token_urlsafe(18)
+            intent = Intent(
+                scope=scope,
+                key=key if key is not None else start_id,
+                fingerprint=fingerprint,
+                start_id=start_id,
+                agent_id=agent_id,
+                detail={
+                    "agent_name": agent_name,
+                    "origin_kind": command.origin.kind,
+                    "origin_name": command.origin.name,
+                    "origin_context": command.origin.context,
+                    "destinations": [d.model_dump() for d in command.destinations],
+                },
+            )
+            claim = await self.db.write(
+                partial(intents.claim, intent=intent, grace=self.intent_grace)
+            )
+        except BaseException:
+            await asyncio.shield(reservation.cancel())
+            raise
+        if claim.outcome != "claimed":
+            await reservation.cancel()
+        return claim, PendingStart(intent, reservation)
 
-    async def _start_web_call(
-        self, command: StartWebCall, on_stored: OnStored | None
+    async def start_web_call(
+        self, command: StartWebCall, *, pending: PendingStart | None = None
     ) -> StartedCall:
-        agent_id, agent_name = await self.resolve_agent(command.agent)
+        """Start a web call upstream and store it with its join link, intent first.
+
+        Without a `pending` start from `claim_start` (which counts the call against the
+        limits: `LimitReached`) one is made. The intent is written before OneInbox is asked;
+        its start id travels in the call's `metadata` (`gateway_start_id`, beside the origin).
+        Then the call, its join link and the key's answer are written together. When OneInbox
+        certainly started nothing the key is released; when that is unknown (no answer, a 5xx,
+        the store failing afterwards) the intent stays for the reconciler, which finds the
+        call by its start id.
+        """
+        if pending is None:
+            claim, pending = await self.claim_start(
+                command, scope=f"start:{command.origin.kind}", key=None
+            )
+            assert claim.outcome == "claimed", claim
+        try:
+            started = await self._start_web_call(command, pending.intent)
+        except BaseException:
+            await asyncio.shield(pending.reservation.cancel())
+            raise
+        await pending.reservation.settle()
+        return started
+
+    async def _start_web_call(self, command: StartWebCall, intent: Intent) -> StartedCall:
         metadata = {
             **command.metadata,
             "gateway_origin": command.origin.kind,
             "gateway_origin_name": command.origin.name,
+            START_ID: intent.start_id,
         }
-        web_call = await self.client.start_web_call(
-            agent_id,
-            variables=command.variables or None,
-            metadata=metadata,
-            overrides=command.overrides,
-        )
+        web_call = await self._ask_upstream(command, intent, metadata)
         token = web_call.participant_token or ""
         redactor.add(token)
         now = utcnow()
-        async with self.db.session() as session:
-            row = CallRow(
-                id=web_call.id,
-                agent_id=agent_id,
-                agent_name=agent_name,
-                origin_kind=command.origin.kind,
-                origin_name=command.origin.name,
-                origin_context=command.origin.context,
-                destinations=[d.model_dump() for d in command.destinations],
-                state=str(CallState.STARTED),
-                upstream_status=web_call.status,
-                created_at=now,
-                next_poll_at=now + FIRST_POLL_AFTER,
+        detail = intent.detail
+        agent_name = detail.get("agent_name")
+        call = {
+            "id": web_call.id,
+            "agent_id": intent.agent_id,
+            "agent_name": agent_name,
+            "origin_kind": command.origin.kind,
+            "origin_name": command.origin.name,
+            "origin_context": command.origin.context,
+            "destinations": detail["destinations"],
+            "state": str(CallState.STARTED),
+            "upstream_status": web_call.status,
+            "created_at": now,
+            "updated_at": now,
+            "next_poll_at": now + FIRST_POLL_AFTER,
+        }
+        credentials = JoinCredentials(web_call.server_url or "", token)
+        link = self.links.prepare(
+            call_id=web_call.id, agent_name=agent_name, credentials=credentials
+        )
+        body = self.answer_body(web_call.id, link.url)
+        recorded = await self.db.write(
+            partial(
+                intents.record,
+                start_id=intent.start_id,
+                call=call,
+                link=link.row,
+                status=202,
+                body=body,
+                detail=f"started by {command.origin.kind}",
             )
-            await CallRepository(session).add(row, detail=f"started by {command.origin.kind}")
-            link = await self.links.issue(
-                session,
-                call_id=web_call.id,
-                agent_name=agent_name,
-                credentials=JoinCredentials(web_call.server_url or "", token),
-            )
-            started = StartedCall(
-                call_id=web_call.id,
-                agent_id=agent_id,
-                agent_name=agent_name,
-                join_url=link.url,
-                join_expires_at=link.expires_at.isoformat(),
-            )
-            if on_stored is not None:
-                await on_stored(session, started)
+        )
+        join_url: str | None = link.url
+        if recorded.outcome == "resolved":  # the reconciler adopted it first: its answer holds
+            join_url = (recorded.body or {}).get("join_url")
+        elif recorded.outcome == "orphan":
+            log.warning("call.intent_gone", call_id=web_call.id, start_id=intent.start_id)
         log.info(
             "call.started",
             call_id=web_call.id,
-            agent_id=agent_id,
+            agent_id=intent.agent_id,
             origin=command.origin.kind,
             origin_name=command.origin.name,
         )
-        return started
+        return StartedCall(
+            call_id=web_call.id,
+            agent_id=intent.agent_id,
+            agent_name=agent_name,
+            join_url=join_url or "",
+            join_expires_at=link.expires_at.isoformat(),
+        )
+
+    async def _ask_upstream(
+        self, command: StartWebCall, intent: Intent, metadata: dict[str, Any]
+    ) -> WebCall:
+        """`POST /v1/calls/web` within half the intent's grace (the reconciler waits the
+        whole grace, so it never looks while this request may still be answered)."""
+        try:
+            async with asyncio.timeout(self.intent_grace / 2):
+                return await self.client.start_web_call(
+                    intent.agent_id,
+                    variables=command.variables or None,
+                    metadata=metadata,
+                    overrides=command.overrides,
+                )
+        except TimeoutError:
+            log.warning("call.start_unanswered", start_id=intent.start_id)
+            raise UpstreamUnavailableError(
+                f"OneInbox did not answer the call start within {self.intent_grace / 2:g} s; "
+                "the gateway will find out whether the call exists",
+                endpoint="POST /v1/calls/web",
+                may_have_arrived=True,
+            ) from None
+        except OneInboxError as exc:
+            if not exc.may_have_arrived:
+                await asyncio.shield(
+                    self.db.write(partial(intents.release, start_id=intent.start_id))
+                )
+            raise
 
     async def start_phone_call(
         self, command: StartPhoneCall, *, on_stored: OnPhoneStored | None = None

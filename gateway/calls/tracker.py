@@ -19,7 +19,8 @@ import sqlalchemy as sa
 import structlog
 
 from gateway.calls.budget import UpstreamBudget
-from gateway.calls.progress import HINTED_AT, POLLED_STATES, CallProgress, Step
+from gateway.calls.progress import HINTED_AT, CallProgress, Step
+from gateway.calls.states import POLLED as POLLED_STATES
 from gateway.delivery.outbox import Outbox
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import NotFoundError, OneInboxError, RateLimitedError

@@ -9,10 +9,11 @@ any session lives; the idempotency janitor deletes it once expired.
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 
 from gateway.dashboard.session import DashboardSession
 from gateway.store.database import Database
-from gateway.store.idempotency import IdempotencyKeyRepository
+from gateway.store.idempotency import is_done, remember
 
 SCOPE = "dashboard:signed-out"
 
@@ -23,15 +24,12 @@ def _key(session: DashboardSession) -> str:
 
 async def revoke(db: Database, session: DashboardSession) -> None:
     """Refuse this session from now on, on every replica."""
-    key = _key(session)
-    async with db.session() as s:
-        repo = IdempotencyKeyRepository(s)
-        claim = await repo.claim(SCOPE, key, key)
-        if claim.outcome == "claimed":
-            await repo.complete(SCOPE, key, 200, {"signed_out": True})
+    body = {"signed_out": True}
+    await db.write(partial(remember, scope=SCOPE, key=_key(session), status=200, body=body))
 
 
 async def is_revoked(db: Database, session: DashboardSession) -> bool:
     """True once the session has signed out."""
-    async with db.session() as s:
-        return await IdempotencyKeyRepository(s).is_done(SCOPE, _key(session))
+    async with db.read() as s:
+        connection = await s.connection()
+        return await connection.run_sync(lambda c: is_done(c, scope=SCOPE, key=_key(session)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from gateway.http.retry_after import retry_after_header
 from gateway.limits.buckets import Budget, RateLimiter
 from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
+from gateway.plugins import DashboardLink
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow
 from gateway.upstream import LOCAL_API_KEY
@@ -61,8 +62,9 @@ SIGN_IN_PER_ADDRESS = Budget(requests=10, seconds=60)
 class Dashboard:
     """The pages; `local mode without ADMIN_TOKEN` needs no sign-in and says so."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, links: Sequence[DashboardLink] = ()) -> None:
         self.ctx = ctx
+        self.links = list(links)  # integrations' header buttons (Add to Slack)
         self.settings = ctx.settings
         token = ctx.settings.admin_token
         self.token = token.get_secret_value() if token is not None else None
@@ -105,7 +107,7 @@ class Dashboard:
             "open": self.open,
             "signed_in": session is not None,
             "csrf": session.csrf if session else "",
-            "header_links": [],
+            "header_links": self.links,
             "disabled_destinations": getattr(request.state, "disabled_destinations", 0),
         }
         return self.templates.TemplateResponse(
@@ -371,9 +373,9 @@ def _local_path(value: str | None) -> str:
     return "/"
 
 
-def dashboard_routes(ctx: AppContext) -> list[BaseRoute]:
-    """`GET /` and the dashboard's pages, forms and stylesheet."""
-    board = Dashboard(ctx)
+def dashboard_routes(ctx: AppContext, links: Sequence[DashboardLink] = ()) -> list[BaseRoute]:
+    """`GET /` and the dashboard's pages, forms and stylesheet; `links` go in its header."""
+    board = Dashboard(ctx, links)
     return [
         Route("/", board.page(board.overview), methods=["GET"]),
         Route("/dashboard/calls", board.page(board.calls_list), methods=["GET"]),

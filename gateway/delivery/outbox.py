@@ -33,6 +33,11 @@ from gateway.store.deliveries import ClaimedDelivery, DeliveryRepository, Delive
 from gateway.store.endpoints import EndpointRepository
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
 
+# A delivery's config key: result fields added after the delivery was queued (a recording
+# that became available later), which its tries leave out so that every try of it, retries
+# and replays included, carries the same body.
+LATE_FIELDS = "late_fields"
+
 log = structlog.get_logger(__name__)
 
 LOG_DESTINATION = DestinationSpec(kind="log", key="log")
@@ -221,6 +226,9 @@ class Outbox:
             )
             return
         result = CallResult.model_validate(stored)
+        late = (row.config or {}).get(LATE_FIELDS) or []
+        if late:
+            result = result.model_copy(update=dict.fromkeys(late))
         redact = (row.config or {}).get("redact") or []
         if redact:  # this destination sees masked personal data; the stored result stays whole
             result = redact_result(result, redact, region=self.options.phone_region)

@@ -14,9 +14,11 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import sqlalchemy as sa
 import structlog
+from pydantic import BaseModel, Field
 
 from gateway.delivery.callback import CallbackDestination
 from gateway.delivery.health import UnknownEndpointError, public_target
@@ -26,7 +28,7 @@ from gateway.store.tables import DeliveryRow, utcnow
 
 log = structlog.get_logger(__name__)
 
-TEST_EVENT_TYPE = "webhook.test"
+TEST_EVENT_TYPE: Literal["webhook.test"] = "webhook.test"
 
 
 class NotACallbackError(ValueError):
@@ -62,18 +64,32 @@ class ProbeResult:
         )
 
 
-def test_event_body(msg_id: str, now: datetime, *, by: str) -> bytes:
+class TestEventData(BaseModel):
+    message: str
+    id: str = Field(description="the event's webhook-id (msg_test_…)")
+    sent_by: str = Field(description="dashboard, cli or admin-api")
+
+
+class TestEvent(BaseModel):
+    """The body of a test event (the `testEvent` webhook in OpenAPI)."""
+
+    type: Literal["webhook.test"]
+    timestamp: str
+    data: TestEventData
+
+
+def webhook_test_body(msg_id: str, now: datetime, *, by: str) -> bytes:
     """`{"type": "webhook.test", "timestamp", "data": {...}}`: what a receiver gets."""
-    body = {
-        "type": TEST_EVENT_TYPE,
-        "timestamp": now.isoformat().replace("+00:00", "Z"),
-        "data": {
-            "message": "A test event from OneInbox Gateway: no call is behind it.",
-            "id": msg_id,
-            "sent_by": by,
-        },
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
+    event = TestEvent(
+        type=TEST_EVENT_TYPE,
+        timestamp=now.isoformat().replace("+00:00", "Z"),
+        data=TestEventData(
+            message="A test event from OneInbox Gateway: no call is behind it.",
+            id=msg_id,
+            sent_by=by,
+        ),
+    )
+    return json.dumps(event.model_dump(mode="json"), separators=(",", ":")).encode()
 
 
 async def endpoint_target(db: Database, endpoint: str) -> CallbackTarget:
@@ -111,7 +127,7 @@ async def send_test_event(
 ) -> ProbeResult:
     """POST one signed `webhook.test` event to `target` and report the answer."""
     msg_id = "msg_test_" + secrets.token_hex(12)
-    body = test_event_body(msg_id, utcnow(), by=by)
+    body = webhook_test_body(msg_id, utcnow(), by=by)
     callback = (
         CallbackDestination(allow_private=allow_private)
         if timeout is None

@@ -75,6 +75,15 @@ class IssuedLink:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class PreparedLink:
+    """A link not stored yet: `row` holds the `join_links` values (credentials sealed)."""
+
+    url: str
+    expires_at: datetime
+    row: dict[str, object]
+
+
 class JoinLinks:
     """Issue links, reveal their credentials to the joining browser, purge them after."""
 
@@ -109,6 +118,23 @@ class JoinLinks:
         )
         await session.flush()
         return IssuedLink(link_id, self.url_for(link_id, call_id, credentials), expires_at)
+
+    def prepare(
+        self, *, call_id: str, agent_name: str | None, credentials: JoinCredentials
+    ) -> PreparedLink:
+        """A new link's row and URL, for the caller to insert with its call (one write)."""
+        link_id = secrets.token_urlsafe(24)  # 192 random bits
+        expires_at = self.expiry_for(credentials)
+        row: dict[str, object] = {
+            "id": link_id,
+            "call_id": call_id,
+            "agent_name": agent_name,
+            "server_url_enc": self.box.seal(credentials.server_url),
+            "participant_token_enc": self.box.seal(credentials.participant_token),
+            "created_at": utcnow(),
+            "expires_at": expires_at,
+        }
+        return PreparedLink(self.url_for(link_id, call_id, credentials), expires_at, row)
 
     def expiry_for(self, credentials: JoinCredentials) -> datetime:
         """`JOIN_LINK_TTL_SECONDS` from now, but never after the participant token expires."""

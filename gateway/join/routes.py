@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from gateway.calls.errors import UnknownCallError
-from gateway.calls.states import CallState
+from gateway.calls.states import JOINABLE, CallState
 from gateway.context import AppContext
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem

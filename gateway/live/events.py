@@ -107,6 +107,6 @@ def _turn(scopes: list[dict[str, Any]]) -> int | None:
                 continue
             if isinstance(value, int) and 0 <= value < 100_000:
                 return value
-            if isinstance(value, str) and value.isdigit() and len(value) < 6:
+            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 6:
                 return int(value)
     return None

@@ -148,8 +148,13 @@ class OneInboxClient:
         if overrides is not None:
             body["overrides"] = dict(overrides)
         endpoint = "POST /v1/calls/web"
-        data = await self._json("POST", "/v1/calls/web", endpoint, json=body, creates=True)
-        return _parse(WebCall, data, endpoint)
+        try:
+            data = await self._json("POST", "/v1/calls/web", endpoint, json=body, creates=True)
+            return _parse(WebCall, data, endpoint)
+        except OneInboxError as exc:
+            if type(exc) is OneInboxError:  # an answer that could not be read: it may be a call
+                exc.may_have_arrived = True
+            raise
 
     async def start_phone_call(
         self,
@@ -384,6 +389,7 @@ class OneInboxClient:
             return UpstreamUnavailableError(
                 f"OneInbox is unavailable ({status}) for {endpoint} "
                 f"after {attempts} attempt(s){said}{_maybe_created(creates)}",
+                may_have_arrived=creates,
                 **kwargs,
             )
         return OneInboxError(f"OneInbox answered {status} to {endpoint}{said}", **kwargs)
@@ -393,12 +399,14 @@ class OneInboxClient:
     ) -> UpstreamUnavailableError:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not be reached"
         reason = self._scrub(str(exc)) or type(exc).__name__
+        maybe = creates and not certainly_not_sent(exc)
         return UpstreamUnavailableError(
             f"OneInbox at {self.base_url} {kind} for {endpoint} after {attempts} attempt(s) "
             f"({type(exc).__name__}: {reason}); check ONEINBOX_BASE_URL and the network"
-            f"{_maybe_created(creates and not certainly_not_sent(exc))}",
+            f"{_maybe_created(maybe)}",
             endpoint=endpoint,
             detail=reason,
+            may_have_arrived=maybe,
         )
 
     def _bad_answer(self, endpoint: str, why: str) -> OneInboxError:

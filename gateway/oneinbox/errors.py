@@ -22,6 +22,9 @@ class OneInboxError(Exception):
         body: the raw response text, truncated to a couple of kilobytes.
         detail: the human part of the error body (`{"detail": ...}`), when there is one.
         endpoint: the endpoint template, e.g. ``GET /v1/calls/{id}``.
+        may_have_arrived: True when a creating request may have taken effect upstream (no
+            answer after it was sent, a 5xx, or an answer that could not be read); False
+            when OneInbox certainly did nothing.
     """
 
     def __init__(
@@ -32,8 +35,10 @@ class OneInboxError(Exception):
         body: str = "",
         detail: str | None = None,
         endpoint: str | None = None,
+        may_have_arrived: bool = False,
     ) -> None:
         super().__init__(message)
+        self.may_have_arrived = may_have_arrived
         self.message = message
         self.status_code = status_code
         self.body = body[:BODY_LIMIT]

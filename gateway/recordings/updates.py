@@ -4,7 +4,9 @@ OneInbox may finish a recording after the call's result was built. When it says 
 is there, the gateway re-reads the call (the event is only a hint), stores its own link in
 the result, and sends the result again to the destinations that update what they showed in
 place (the Slack result message, a CRM record): they declare `updates_in_place = True`.
-Callbacks are not sent again: their receivers deduplicate on the delivery id.
+Callbacks are not sent again: their receivers deduplicate on the delivery id, and every try
+of a delivery (a retry, a replay) carries the same body, so the callback deliveries that
+already exist are told to leave the late link out (`late_fields` in their config).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import structlog
 
+from gateway.delivery.outbox import LATE_FIELDS
 from gateway.delivery.registry import DestinationRegistry
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import OneInboxError
@@ -86,15 +89,17 @@ class RecordingUpdates:
                 return None
             row.result = {**row.result, "recording_url": self.links.url_for(call_id)}
             found = await session.execute(
-                sa.select(DeliveryRow).where(
-                    DeliveryRow.call_id == call_id,
-                    DeliveryRow.state == str(DeliveryState.DELIVERED),
-                )
+                sa.select(DeliveryRow).where(DeliveryRow.call_id == call_id)
             )
             requeued = 0
             for delivery in found.scalars():
                 destination = self.destinations.get(delivery.destination)
                 if not getattr(destination, "updates_in_place", False):
+                    # Its retries and replays must carry the body its first try had.
+                    late = [*(delivery.config or {}).get(LATE_FIELDS, []), "recording_url"]
+                    delivery.config = {**(delivery.config or {}), LATE_FIELDS: late}
+                    continue
+                if delivery.state != str(DeliveryState.DELIVERED):
                     continue
                 delivery.state = str(DeliveryState.PENDING)
                 delivery.next_attempt_at = utcnow()

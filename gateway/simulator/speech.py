@@ -21,6 +21,8 @@ import struct
 import time
 import wave
 
+from gateway.http.timestamps import parse_timestamp
+
 WORDS_PER_STEP = 3
 _KEY = secrets.token_bytes(32)
 
@@ -41,9 +43,10 @@ def signed_recording_url(base: str, call_id: str, ttl_seconds: float) -> str:
 
 def check_recording_url(call_id: str, expires: str, signature: str) -> str | None:
     """None when the URL is valid, else the object store's reason to refuse it."""
-    if not expires.isdigit() or not hmac.compare_digest(signature, _sign(call_id, int(expires))):
+    when = parse_timestamp(expires)  # `isdigit()` takes `²`, which `int()` refuses
+    if when is None or not hmac.compare_digest(signature, _sign(call_id, when)):
         return "SignatureDoesNotMatch"
-    if time.time() >= int(expires):
+    if time.time() >= when:
         return "Request has expired"
     return None
 

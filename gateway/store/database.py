@@ -1,18 +1,31 @@
-"""The database: engine, sessions, and migrations that are safe when replicas start at once."""
+"""The database: engine, sessions, group-committed writes, and migrations safe for replicas.
+
+Three ways in:
+- `read()`: a snapshot for reads. No lock is taken: on SQLite (WAL) readers never wait for
+  the writer, so the dashboard and look-ups do not queue behind a burst of writes.
+- `write(unit)`: the hot path's writes. `unit` is a plain function of a synchronous
+  `sa.Connection`; units of many requests are committed together in one transaction (group
+  commit) and each caller awaits its own unit's result. On a SQLite file the whole batch runs
+  in one thread hop over the standard `sqlite3` driver (no hop per statement); on PostgreSQL
+  it runs on the asyncpg engine. A unit that raises is retried alone, so it fails alone.
+- `session()`: an ORM session in a write transaction, for everything else. On SQLite the
+  sessions and write batches of one process take turns (`BEGIN IMMEDIATE`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import fcntl
 import importlib.util
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -28,6 +41,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+Unit = Callable[[sa.Connection], Any]
+# Units committed together at most; more wait for the next batch.
+MAX_BATCH = 256
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_ENTRY_POINTS = "oneinbox_gateway.migrations"
@@ -77,6 +95,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+def _sqlite_begin_deferred(conn: sa.Connection) -> None:
+    # A read snapshot: in WAL mode it takes no lock and never waits for the writer.
+    conn.exec_driver_sql("BEGIN")
+
+
 def _sqlite_begin(conn: sa.Connection) -> None:
     # The driver's own transaction handling starts no transaction before a SELECT, so the reads
     # of one session would not see one snapshot. BEGIN IMMEDIATE takes the write lock up front:
@@ -103,10 +126,28 @@ class Database:
         # faster under load. Re-entrant per task (a session opened inside another passes).
         self._turn = asyncio.Lock()
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.read_engine = self.engine
+        # Where write batches run: a synchronous pysqlite engine on a SQLite file (one thread
+        # hop per batch), else the async engine itself (asyncpg needs no thread at all).
+        self._batch_engine: sa.Engine | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            self.read_engine = create_async_engine(url, **kwargs)
+            event.listen(self.read_engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.read_engine.sync_engine, "begin", _sqlite_begin_deferred)
+            if parsed.database and parsed.database != ":memory:":
+                sync_url = parsed.set(drivername="sqlite")
+                self._batch_engine = sa.create_engine(
+                    sync_url, echo=echo, connect_args={"check_same_thread": False}
+                )
+                event.listen(self._batch_engine, "connect", _sqlite_pragmas)
+                event.listen(self._batch_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.batches = 0  # write batches committed (a metric; units / batches = batch size)
 
     @property
     def is_postgres(self) -> bool:
@@ -126,6 +167,73 @@ class Database:
                     yield session
             finally:
                 _HOLDS_TURN.reset(token)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session over one consistent snapshot; takes no write lock."""
+        async with self.readers() as session, session.begin():
+            yield session
+
+    async def write(self, unit: Callable[[sa.Connection], T]) -> T:
+        """Run `unit(connection)` in a transaction shared with other callers' units; return
+        its result once that transaction has committed (raise what it raised, alone).
+
+        Never call it from inside `session()` on SQLite: the batch waits for that session.
+        """
+        if self.dialect == "sqlite" and _HOLDS_TURN.get():
+            raise RuntimeError("Database.write inside Database.session would wait for itself")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((unit, future))
+        if self._writer is None or self._writer.done():
+            # A task of its own: a caller that is cancelled does not stop others' commits.
+            self._writer = asyncio.create_task(self._drain(), name="store.writer")
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                outcomes = await self._commit_batch([unit for unit, _ in batch])
+            except BaseException as exc:  # the commit itself failed: every unit failed
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    async def _commit_batch(self, units: list[Unit]) -> list[tuple[bool, Any]]:
+        if self._batch_engine is not None:
+            async with self._turn:
+                return await asyncio.to_thread(self._run_units, self._batch_engine, units)
+        if self.dialect == "sqlite":
+            async with self._turn, self.engine.connect() as conn:
+                return await conn.run_sync(lambda c: self._run_units_on(c, units))
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(lambda c: self._run_units_on(c, units))
+
+    def _run_units(self, engine: sa.Engine, units: list[Unit]) -> list[tuple[bool, Any]]:
+        with engine.connect() as conn:
+            return self._run_units_on(conn, units)
+
+    def _run_units_on(self, conn: sa.Connection, units: list[Unit]) -> list[tuple[bool, Any]]:
+        """All units in one transaction; if one raises, each runs again in its own."""
+        try:
+            with conn.begin():
+                results = [unit(conn) for unit in units]
+        except Exception as exc:
+            if len(units) == 1:
+                return [(False, exc)]
+            return [item for unit in units for item in self._run_units_on(conn, [unit])]
+        self.batches += 1
+        return [(True, result) for result in results]
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision; replicas that start together wait in turn.
@@ -201,4 +309,11 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self._writer is not None and not self._writer.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer), timeout=10)
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+        if self._batch_engine is not None:
+            self._batch_engine.dispose()

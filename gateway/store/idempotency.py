@@ -1,26 +1,39 @@
-"""Idempotency keys: a repeated request gets the first answer and starts nothing.
+"""Idempotency keys and start intents: a repeated request gets the first answer, starts nothing.
 
 A key is claimed with one `INSERT … ON CONFLICT DO NOTHING` on the `(scope, key)` unique
 constraint, so of two concurrent identical requests exactly one wins, on SQLite as on
-PostgreSQL. The winner acts, then records its answer (`complete`) or gives the key back
-(`release`) when it started nothing.
+PostgreSQL. The same row is the start's *intent*: written before OneInbox is asked, with the
+`start_id` the call carries in its metadata. Then one of:
+
+- `record`: the call is stored (with its first event and join link) and the key's answer
+  written, in one transaction;
+- `release`: OneInbox certainly started nothing, the key is free for a clean retry;
+- neither (the process died, the answer never came, the store failed): the intent stays
+  `in_progress`, a repeat answers 409 with `Retry-After`, and the reconciler resolves it by
+  looking the start id up upstream (`adopt` the call it finds, or `release`).
+
+Every function here is a *unit* for `Database.write`: a plain function of a synchronous
+connection, committed with other requests' units in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.store.tables import IdempotencyKeyRow, utcnow
+from gateway.store.tables import CallEventRow, CallRow, IdempotencyKeyRow, JoinLinkRow, utcnow
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 300
+KEYS: sa.Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
+CALLS: sa.Table = CallRow.__table__  # type: ignore[assignment]
+EVENTS: sa.Table = CallEventRow.__table__  # type: ignore[assignment]
+LINKS: sa.Table = JoinLinkRow.__table__  # type: ignore[assignment]
 
 
 def request_hash(raw: bytes) -> str:
@@ -28,7 +41,7 @@ def request_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _stored_key(key: str) -> str:
+def stored_key(key: str) -> str:
     """Keys longer than the column are kept as their hash, so long keys never collide."""
     if len(key) <= MAX_KEY_LENGTH:
         return key
@@ -40,102 +53,205 @@ class Claim:
     """The outcome of `claim`.
 
     `claimed`: this request owns the key and may act. `replay`: a finished earlier request;
-    answer with `status` and `body`. `in_progress`: the first request is still running.
-    `mismatch`: the key was used for a different request body.
+    answer with `status` and `body`. `in_progress`: the first request is unresolved; retry
+    after `retry_after` seconds. `mismatch`: the key was used for a different request body.
     """
 
     outcome: Literal["claimed", "replay", "in_progress", "mismatch"]
     status: int | None = None
     body: dict[str, Any] | None = None
+    retry_after: float | None = None
+    start_id: str | None = None
 
 
-class IdempotencyKeyRepository:
-    """The `idempotency_keys` table; each method runs inside the caller's transaction."""
+@dataclass(frozen=True)
+class Intent:
+    """What is stored before the upstream call: enough to find, track and deliver the call."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    scope: str
+    key: str
+    fingerprint: str
+    start_id: str
+    agent_id: str
+    detail: dict[str, Any]  # agent_name, origin_*, destinations
 
-    def _insert(self, scope: str, key: str, fingerprint: str) -> Any:
-        now = utcnow()
-        values = {
-            "scope": scope,
-            "key": key,
-            "request_hash": fingerprint,
-            "state": "in_progress",
-            "created_at": now,
-            "expires_at": now + KEY_LIFETIME,
-        }
-        bind = self.session.bind
-        dialect = bind.dialect.name if bind is not None else "sqlite"
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        return (
-            module.insert(IdempotencyKeyRow)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["scope", "key"])
+
+def _insert(conn: sa.Connection, values: dict[str, Any]) -> Any:
+    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return (
+        module.insert(KEYS).values(**values).on_conflict_do_nothing(index_elements=["scope", "key"])
+    )
+
+
+def claim(conn: sa.Connection, intent: Intent, *, grace: float) -> Claim:
+    """Take the key and store the intent in one statement, or say why not (see `Claim`).
+
+    `grace`: how long an unresolved intent is left to its own request before the reconciler
+    resolves it; a repeat meanwhile is told to come back after what remains of it.
+    """
+    key = stored_key(intent.key)
+    now = utcnow()
+    values = {
+        "scope": intent.scope,
+        "key": key,
+        "request_hash": intent.fingerprint,
+        "state": "in_progress",
+        "created_at": now,
+        "expires_at": now + KEY_LIFETIME,
+        "start_id": intent.start_id,
+        "agent_id": intent.agent_id,
+        "intent": intent.detail,
+    }
+    for _ in range(2):
+        if conn.execute(_insert(conn, values)).rowcount == 1:
+            return Claim("claimed", start_id=intent.start_id)
+        row = conn.execute(
+            sa.select(KEYS).where(KEYS.c.scope == intent.scope, KEYS.c.key == key)
+        ).first()
+        if row is None:
+            continue  # released between our insert and our read: try once more
+        if row.expires_at <= now:
+            conn.execute(sa.delete(KEYS).where(KEYS.c.id == row.id, KEYS.c.expires_at <= now))
+            continue
+        if row.request_hash != intent.fingerprint:
+            return Claim("mismatch")
+        if row.state != "done":
+            return Claim("in_progress", retry_after=_retry_after(row.created_at, now, grace))
+        return Claim("replay", status=row.response_status, body=row.response_body)
+    return Claim("in_progress", retry_after=1.0)
+
+
+def _retry_after(created_at: datetime, now: datetime, grace: float) -> float:
+    remaining = grace - (now - created_at).total_seconds()
+    return max(1.0, remaining + 1.0)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of `record`: `recorded` as asked, `resolved` (the reconciler adopted the
+    call first: `body` is the stored answer), or `orphan` (the intent was gone; the call was
+    stored anyway so that it is tracked and delivered)."""
+
+    outcome: Literal["recorded", "resolved", "orphan"]
+    body: dict[str, Any] | None = None
+
+
+def record(
+    conn: sa.Connection,
+    *,
+    start_id: str,
+    call: dict[str, Any],
+    link: dict[str, Any] | None,
+    status: int,
+    body: dict[str, Any],
+    detail: str,
+) -> Recorded:
+    """Store the call, its first event and join link, and the key's answer, together."""
+    done = conn.execute(
+        sa.update(KEYS)
+        .where(KEYS.c.start_id == start_id, KEYS.c.state == "in_progress")
+        .values(state="done", call_id=call["id"], response_status=status, response_body=body)
+    )
+    if done.rowcount != 1:
+        row = conn.execute(sa.select(KEYS).where(KEYS.c.start_id == start_id)).first()
+        if row is not None and row.call_id == call["id"]:
+            return Recorded("resolved", row.response_body)
+        if conn.execute(sa.select(CALLS.c.id).where(CALLS.c.id == call["id"])).first():
+            return Recorded("orphan")
+    _insert_call(conn, call, detail)
+    if link is not None:
+        conn.execute(sa.insert(LINKS).values(**link))
+    return Recorded("recorded" if done.rowcount == 1 else "orphan")
+
+
+def _insert_call(conn: sa.Connection, call: dict[str, Any], detail: str) -> None:
+    conn.execute(sa.insert(CALLS).values(**call))
+    conn.execute(
+        sa.insert(EVENTS).values(
+            call_id=call["id"],
+            from_state=None,
+            to_state=call["state"],
+            detail=detail,
+            at=call["created_at"],
         )
+    )
 
-    async def claim(self, scope: str, key: str, fingerprint: str) -> Claim:
-        """Take the key for this request, or say why not (see `Claim`).
 
-        Commit the caller's transaction right after a `claimed` outcome, so that concurrent
-        requests see the key while this one acts.
-        """
-        key = _stored_key(key)
-        for _ in range(2):
-            result: Any = await self.session.execute(self._insert(scope, key, fingerprint))
-            if result.rowcount == 1:
-                return Claim("claimed")
-            row = await self._get(scope, key)
-            if row is None:
-                continue  # released between our insert and our read: try once more
-            if row.expires_at <= utcnow():
-                await self.session.execute(
-                    sa.delete(IdempotencyKeyRow).where(
-                        IdempotencyKeyRow.id == row.id, IdempotencyKeyRow.expires_at <= utcnow()
-                    )
-                )
-                continue
-            if row.request_hash != fingerprint:
-                return Claim("mismatch")
-            if row.state != "done":
-                return Claim("in_progress")
-            return Claim("replay", status=row.response_status, body=row.response_body)
-        return Claim("in_progress")
+def release(conn: sa.Connection, start_id: str) -> bool:
+    """Give the key back: OneInbox started nothing, so a retry may try again."""
+    result = conn.execute(
+        sa.delete(KEYS).where(KEYS.c.start_id == start_id, KEYS.c.state == "in_progress")
+    )
+    return bool(result.rowcount == 1)
 
-    async def _get(self, scope: str, key: str) -> IdempotencyKeyRow | None:
-        result = await self.session.execute(
-            sa.select(IdempotencyKeyRow)
-            .where(IdempotencyKeyRow.scope == scope, IdempotencyKeyRow.key == key)
-            .execution_options(populate_existing=True)
-        )
-        return result.scalar_one_or_none()
 
-    async def is_done(self, scope: str, key: str) -> bool:
-        """True when a finished, unexpired answer is kept under this key."""
-        row = await self._get(scope, _stored_key(key))
-        return row is not None and row.state == "done" and row.expires_at > utcnow()
+def adopt(
+    conn: sa.Connection, *, start_id: str, call: dict[str, Any], body: dict[str, Any]
+) -> bool:
+    """Resolve an intent with the call found upstream: store it (to be tracked and
+    delivered) and make it the key's answer. False when something else resolved it first."""
+    done = conn.execute(
+        sa.update(KEYS)
+        .where(KEYS.c.start_id == start_id, KEYS.c.state == "in_progress")
+        .values(state="done", call_id=call["id"], response_status=202, response_body=body)
+    )
+    if done.rowcount != 1:
+        return False
+    if conn.execute(sa.select(CALLS.c.id).where(CALLS.c.id == call["id"])).first() is None:
+        _insert_call(conn, call, "adopted by the reconciler")
+    return True
 
-    async def complete(self, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
-        """Record the answer a repeat of this request will get."""
-        await self.session.execute(
-            sa.update(IdempotencyKeyRow)
-            .where(IdempotencyKeyRow.scope == scope, IdempotencyKeyRow.key == _stored_key(key))
-            .values(state="done", response_status=status, response_body=body)
-        )
 
-    async def release(self, scope: str, key: str) -> None:
-        """Give the key back: the request started nothing, so a retry may try again."""
-        await self.session.execute(
-            sa.delete(IdempotencyKeyRow).where(
-                IdempotencyKeyRow.scope == scope,
-                IdempotencyKeyRow.key == _stored_key(key),
-                IdempotencyKeyRow.state == "in_progress",
+def unresolved(conn: sa.Connection, *, older_than: datetime, limit: int = 100) -> list[Any]:
+    """Intents still `in_progress` that were made before `older_than`, oldest first."""
+    return list(
+        conn.execute(
+            sa.select(KEYS)
+            .where(
+                KEYS.c.state == "in_progress",
+                KEYS.c.created_at < older_than,
+                KEYS.c.start_id.is_not(None),
             )
-        )
+            .order_by(KEYS.c.created_at)
+            .limit(limit)
+        ).all()
+    )
 
-    async def purge_expired(self) -> int:
-        """Delete keys past their lifetime; returns how many went."""
-        result: Any = await self.session.execute(
-            sa.delete(IdempotencyKeyRow).where(IdempotencyKeyRow.expires_at <= utcnow())
+
+def remember(
+    conn: sa.Connection, *, scope: str, key: str, status: int, body: dict[str, Any]
+) -> bool:
+    """Keep a finished answer under `key` (no start behind it); False if the key was taken."""
+    now = utcnow()
+    values = {
+        "scope": scope,
+        "key": stored_key(key),
+        "request_hash": "",
+        "state": "done",
+        "response_status": status,
+        "response_body": body,
+        "created_at": now,
+        "expires_at": now + KEY_LIFETIME,
+    }
+    return bool(conn.execute(_insert(conn, values)).rowcount == 1)
+
+
+def is_done(conn: sa.Connection, *, scope: str, key: str) -> bool:
+    """True when a finished, unexpired answer is kept under this key."""
+    row = conn.execute(
+        sa.select(KEYS.c.state, KEYS.c.expires_at).where(
+            KEYS.c.scope == scope, KEYS.c.key == stored_key(key)
         )
-        return int(result.rowcount or 0)
+    ).first()
+    return row is not None and row.state == "done" and row.expires_at > utcnow()
+
+
+def purge_expired(conn: sa.Connection) -> int:
+    """Delete finished keys past their lifetime; returns how many went.
+
+    An unresolved intent is never purged: the reconciler resolves it first.
+    """
+    result = conn.execute(
+        sa.delete(KEYS).where(KEYS.c.expires_at <= utcnow(), KEYS.c.state == "done")
+    )
+    return int(result.rowcount or 0)

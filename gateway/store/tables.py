@@ -174,10 +174,20 @@ class EndpointRow(Base):
 
 
 class IdempotencyKeyRow(Base):
-    """A request key per scope (hook name): a repeat gets the first answer and starts nothing."""
+    """A request key per scope (hook name): a repeat gets the first answer and starts nothing.
+
+    A row is also the intent of a call start, written before OneInbox is asked: `start_id`
+    (sent in the call's metadata), the agent, and what the call needs to be tracked and
+    delivered (`intent`). `call_id` is set once the call is recorded. Starts without a key of
+    their own use their start id as the key (scope `start:<origin>`).
+    """
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
+        sa.UniqueConstraint("start_id", name="uq_idempotency_keys_start_id"),
+        sa.Index("ix_idempotency_keys_state_created", "state", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     scope: Mapped[str] = mapped_column(sa.String(200))
@@ -188,6 +198,10 @@ class IdempotencyKeyRow(Base):
     response_body: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    start_id: Mapped[str | None] = mapped_column(sa.String(64))
+    agent_id: Mapped[str | None] = mapped_column(sa.String(64))
+    intent: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    call_id: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class TranscriptTurnRow(Base):

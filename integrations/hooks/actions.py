@@ -7,13 +7,15 @@ is started, so bad input changes nothing. Each item then runs under its idempote
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pydantic
+import sqlalchemy as sa
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import (
     CreateAgent,
@@ -26,19 +28,20 @@ from gateway.calls.commands import (
 )
 from gateway.calls.errors import UnknownAgentError
 from gateway.calls.phone import InvalidPhoneNumber, to_e164
-from gateway.calls.service import OnAnyStored
 from gateway.context import AppContext
 from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
 from gateway.http.oneinbox import upstream_problem
+from gateway.http.retry_after import retry_after_header
 from gateway.limits.answers import limit_problem
 from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
     NotFoundError,
     OneInboxError,
 )
-from gateway.store.idempotency import IdempotencyKeyRepository, request_hash
+from gateway.store import idempotency as intents
+from gateway.store.idempotency import Claim, Intent, request_hash
 from gateway.validation import what
 from integrations.hooks.adapters import Answer, Item
 from integrations.hooks.config import Hook, WriteBack
@@ -188,54 +191,61 @@ class HookRunner:
         self.ctx = ctx
 
     async def run(self, hook: Hook, plan: Plan) -> Answer:
-        """The answer for one item; a repeat of a finished item gets the first answer."""
+        """The answer for one item; a repeat of a finished item gets the first answer.
+
+        A web call's key is claimed in the same write that stores the start's intent, and
+        its answer is written with the call (see `CallService.start_web_call`). A repeat
+        while the first try is unresolved gets 409 with `Retry-After`, never a second call.
+        """
+        command = plan.command
+        if plan.key is None or not isinstance(command, StartWebCall):
+            return await self._keyed_other(hook, plan)
+        scope = f"hook:{hook.name}"
+        try:
+            claim, pending = await self.ctx.calls.claim_start(
+                command, scope=scope, key=plan.key, fingerprint=plan.fingerprint
+            )
+        except LimitReached as reached:
+            raise limit_problem(reached) from None
+        except UnknownAgentError as exc:
+            raise HTTPProblem(422, "unknown_agent", str(exc)) from None
+        except OneInboxError as exc:  # creating an alias on first use failed
+            raise _upstream_problem(exc) from None
+        if claim.outcome != "claimed":
+            return _claim_answer(hook, claim)
+        try:
+            started = await self.ctx.calls.start_web_call(command, pending=pending)
+        except OneInboxError as exc:
+            raise _upstream_problem(exc) from None
+        return Answer(202, self._call_body(started))
+
+    async def _keyed_other(self, hook: Hook, plan: Plan) -> Answer:
+        """Unkeyed items, and keyed phone calls and agent creations: claim, act, record.
+
+        These keys hold no start intent the reconciler could look up (their agent is blank),
+        so an unresolved one is released after the grace rather than adopted.
+        """
         if plan.key is None:
             return await self._execute(hook, plan)
         scope = f"hook:{hook.name}"
-        async with self.ctx.db.session() as session:
-            claim = await IdempotencyKeyRepository(session).claim(scope, plan.key, plan.fingerprint)
-        if claim.outcome == "replay":
-            log.info("hook.replayed", hook=hook.name)
-            return Answer(claim.status or 200, claim.body or {})
-        if claim.outcome == "in_progress":
-            raise HTTPProblem(409, "in_progress", "a request with this idempotency key is running")
-        if claim.outcome == "mismatch":
-            raise HTTPProblem(
-                422, "idempotency_key_reused", "this idempotency key was used for another request"
-            )
-        key = plan.key
-        recorded = False
-
-        async def record(session: AsyncSession, started: StartedCall | StartedPhoneCall) -> None:
-            # The answer is stored in the transaction that stores the call: never one without
-            # the other, and one transaction fewer per hook.
-            nonlocal recorded
-            await IdempotencyKeyRepository(session).complete(
-                scope, key, 202, self._call_body(started)
-            )
-            recorded = True
-
+        intent = Intent(scope, plan.key, plan.fingerprint, "gsa_" + secrets.token_urlsafe(18),
+                        agent_id="", detail={})  # fmt: skip
+        grace = self.ctx.calls.intent_grace
+        claim = await self.ctx.db.write(partial(intents.claim, intent=intent, grace=grace))
+        if claim.outcome != "claimed":
+            return _claim_answer(hook, claim)
         try:
-            answer = await self._execute(hook, plan, on_stored=record)
+            answer = await self._execute(hook, plan)
         except BaseException:
-            # Nothing was stored: give the key back so the sender's retry can succeed (a key
-            # whose answer was committed is `done`, which release leaves alone).
-            await asyncio.shield(self._release(scope, plan.key))
+            # Nothing was started, or it is not reconciled: give the key back for the retry.
+            await asyncio.shield(
+                self.ctx.db.write(partial(intents.release, start_id=intent.start_id))
+            )
             raise
-        if not recorded:
-            async with self.ctx.db.session() as session:
-                await IdempotencyKeyRepository(session).complete(
-                    scope, plan.key, answer.status, answer.body
-                )
+        await self.ctx.db.write(partial(_complete, intent.start_id, answer))
         return answer
 
-    async def _release(self, scope: str, key: str) -> None:
-        async with self.ctx.db.session() as session:
-            await IdempotencyKeyRepository(session).release(scope, key)
-
-    async def _execute(
-        self, hook: Hook, plan: Plan, on_stored: OnAnyStored | None = None
-    ) -> Answer:
+    async def _execute(self, hook: Hook, plan: Plan) -> Answer:
         try:
             if isinstance(plan.command, CreateAgent):
                 created = await self.ctx.calls.create_agent(plan.command)
@@ -243,18 +253,15 @@ class HookRunner:
             # CallService creates a create-on-first-use alias once, however many requests race.
             started: StartedCall | StartedPhoneCall
             if isinstance(plan.command, StartPhoneCall):
-                started = await self.ctx.calls.start_phone_call(plan.command, on_stored=on_stored)
+                started = await self.ctx.calls.start_phone_call(plan.command)
             else:
-                started = await self.ctx.calls.start_web_call(plan.command, on_stored=on_stored)
+                started = await self.ctx.calls.start_web_call(plan.command)
         except LimitReached as reached:
             raise limit_problem(reached) from None
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
-        except NotFoundError as exc:  # the one thing a hook names upstream is its agent
-            message = f"OneInbox does not know that agent: {exc}"
-            raise HTTPProblem(422, "unknown_agent", message) from None
         except OneInboxError as exc:
-            raise upstream_problem(exc) from None
+            raise _upstream_problem(exc) from None
         return Answer(202, self._call_body(started))
 
     def _call_body(self, started: StartedCall | StartedPhoneCall) -> dict[str, Any]:
@@ -273,3 +280,36 @@ class HookRunner:
             "status": "started",
             "status_url": status_url,
         }
+
+
+def _complete(start_id: str, answer: Answer, conn: sa.Connection) -> None:
+    conn.execute(
+        sa.update(intents.KEYS)
+        .where(intents.KEYS.c.start_id == start_id)
+        .values(state="done", response_status=answer.status, response_body=answer.body)
+    )
+
+
+def _claim_answer(hook: Hook, claim: Claim) -> Answer:
+    """The answer to a request whose key was not claimed (a repeat, or a reuse)."""
+    if claim.outcome == "replay":
+        log.info("hook.replayed", hook=hook.name)
+        return Answer(claim.status or 200, claim.body or {})
+    if claim.outcome == "mismatch":
+        raise HTTPProblem(
+            422, "idempotency_key_reused", "this idempotency key was used for another request"
+        )
+    wait = claim.retry_after or 1.0
+    raise HTTPProblem(
+        409,
+        "in_progress",
+        "a request with this idempotency key is not finished yet; retry later",
+        headers={"Retry-After": retry_after_header(wait)},
+    )
+
+
+def _upstream_problem(exc: OneInboxError) -> HTTPProblem:
+    """The core's answer, except that the one thing a hook names upstream is its agent."""
+    if isinstance(exc, NotFoundError):
+        return HTTPProblem(422, "unknown_agent", f"OneInbox does not know that agent: {exc}")
+    return upstream_problem(exc)

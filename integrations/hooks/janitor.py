@@ -1,11 +1,11 @@
-"""Deletes idempotency keys past their 24-hour lifetime, every few minutes."""
+"""Deletes finished idempotency keys past their 24-hour lifetime, every few minutes."""
 
 from __future__ import annotations
 
 import structlog
 
 from gateway.store.database import Database
-from gateway.store.idempotency import IdempotencyKeyRepository
+from gateway.store.idempotency import purge_expired
 from gateway.workers import PeriodicWorker
 
 log = structlog.get_logger(__name__)
@@ -22,8 +22,7 @@ class IdempotencyJanitor(PeriodicWorker):
 
     async def purge_once(self) -> int:
         """Delete the expired keys; returns how many went."""
-        async with self.db.session() as session:
-            return await IdempotencyKeyRepository(session).purge_expired()
+        return await self.db.write(purge_expired)
 
     async def tick(self) -> None:
         purged = await self.purge_once()

@@ -19,6 +19,8 @@ class SlackSettings(SettingsSection):
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/voice"
+    # Where operator alerts go (a disabled destination): a channel id, or T…/C… with OAuth.
+    slack_alert_channel: str | None = None
     slack_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Who may place phone calls from Slack (they cost money); unset: SLACK_ADMIN_USERS decides.
     slack_dial_users: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -49,7 +49,11 @@ class AdminRig(RunningGateway):
     def seed_delivery(
         self, call_id: str, *, state: str, delivery_id: str, due_ago: float | None = None
     ) -> None:
-        """A delivery row as the outbox writes it (with one failed attempt when failed)."""
+        """A delivery row as the outbox writes it (with one failed attempt when failed).
+
+        A due one is leased to another replica for a while, so that this gateway's running
+        outbox leaves it as seeded (it would otherwise try it at once).
+        """
 
         async def write(session: Any) -> None:
             now = utcnow()
@@ -65,6 +69,8 @@ class AdminRig(RunningGateway):
                     next_attempt_at=None if due_ago is None else now - timedelta(seconds=due_ago),
                     last_status=500 if state == "dead" else None,
                     last_error="HTTP 500 from receiver" if state == "dead" else None,
+                    lease_owner=None if due_ago is None else "another-replica:1",
+                    lease_expires_at=None if due_ago is None else now + timedelta(minutes=10),
                 )
             )
             await session.flush()

@@ -92,3 +92,19 @@ def test_slack_answers_slower_than_a_second_are_counted() -> None:
     metrics.observe_request("POST", "/slack/events", 200, 1.4)
     metrics.observe_request("POST", "/hooks/{name}", 202, 2.5)  # not Slack
     assert exposed(metrics)["gateway_slack_acks_over_1s_total"] == 1
+
+
+def test_slack_ack_latency_is_a_histogram_of_slack_requests_only() -> None:
+    metrics = GatewayMetrics()
+    for seconds in (0.03, 0.2, 0.2, 1.4, 2.8):
+        metrics.observe_request("POST", "/slack/events", 200, seconds)
+    metrics.observe_request("POST", "/hooks/{name}", 202, 0.2)  # not Slack
+    buckets = {
+        sample.labels["le"]: sample.value
+        for family in text_string_to_metric_families(metrics.render().decode())
+        for sample in family.samples
+        if sample.name == "gateway_slack_ack_seconds_bucket"
+    }
+    assert buckets["0.05"] == 1 and buckets["0.25"] == 3 and buckets["1.5"] == 4
+    assert buckets["3.0"] == 5 and buckets["+Inf"] == 5
+    assert exposed(metrics)["gateway_slack_ack_seconds_count"] == 5

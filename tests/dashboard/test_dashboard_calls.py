@@ -293,3 +293,25 @@ def test_the_new_pages_need_a_session(board: AdminRig, path: str) -> None:
     assert 'action="/dashboard/login"' in page.text
     assert "call_secret" not in page.text and "slack:C9" not in page.text
     assert 'href="/dashboard/calls"' not in page.text  # no navigation for strangers
+
+
+def test_add_to_slack_shows_only_with_slack_oauth_and_leads_to_the_install_page(
+    tmp_path: Path,
+) -> None:
+    slack = {"slack_signing_secret": "dashboard-test-signing-secret"}
+    oauth = {"slack_client_id": "1234.5678", "slack_client_secret": "oauth-client-secret-x"}
+    button = '<a class="header-action" id="add-to-slack" href="/slack/install">Add to Slack</a>'
+    for name in ("oauth", "token", "half"):
+        (tmp_path / name).mkdir()
+    with admin_rig(tmp_path / "oauth", **slack, **oauth) as rig:
+        assert button in signed_in(rig).get("/").text
+        assert button in signed_in(rig).get("/dashboard/rates").text  # on every page
+        assert "add-to-slack" not in httpx.get(rig.url + "/").text  # not for strangers
+        install = httpx.get(rig.url + "/slack/install")
+        assert install.status_code == 200
+        assert "https://slack.com/oauth/v2/authorize?" in install.text
+        assert "client_id=1234.5678" in install.text
+    with admin_rig(tmp_path / "token", **slack, slack_bot_token="xoxb-one-workspace") as rig:
+        assert "add-to-slack" not in signed_in(rig).get("/").text
+    with admin_rig(tmp_path / "half", **slack, slack_client_id="1234.5678") as rig:
+        assert "add-to-slack" not in signed_in(rig).get("/").text  # no secret: no OAuth

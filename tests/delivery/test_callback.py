@@ -15,8 +15,10 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from gateway.admin.openapi import build_spec
 from gateway.calls.result import CallResult, ResultOrigin
 from gateway.delivery.callback import CallbackDestination, callback_body, pinned_url
+from gateway.delivery.probe import webhook_test_body
 from gateway.delivery.registry import DeliveryAttempt
 from gateway.delivery.signing import SigningSecretError, key_fingerprint, sign, signed_headers
+from gateway.store.tables import utcnow
 from tests.support.receiver import CallbackReceiver, new_secret
 from tests.support.servers import serve_app
 
@@ -146,3 +148,15 @@ def test_the_openapi_webhook_entry_describes_the_bytes_we_send() -> None:
         validator.validate({**body, "type": "call.other"})
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"type": "call.completed", "timestamp": None})
+
+
+def test_the_openapi_test_event_entry_describes_the_test_event_we_send() -> None:
+    spec = build_spec([])
+    hook = spec["webhooks"]["testEvent"]["post"]
+    schema = hook["requestBody"]["content"]["application/json"]["schema"]
+    validator = jsonschema.Draft202012Validator({**schema, "components": spec["components"]})
+    body = json.loads(webhook_test_body("msg_test_1", utcnow(), by="cli"))
+    validator.validate(body)
+    assert body["type"] == "webhook.test" and body["data"]["id"] == "msg_test_1"
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**body, "type": "call.completed"})

@@ -211,3 +211,13 @@ def test_the_lockout_keeps_a_bounded_number_of_addresses() -> None:
         lockout.check(f"192.0.2.{n}")  # the oldest were dropped
     with pytest.raises(HTTPProblem):
         lockout.check("192.0.2.9")
+
+
+@pytest.mark.parametrize("expires", ["%C2%B2", "%D9%A3", "9" * 5000, "-1", "1e9", ""])
+def test_a_recording_url_with_a_strange_expiry_is_refused_not_a_500(rig: Rig, expires: str) -> None:
+    """Local mode serves the simulator's pre-signed recording URLs without other auth."""
+    answer = rig.request(
+        "GET", f"{SIMULATOR_MOUNT}/recordings/call_x.wav?expires={expires}&signature=x"
+    )
+    assert answer.status_code == 403, answer.text[:200]
+    assert answer.json() == {"error": "SignatureDoesNotMatch"}

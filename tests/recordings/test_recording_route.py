@@ -27,7 +27,7 @@ def test_the_link_outlives_the_upstream_url(tmp_path: Path, receiver: CallbackRe
         config = hook_toml(agent="create", callbacks=[(rx.url + "/hook", "TEST_RECEIVER_SECRET")])
         with local_gateway(tmp_path, config) as gw:
             wait_until(lambda: gw.sim_webhooks(), what="webhook registered")
-            gw.sim_config(recording_url_ttl_seconds=1)  # OneInbox's URLs expire in a second
+            gw.sim_config(recording_url_ttl_seconds=3)  # OneInbox's URLs expire in 3 s
             started = gw.start_call({"name": "Ada"})
             gw.join_call(started["call_id"])
             gw.end_call(started["call_id"])
@@ -43,7 +43,7 @@ def test_the_link_outlives_the_upstream_url(tmp_path: Path, receiver: CallbackRe
             assert httpx.get(upstream).status_code == 200
 
             wait_until(
-                lambda: httpx.get(upstream).status_code == 403, timeout=5, what="upstream expiry"
+                lambda: httpx.get(upstream).status_code == 403, timeout=15, what="upstream expiry"
             )
             again = httpx.get(link)
             assert again.status_code == 302
