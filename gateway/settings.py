@@ -88,7 +88,7 @@ class Settings(SettingsSection):
     recording_link_ttl_seconds: int = Field(default=2_592_000, gt=0)
     # Live transcripts: at most one sync of a call's live destination per this many seconds.
     live_update_interval_seconds: float = Field(default=1.0, ge=0.2, le=60)
-    # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
+    # The upstream's per-request timeout; few need to change it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
     # Connections to OneInbox kept open at most (Slack's starts in flight and the tracker
     # share them); more requests wait for one.

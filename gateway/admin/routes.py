@@ -1,4 +1,4 @@
-"""`/api/*`: the admin API (DESIGN.md), behind `Authorization: Bearer <ADMIN_TOKEN>`."""
+"""`/api/*`: the admin API (see `/openapi.json`), behind `Authorization: Bearer <ADMIN_TOKEN>`."""
 
 from __future__ import annotations
 

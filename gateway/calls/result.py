@@ -32,7 +32,7 @@ class ResultMessage(BaseModel):
 
 
 class CallResult(BaseModel):
-    """The contract every destination receives (DESIGN.md)."""
+    """The contract every destination receives (its JSON is the callback payload)."""
 
     call_id: str
     agent_id: str

@@ -33,7 +33,6 @@ log = structlog.get_logger(__name__)
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
-SIGNATURE_SCHEMES = ("standard_webhooks", "hmac_sha256", "hubspot_v3")
 
 
 def _env_name(value: str | None) -> str | None:
