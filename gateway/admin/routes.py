@@ -120,12 +120,7 @@ def admin_routes(ctx: AppContext) -> list[Route]:
 
     async def replay(request: Request) -> Response:
         delivery_id = request.path_params["delivery_id"]
-        try:
-            view = await queries.replay_delivery(ctx.db, delivery_id, by="admin-api")
-        except queries.UnknownDelivery:
-            raise HTTPProblem(404, "unknown_delivery", "no delivery has that id") from None
-        except queries.NotReplayable as exc:
-            raise HTTPProblem(409, "not_replayable", str(exc)) from None
+        view = await queries.replay_delivery(ctx.db, delivery_id, by="admin-api")
         answer = ReplayAccepted(
             delivery_id=view.id, state=view.state, next_attempt_at=view.next_attempt_at
         )

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.calls.commands import Origin
 from gateway.calls.machine import CallMachine
-from gateway.calls.result import CallResult, ResultOrigin
+from gateway.calls.result import CallResult
 from gateway.calls.states import POLLED, CallState, IllegalTransition
 from gateway.delivery.outbox import Outbox
 from gateway.join.links import JoinLinks
@@ -184,7 +185,7 @@ class CallProgress:
         )
 
     async def _result(self, session: AsyncSession, row: CallRow, upstream: Call) -> CallResult:
-        origin = ResultOrigin(
+        origin = Origin(
             kind=row.origin_kind, name=row.origin_name, context=row.origin_context or {}
         )
         result = CallResult.from_call(

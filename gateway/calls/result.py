@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.calls.commands import Origin
 from gateway.calls.phone import mask
 from gateway.oneinbox.models import Call
 
@@ -18,12 +19,6 @@ UNANSWERED_OUTCOMES = {
     "invalid_number": "Not Connected",
     "voicemail": "Voicemail",
 }
-
-
-class ResultOrigin(BaseModel):
-    kind: str
-    name: str
-    context: dict[str, Any] = Field(default_factory=dict)
 
 
 class ResultMessage(BaseModel):
@@ -44,7 +39,7 @@ class CallResult(BaseModel):
     messages: list[ResultMessage] = Field(default_factory=list)
     recording_url: str | None = None
     end_reason: str | None = None
-    origin: ResultOrigin
+    origin: Origin
     started_at: datetime | None = None
     ended_at: datetime | None = None
     analysis_missing: bool = False  # delivered without waiting any longer for the analysis
@@ -66,7 +61,7 @@ class CallResult(BaseModel):
         cls,
         call: Call,
         *,
-        origin: ResultOrigin,
+        origin: Origin,
         agent_name: str | None = None,
         call_type: str | None = None,
         to_number: str | None = None,

@@ -305,12 +305,7 @@ class Dashboard:
         form = await read_form(request)
         require_csrf(session, form)
         delivery_id = request.path_params["delivery_id"]
-        try:
-            await queries.replay_delivery(self.ctx.db, delivery_id, by="dashboard")
-        except queries.UnknownDelivery:
-            raise HTTPProblem(404, "unknown_delivery", "no delivery has that id") from None
-        except queries.NotReplayable as exc:
-            raise HTTPProblem(409, "not_replayable", str(exc)) from None
+        await queries.replay_delivery(self.ctx.db, delivery_id, by="dashboard")
         log.info("dashboard.replayed", delivery_id=delivery_id)
         return RedirectResponse(_local_path(form.get("next")), status_code=303)
 

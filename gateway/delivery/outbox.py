@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calls.commands import Destination as DestinationSpec
+from gateway.calls.commands import DestinationSpec
 from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult
 from gateway.calls.states import CallState, IllegalTransition

@@ -19,7 +19,7 @@ import structlog
 
 from gateway.calls.commands import (
     CreateAgent,
-    Destination,
+    DestinationSpec,
     Origin,
     StartedCall,
     StartedPhoneCall,
@@ -133,27 +133,27 @@ def _to_number(ctx: AppContext, hook: Hook, document: Mapping[str, Any]) -> str:
 
 async def _destinations(
     ctx: AppContext, hook: Hook, document: Mapping[str, Any]
-) -> list[Destination]:
-    out: list[Destination] = []
+) -> list[DestinationSpec]:
+    out: list[DestinationSpec] = []
     for index, entry in enumerate(hook.config.notify):
         destination = await _destination(ctx, hook, index, document)
         if entry.redact:  # the outbox masks these before the destination sees the result
             destination.config["redact"] = list(entry.redact)
         out.append(destination)
     if not out and ctx.settings.local_mode:
-        out.append(Destination(kind="log", key="log"))
+        out.append(DestinationSpec(kind="log", key="log"))
     return out
 
 
 async def _destination(
     ctx: AppContext, hook: Hook, index: int, document: Mapping[str, Any]
-) -> Destination:
+) -> DestinationSpec:
     entry = hook.config.notify[index]
     if index in hook.write_backs:
         return _record_destination(hook.write_backs[index], document)
     if entry.slack_channel is not None:
         channel = entry.slack_channel
-        return Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
+        return DestinationSpec(kind="slack", key=f"slack:{channel}", config={"channel": channel})
     url = entry.callback_url
     if url is None:
         url = hook.callback_from[index].text(document)
@@ -161,13 +161,10 @@ async def _destination(
         await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
     except UnsafeCallbackURL as exc:
         raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
-    config: dict[str, Any] = {"url": url}
-    if entry.secret_env is not None:
-        config["secret_env"] = entry.secret_env
-    return Destination(kind="callback", key=url, config=config)
+    return DestinationSpec.callback(url, entry.secret_env)
 
 
-def _record_destination(write_back: WriteBack, document: Mapping[str, Any]) -> Destination:
+def _record_destination(write_back: WriteBack, document: Mapping[str, Any]) -> DestinationSpec:
     """The CRM record this request names, resolved now and stored with the delivery."""
     kind = write_back.kind
     record_id = write_back.record.text(document)

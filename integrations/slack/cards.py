@@ -20,7 +20,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import Destination
+from gateway.calls.commands import DestinationSpec
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.tables import DeliveryRow
@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 
 def slack_destination(
     channel: str, team_id: str | None, *, redact: Sequence[str] = (), live: bool = False
-) -> Destination:
+) -> DestinationSpec:
     """The `slack` destination of a call started in `channel` (the card is not posted yet);
     `redact` names the personal data masked in its result (`[slack] redact`); `live`: the
     card's thread shows the transcript while the call runs."""
@@ -40,7 +40,7 @@ def slack_destination(
         config["redact"] = list(redact)
     if live:
         config["live"] = True
-    return Destination(kind="slack", key=f"slack:{channel}", config=config)
+    return DestinationSpec(kind="slack", key=f"slack:{channel}", config=config)
 
 
 async def post_card(

@@ -16,7 +16,7 @@ import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import CreateAgent, Destination, StartPhoneCall, StartWebCall
+from gateway.calls.commands import CreateAgent, DestinationSpec, StartPhoneCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
 from gateway.calls.phone import mask
 from gateway.context import AppContext
@@ -251,7 +251,7 @@ class SlackHandlers:
         )
         await self._post_card(started.call_id, card, inv, respond, client, bot_user_id)
 
-    def _destination(self, inv: Invocation, live: bool | None) -> Destination:
+    def _destination(self, inv: Invocation, live: bool | None) -> DestinationSpec:
         """The `slack` destination of a call started here (`live`: the command's option)."""
         live = self.live_transcript if live is None else live
         return slack_destination(inv.channel_id, inv.team_id, redact=self.redact, live=live)

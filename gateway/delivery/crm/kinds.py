@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gateway.calls.commands import Destination as DestinationSpec
+from gateway.calls.commands import DestinationSpec
 from gateway.delivery.crm.failures import AuthHint, CrmFailure
 from gateway.delivery.registry import DeliveryOutcome
 from gateway.logging import redactor
