@@ -275,7 +275,7 @@ class SlackHandlers:
             bot_user_id=bot_user_id,
         )
         if posted is not None:
-            await attach_card(self.ctx.db, call_id, channel=inv.channel_id, ts=posted)
+            await attach_card(self.ctx.calls, call_id, channel=inv.channel_id, ts=posted)
 
     async def _stop(self, call_id: str, respond: AsyncRespond) -> None:
         if await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))):
