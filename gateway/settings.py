@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
 from gateway.join.links import template_problem
+from gateway.limits.rules import zone
 from gateway.plugins import settings_classes
 from gateway.validation import what
 
@@ -174,8 +175,6 @@ class Settings(SettingsSection):
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         if value is not None:
-            from gateway.limits.rules import zone
-
             zone(value)
         return value
 

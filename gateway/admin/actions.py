@@ -18,12 +18,12 @@ from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.context import AppContext
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
-from gateway.http.oneinbox import upstream_problem
 from gateway.limits.answers import limit_problem
 from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
     OneInboxError,
 )
+from gateway.oneinbox.problems import upstream_problem
 
 
 async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin) -> StartedCall:

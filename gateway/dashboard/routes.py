@@ -27,11 +27,11 @@ from gateway.dashboard.destinations import destination_routes, disabled_count
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
-from gateway.http.oneinbox import upstream_problem
 from gateway.http.retry_after import retry_after_header
 from gateway.limits.buckets import Budget, RateLimiter
 from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
+from gateway.oneinbox.problems import upstream_problem
 from gateway.plugins import DashboardLink
 from gateway.store.agents import AgentRepository
 from gateway.store.tables import JoinLinkRow, utcnow

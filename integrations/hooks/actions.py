@@ -32,7 +32,6 @@ from gateway.context import AppContext
 from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
-from gateway.http.oneinbox import upstream_problem
 from gateway.http.retry_after import retry_after_header
 from gateway.limits.answers import limit_problem
 from gateway.limits.policy import LimitReached
@@ -40,6 +39,7 @@ from gateway.oneinbox.errors import (
     NotFoundError,
     OneInboxError,
 )
+from gateway.oneinbox.problems import upstream_problem
 from gateway.store import idempotency as intents
 from gateway.store.idempotency import Claim, Intent, request_hash
 from gateway.validation import what
