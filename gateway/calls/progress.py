@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import Origin
 from gateway.calls.machine import CallMachine
+from gateway.calls.queue import ResultQueue
 from gateway.calls.result import CallResult
 from gateway.calls.states import POLLED, CallState, IllegalTransition
-from gateway.delivery.outbox import Outbox
 from gateway.join.links import JoinLinks
 from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
@@ -73,7 +73,7 @@ class CallProgress:
     def __init__(
         self,
         db: Database,
-        outbox: Outbox,
+        outbox: ResultQueue,
         links: JoinLinks,
         timing: Timing,
         *,

@@ -19,8 +19,8 @@ import structlog
 
 from gateway.calls.budget import UpstreamBudget
 from gateway.calls.progress import HINTED_AT, CallProgress, Step
+from gateway.calls.queue import ResultQueue
 from gateway.calls.states import POLLED
-from gateway.delivery.outbox import Outbox
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import NotFoundError, OneInboxError, RateLimitedError
 from gateway.store.call_leases import CallLeaseRepository
@@ -43,7 +43,7 @@ class CallTracker:
         db: Database,
         client: OneInboxClient,
         progress: CallProgress,
-        outbox: Outbox,
+        outbox: ResultQueue,
         *,
         identity: str,
         budget: UpstreamBudget,
