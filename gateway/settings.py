@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.calls.links import template_problem
 from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
-from gateway.join.links import template_problem
 from gateway.limits.rules import zone
 from gateway.plugins import settings_classes
 from gateway.validation import what

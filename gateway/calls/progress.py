@@ -17,11 +17,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import Origin
+from gateway.calls.links import JoinLinks
 from gateway.calls.machine import CallMachine
 from gateway.calls.queue import ResultQueue
 from gateway.calls.result import CallResult
 from gateway.calls.states import POLLED, CallState, IllegalTransition
-from gateway.join.links import JoinLinks
 from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
 from gateway.recordings.links import RecordingLinks

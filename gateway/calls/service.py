@@ -26,10 +26,10 @@ from gateway.calls.commands import (
     StartWebCall,
 )
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.links import JoinCredentials, JoinLinks
 from gateway.calls.phone import mask
 from gateway.calls.states import CallState
 from gateway.config import GatewayConfig
-from gateway.join.links import JoinCredentials, JoinLinks
 from gateway.limits.policy import CallLimits, Reservation
 from gateway.limits.rules import CallKind, LimitRules, Usage
 from gateway.logging import redactor

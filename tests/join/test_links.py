@@ -12,16 +12,16 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from gateway.calls.states import CallState
-from gateway.http.retry_after import retry_after_header
-from gateway.join.crypto import TokenBox
-from gateway.join.janitor import LinkJanitor
-from gateway.join.links import (
+from gateway.calls.link_crypto import TokenBox
+from gateway.calls.links import (
     JoinCredentials,
     JoinLinks,
     template_problem,
     token_expiry,
 )
+from gateway.calls.states import CallState
+from gateway.http.retry_after import retry_after_header
+from gateway.join.janitor import LinkJanitor
 from gateway.limits.buckets import Budget, RateLimiter
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, JoinLinkRow, utcnow
