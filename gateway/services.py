@@ -107,6 +107,16 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
     )
     token = webhook_token(settings.secret_key())
     redactor.add(token)
+    status_links = StatusLinks(settings.secret_key(), public_base=settings.public_base)
+    calls = CallService(
+        client,
+        db,
+        links,
+        config,
+        limits=limits,
+        intent_grace=settings.intent_grace_seconds,
+        status_url=status_links.url,  # the answer a key keeps links the signed status page
+    )
     return AppContext(
         settings=settings,
         config=config,
@@ -115,9 +125,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         client=client,
         tracker_client=tracker_client,
         links=links,
-        calls=CallService(
-            client, db, links, config, limits=limits, intent_grace=settings.intent_grace_seconds
-        ),
+        calls=calls,
         destinations=destinations,
         outbox=outbox,
         tracker=tracker,
@@ -128,7 +136,7 @@ def build_services(settings: Settings, config: GatewayConfig | None = None) -> A
         recording_updates=RecordingUpdates(
             db, client, recordings, destinations, wake_outbox=outbox.wake
         ),
-        status_links=StatusLinks(settings.secret_key(), public_base=settings.public_base),
+        status_links=status_links,
         webhook_token=token,
         simulator=simulator,
         identity=identity,

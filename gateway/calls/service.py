@@ -77,8 +77,11 @@ class CallService:
         *,
         limits: CallLimits | None = None,
         intent_grace: float = 120.0,
+        status_url: Callable[[str], str] | None = None,
     ) -> None:
         self.client = client
+        # Where a caller can follow a call (the signed status link in the assembled app).
+        self.status_url = status_url or self._api_status_url
         # How long a start's intent is its own request's business; after that the reconciler
         # resolves it (see `start_web_call`).
         self.intent_grace = intent_grace
@@ -192,8 +195,11 @@ class CallService:
             "call_id": call_id,
             "join_url": join_url,
             "status": "started",
-            "status_url": f"{self.links.public_base}/api/calls/{call_id}",
+            "status_url": self.status_url(call_id),
         }
+
+    def _api_status_url(self, call_id: str) -> str:
+        return f"{self.links.public_base}/api/calls/{call_id}"
 
     async def claim_start(
         self, command: StartWebCall, *, scope: str, key: str | None, fingerprint: str = ""

@@ -214,7 +214,8 @@ class HookRunner:
             started = await self.ctx.calls.start_web_call(command, pending=pending)
         except OneInboxError as exc:
             raise _upstream_problem(exc) from None
-        return Answer(202, self._call_body(started))
+        # The same body the key keeps for its repeats (written with the call).
+        return Answer(202, self.ctx.calls.answer_body(started.call_id, started.join_url))
 
     async def _keyed_other(self, hook: Hook, plan: Plan) -> Answer:
         """Unkeyed items, and keyed phone calls and agent creations: claim, act, record.

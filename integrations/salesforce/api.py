@@ -11,8 +11,8 @@ write would hold a thread of the pool while the outbox is async; it would bring 
 HTTP stack with its own pool, timeouts and retry behaviour beside the one the gateway
 already uses; and its session handling (raise `SalesforceExpiredSession`, the caller logs
 in again) is the part we need to control anyway. `aiosalesforce` is async, but carries its
-own retry policy that would fight the outbox's schedule. Three endpoints (token, create,
-query) are a small surface to own; errors keep Salesforce's own `errorCode`.
+own retry policy that would fight the outbox's schedule. Four endpoints (token, create,
+update, query) are a small surface to own; errors keep Salesforce's own `errorCode`.
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ class SalesforceClient:
         if not isinstance(body, dict) or not body.get("id"):
             raise SalesforceError(None, "UNEXPECTED_ANSWER", "create answered without an id")
         return str(body["id"])
+
+    async def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        """Change fields of one record in place (`PATCH`, answered 204)."""
+        path = f"/services/data/v{self.api_version}/sobjects/{sobject}/{record_id}"
+        await self._request("PATCH", path, json=fields)
 
     async def query(self, soql: str) -> list[dict[str, Any]]:
         """Every record a SOQL query returns, following `nextRecordsUrl` to the last batch."""

@@ -6,6 +6,10 @@ connected app's consumer key and secret). The Task's `CallObject` carries the ga
 of the call; after a try whose fate is unknown (the process died waiting for the answer, a
 timeout) the destination first asks SOQL for a Task with that marker on that record, and
 writes only if there is none: never two Tasks for one call.
+
+The result is sent again when its recording becomes available after it went out
+(`updates_in_place`): the retry finds the Task it wrote by its marker and changes its
+`Description` in place (`PATCH`), so the recording link joins the summary on the same Task.
 """
 
 from __future__ import annotations
@@ -31,7 +35,12 @@ from integrations.salesforce.api import (
     TokenRefused,
     soql_quote,
 )
-from integrations.salesforce.task import call_task, is_record_id, relation_field
+from integrations.salesforce.task import (
+    call_task,
+    is_record_id,
+    relation_field,
+    task_description,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +69,8 @@ class SalesforceRecordDestination:
     """Registered on `ctx.destinations` as `salesforce_record`."""
 
     name = KIND
+    # Sent again when the recording becomes available: the Task gets the link in place.
+    updates_in_place = True
 
     def __init__(self, login_url: str | None, *, http: httpx.AsyncClient | None = None) -> None:
         self.login_url = login_url
@@ -86,6 +97,9 @@ class SalesforceRecordDestination:
                 find=lambda: _find_own_task(client, tag, record),
                 create=lambda: client.create("Task", call_task(result, record, tag)),
             )
+            if not created and result.recording_url:
+                # The Task exists and this result may be newer (its recording link).
+                await _update_description(client, task_id, record, result)
         except CrmFailure as exc:
             return exc.outcome
         except TokenRefused as exc:
@@ -100,10 +114,12 @@ class SalesforceRecordDestination:
             return _failure(exc, record)
         except httpx.HTTPError as exc:
             return transport_failure(exc, crm=CRM)
-        if created:
-            log.info(
-                "salesforce.task_created", call_id=result.call_id, record_id=record, task=task_id
-            )
+        log.info(
+            "salesforce.task_created" if created else "salesforce.task_found",
+            call_id=result.call_id,
+            record_id=record,
+            task=task_id,
+        )
         return DeliveryOutcome(ok=True, status_code=201 if created else 200)
 
     def _client(self, config: dict[str, Any]) -> SalesforceClient:
@@ -126,6 +142,25 @@ async def _find_own_task(client: SalesforceClient, tag: str, record: str) -> str
     )
     found = await client.query(soql)
     return str(found[0]["Id"]) if found else None
+
+
+async def _update_description(
+    client: SalesforceClient, task_id: str, record: str, result: CallResult
+) -> None:
+    """Put the newer result's text in the Task's `Description`; a Task gone meanwhile is a
+    dead letter that says so (the org lost it, not the record)."""
+    try:
+        await client.update("Task", task_id, {"Description": task_description(result)})
+    except SalesforceError as exc:
+        if exc.status == 404:
+            raise CrmFailure(
+                _dead(
+                    f"salesforce: the call's Task {task_id} on {record} was deleted before the "
+                    f"recording link could be added to it: {exc}",
+                    status=exc.status,
+                )
+            ) from exc
+        raise
 
 
 def _dead(message: str, *, status: int | None = None) -> DeliveryOutcome:

@@ -38,7 +38,7 @@ def call_task(result: CallResult, record_id: str, marker: str) -> dict[str, Any]
     fields: dict[str, Any] = {
         relation_field(record_id): record_id,
         "Subject": _clip(f"Voice call: {outcome}", SUBJECT_MAX),
-        "Description": _clip(description(result), DESCRIPTION_MAX, CUT),
+        "Description": task_description(result),
         "Status": "Completed",
         "TaskSubtype": "Call",
         "CallType": "Outbound",  # the CRM asked for the call: the gateway reached out
@@ -51,6 +51,11 @@ def call_task(result: CallResult, record_id: str, marker: str) -> dict[str, Any]
     if when is not None:
         fields["ActivityDate"] = when.date().isoformat()
     return fields
+
+
+def task_description(result: CallResult) -> str:
+    """The Task's `Description`: `description(result)` within Salesforce's limit."""
+    return _clip(description(result), DESCRIPTION_MAX, CUT)
 
 
 def description(result: CallResult) -> str:

@@ -11,7 +11,9 @@ credentials flow, Task object reference), not from the gateway's code:
   ("invalid client credentials"), `invalid_grant` ("no client credentials user enabled").
 - The REST API lives under the answer's `instance_url` (here `<url>/instance`, so a client
   that ignores `instance_url` finds nothing): `POST /services/data/vNN.0/sobjects/Task[/]`
-  → `201 {"id": "00T…", "success": true, "errors": []}`; `GET …/query?q=SOQL` → `{"totalSize",
+  → `201 {"id": "00T…", "success": true, "errors": []}`; `PATCH …/sobjects/Task/<id>` changes
+  the fields sent → `204` (no body; `404 NOT_FOUND` for an id the org does not have, `404
+  ENTITY_IS_DELETED` for a deleted Task); `GET …/query?q=SOQL` → `{"totalSize",
   "done", "records", "nextRecordsUrl"?}` and `GET …/query/<locator>` for the next batch.
   Errors are lists: `[{"message", "errorCode", "fields"}]`; a session that expired answers
   `401 [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]`; the
@@ -19,7 +21,7 @@ credentials flow, Task object reference), not from the gateway's code:
   carry `Sforce-Limit-Info: api-usage=N/LIMIT`.
 
 Test levers: `expire_sessions()`, `fail(kind, status, body, times=, headers=)` for `token`,
-`create` or `query`, `hold_creates` (the Task is stored, its answer never sent: a process
+`create`, `update` or `query`, `hold_creates` (the Task is stored, its answer never sent: a process
 killed while waiting is the crash window), `add_record(prefix)` / `delete_record(id)`.
 """
 
@@ -120,6 +122,8 @@ class FakeSalesforce:
         self.deleted: set[str] = set()
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, bearer token)
+        self.deleted_tasks: set[str] = set()
+        self.updates: list[tuple[str, dict[str, Any]]] = []  # (Task id, fields sent)
         self.hold_creates = False
         self.held = 0  # creates stored whose answer is being held
         self._cursors: dict[str, list[dict[str, Any]]] = {}
@@ -131,6 +135,7 @@ class FakeSalesforce:
                 Route("/services/oauth2/token", self._token, methods=["POST"]),
                 Route(data + "/sobjects/Task", self._create_task, methods=["POST"]),
                 Route(data + "/sobjects/Task/", self._create_task, methods=["POST"]),
+                Route(data + "/sobjects/Task/{task_id}", self._update_task, methods=["PATCH"]),
                 Route(data + "/query", self._query, methods=["GET"]),
                 Route(data + "/query/", self._query, methods=["GET"]),
                 Route(data + "/query/{locator}", self._query_more, methods=["GET"]),
@@ -156,6 +161,12 @@ class FakeSalesforce:
         with self._lock:
             self.records.discard(record)
             self.deleted.add(record)
+
+    def delete_task(self, task_id: str) -> None:
+        """The Task is deleted in the org (a user cleaned up the activity history)."""
+        with self._lock:
+            self.tasks.pop(task_id, None)
+            self.deleted_tasks.add(task_id)
 
     def expire_sessions(self) -> None:
         """Every access token handed out so far stops working (session timeout, logout)."""
@@ -298,6 +309,39 @@ class FakeSalesforce:
             "Location": f"{request.url.path.rstrip('/')}/{task_id}",
         }
         return JSONResponse(body, status_code=201, headers=headers)
+
+    async def _update_task(self, request: Request) -> Response:
+        refused = self._session(request, "update")
+        if refused is not None:
+            return refused
+        task_id = request.path_params["task_id"]
+        try:
+            fields = await request.json()
+        except ValueError:
+            return JSONResponse(
+                errors("JSON_PARSER_ERROR", "Unexpected character at [line:1, column:1]"),
+                status_code=400,
+            )
+        if not isinstance(fields, dict):
+            return JSONResponse(
+                errors("JSON_PARSER_ERROR", "Cannot deserialize instance of Task"),
+                status_code=400,
+            )
+        with self._lock:
+            deleted, known = task_id in self.deleted_tasks, task_id in self.tasks
+        if deleted:
+            return JSONResponse(errors("ENTITY_IS_DELETED", "entity is deleted"), status_code=404)
+        if not known:
+            return JSONResponse(
+                errors("NOT_FOUND", "The requested resource does not exist"), status_code=404
+            )
+        problem = self._invalid(fields)
+        if problem is not None:
+            return JSONResponse(problem, status_code=400)
+        with self._lock:
+            self.tasks[task_id].update(fields)
+            self.updates.append((task_id, dict(fields)))
+        return Response(status_code=204, headers=self._limit_headers())
 
     def _invalid(self, fields: dict[str, Any]) -> list[dict[str, Any]] | None:
         for name, value in fields.items():
