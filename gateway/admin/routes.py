@@ -29,6 +29,7 @@ from gateway.delivery.probe import NotACallbackError
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
 from gateway.http.lockout import FailedAuthLockout
+from gateway.oneinbox.retry import CALLER_DEADLINE_SECONDS, answer_within
 from gateway.validation import first_problem
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -96,7 +97,9 @@ def admin_routes(ctx: AppContext) -> list[Route]:
         except pydantic.ValidationError as exc:
             raise validation_problem(exc) from None
         origin = Origin(kind="admin", name="admin-api")
-        started = await actions.start_call(ctx, body, origin)
+        # As for hooks: a OneInbox `Retry-After` longer than this is a 503 the client retries.
+        with answer_within(CALLER_DEADLINE_SECONDS):
+            started = await actions.start_call(ctx, body, origin)
         base = ctx.settings.public_base
         answer = StartedCallBody(
             **started.model_dump(), status_url=f"{base}/api/calls/{started.call_id}"

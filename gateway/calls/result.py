@@ -45,6 +45,7 @@ class CallResult(BaseModel):
     analysis_missing: bool = False  # delivered without waiting any longer for the analysis
     type: Literal["web", "outbound"] = "web"
     to_number: str | None = None  # outbound calls: the number dialled (E.164)
+    from_number: str | None = None  # outbound calls: the caller id, when OneInbox says it
 
     @property
     def event_type(self) -> str:
@@ -93,4 +94,5 @@ class CallResult(BaseModel):
             analysis_missing=analysis is None,
             type="outbound" if outbound else "web",
             to_number=(to_number or call.to_number) if outbound else None,
+            from_number=call.from_number if outbound else None,
         )

@@ -1,8 +1,9 @@
 """Personal data masked per destination: `redact = ["phone", "email", "card"]` on a `notify`.
 
 The outbox hands a destination with `redact` in its config a copy of the result whose summary
-and transcript have those masked (and, with "phone", `to_number` shows its last four digits
-only, `•••0123`); the stored result stays complete, and other destinations see it whole.
+and transcript have those masked (and, with "phone", `to_number` and `from_number` show their
+last four digits only, `•••0123`); the stored result stays complete, and other destinations
+see it whole.
 What is found:
 
 - card: 13 to 19 digits (spaces or dashes between groups allowed) that pass the Luhn check;
@@ -185,4 +186,6 @@ def redact_result(result: CallResult, kinds: Sequence[str], *, region: str | Non
         changes["summary"] = mask.text(result.summary)
     if "phone" in mask.kinds and result.to_number:  # the number a phone call dialled
         changes["to_number"] = mask_number(result.to_number)
+    if "phone" in mask.kinds and result.from_number:
+        changes["from_number"] = mask_number(result.from_number)
     return result.model_copy(update=changes)

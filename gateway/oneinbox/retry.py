@@ -17,6 +17,9 @@ import httpx
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
+# How long a caller waiting on an open request (a hook's sender, an admin API client) may be
+# kept waiting on OneInbox: senders give up on a webhook after 10-30 s.
+CALLER_DEADLINE_SECONDS = 10.0
 # The monotonic time by which the current caller must have its answer (None: no deadline).
 _DEADLINE: ContextVar[float | None] = ContextVar("oneinbox_deadline", default=None)
 
@@ -25,8 +28,9 @@ _DEADLINE: ContextVar[float | None] = ContextVar("oneinbox_deadline", default=No
 def answer_within(seconds: float) -> Iterator[None]:
     """Within this block no retry waits past `seconds` from now: the client gives up instead.
 
-    A hook's sender waits on the open request, so a `Retry-After: 120` must not keep it
-    there; the caller answers 503 with the server's `Retry-After` and the sender retries.
+    A hook's sender (or an admin API client) waits on the open request, so a `Retry-After:
+    120` must not keep it there; the caller answers 503 with the server's `Retry-After`
+    (`gateway.oneinbox.problems`) and the sender retries.
     """
     token = _DEADLINE.set(time.monotonic() + seconds)
     try:

@@ -16,7 +16,7 @@ from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
 from gateway.http.lockout import FailedAuthLockout, client_address
 from gateway.http.retry_after import retry_after_header
-from gateway.oneinbox.retry import answer_within
+from gateway.oneinbox.retry import CALLER_DEADLINE_SECONDS, answer_within
 from integrations.hooks.actions import HookRunner, Plan, plan_item
 from integrations.hooks.adapters import Answer
 from integrations.hooks.auth import AuthFailed, SignedRequest
@@ -28,8 +28,6 @@ log = structlog.get_logger(__name__)
 # Never shown to field mapping, whatever the scheme: they carry credentials.
 ALWAYS_HIDDEN = frozenset({"authorization", "cookie", "proxy-authorization"})
 MAX_ITEMS = 100  # a Salesforce Outbound Message holds at most 100 notifications
-# Senders give up on a webhook after 10-30 s; OneInbox retries never wait past this.
-ANSWER_WITHIN_SECONDS = 10.0
 MAX_HEADER_KEY = 255  # Stripe's limit; a UUID is 36
 
 
@@ -86,7 +84,7 @@ class HookEndpoint:
                     headers={"Retry-After": retry_after_header(wait)},
                 )
         plans = await self._plan(request, hook, raw, headers, signed)
-        with answer_within(ANSWER_WITHIN_SECONDS):
+        with answer_within(CALLER_DEADLINE_SECONDS):
             answers = [await self.runner.run(hook, plan) for plan in plans]
         log.info("hook.accepted", hook=name, items=len(answers))
         custom = hook.adapter.acknowledge(answers)

@@ -122,9 +122,12 @@ def call_properties(result: CallResult, dispositions: dict[str, str]) -> dict[st
         "hs_call_title": title(result),
         "hs_call_body": result_html(result),
         "hs_call_status": CALL_STATUS.get(result.status, "COMPLETED"),
-        "hs_call_direction": "OUTBOUND",
+        "hs_call_direction": "OUTBOUND",  # web or phone, the gateway reached out
         "hs_call_external_id": marker(result.call_id),
     }
+    if result.type == "outbound":  # a phone call: HubSpot shows the numbers on the call
+        props["hs_call_to_number"] = result.to_number
+        props["hs_call_from_number"] = result.from_number
     if result.duration_seconds is not None:
         props["hs_call_duration"] = str(round(result.duration_seconds * 1000))
     if result.recording_url:

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from gateway.calls.result import CallResult
+from gateway.delivery.crm import phone_words
 
 WHO_PREFIXES = ("003", "00Q")  # Contact, Lead
 RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
@@ -64,6 +65,9 @@ def description(result: CallResult) -> str:
     facts = [f"Outcome: {result.outcome or '-'}", f"Status: {result.status}"]
     if result.duration_seconds is not None:
         facts.append(f"Duration: {round(result.duration_seconds)} s")
+    phone = phone_words(result)
+    if phone:
+        facts.append(f"Phone call to: {phone}")
     if result.end_reason:
         facts.append(f"Ended by: {result.end_reason.replace('_', ' ')}")
     if result.agent_name or result.agent_id:

@@ -25,8 +25,8 @@ TEL_LINK = re.compile(r"<tel:([^|>]+)(?:\|[^>]*)?>")
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 USAGE = {
-    "call": "call <agent> [key=value…]",
-    "dial": "dial <agent> <phone number> [key=value…]",
+    "call": "call <agent> [live=yes] [key=value…]",
+    "dial": "dial <agent> <phone number> [live=yes] [key=value…]",
     "stop": "stop <call id>",
     "status": "status <call id>",
     "agents": "agents",
@@ -35,6 +35,11 @@ USAGE = {
     "prompt": "prompt <agent> [temperature=0.7] <system prompt…>",
     "help": "help",
 }
+LIVE_HINT = (
+    "`live=yes` shows the conversation in the call's thread while it runs (`live=no` turns "
+    "it off where the workspace shows it by default); other `key=value` pairs become the "
+    "call's variables."
+)
 
 # Documented agent fields (PATCH /v1/agents/{id}) and the type each value is read as.
 AGENT_FIELDS: dict[str, type] = {
@@ -152,7 +157,7 @@ Command = (
 def help_text(command: str = "/voice") -> str:
     """Every sub-command, one a line."""
     lines = "\n".join(f"• `{command} {usage}`" for usage in USAGE.values())
-    return f"*{command}* drives OneInbox voice agents:\n{lines}"
+    return f"*{command}* drives OneInbox voice agents:\n{lines}\n{LIVE_HINT}"
 
 
 def normalize(text: str) -> str:

@@ -30,6 +30,13 @@ preset = "hubspot"
 auth = { scheme = "bearer", token_env = "TEST_HOOK_TOKEN" }
 agent = "tester"
 notify = [{ hubspot_contact = "body.hs_object_id", properties = { last_call_outcome = "outcome" } }]
+
+[hooks.crm-ring]
+preset = "hubspot"
+action = "start_phone_call"
+from_number = "+14155550999"
+auth = { scheme = "bearer", token_env = "TEST_HOOK_TOKEN" }
+agent = "tester"
 """
 
 
@@ -41,9 +48,13 @@ def hubspot() -> Iterator[FakeHubSpot]:
         yield fake
 
 
+def hubspot_env(hubspot: FakeHubSpot) -> dict[str, str]:
+    return {"HUBSPOT_API_URL": hubspot.url, "HUBSPOT_ACCESS_TOKEN": hubspot.token}  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="module")
 def gw(hubspot: FakeHubSpot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrmGateway]:
-    env = {"HUBSPOT_API_URL": hubspot.url, "HUBSPOT_ACCESS_TOKEN": hubspot.token}  # type: ignore[attr-defined]
+    env = hubspot_env(hubspot)
     with crm_gateway(tmp_path_factory.mktemp("hubspot-wb"), CONFIG, env) as gateway:
         yield gateway
 
@@ -66,10 +77,12 @@ def contact(contact_id: str = "51") -> dict[str, Any]:
 
 
 def test_the_preset_logs_one_call_with_summary_and_outcome_on_the_contact(
-    gw: CrmGateway, hubspot: FakeHubSpot
+    hubspot: FakeHubSpot, tmp_path: Path, database_url: str
 ) -> None:
-    call_id = gw.call_and_finish("crm", contact())
-    done = gw.settled(call_id, "hubspot_contact")
+    # The happy path on SQLite and on PostgreSQL (its own gateway on that store).
+    with crm_gateway(tmp_path, CONFIG, hubspot_env(hubspot), database_url=database_url) as gw:
+        call_id = gw.call_and_finish("crm", contact())
+        done = gw.settled(call_id, "hubspot_contact")
     assert done.state == "delivered", done.last_error
     assert done.config["record_id"] == "51"
     (call,) = hubspot.calls_on("51")
@@ -170,6 +183,29 @@ def test_a_token_without_the_write_scope_is_a_dead_letter_naming_it(
     assert done.state == "dead"
     assert done.tries[-1][0] == 403
     assert done.last_error is not None and "crm.objects.contacts.write" in done.last_error
+
+
+def test_a_phone_call_is_logged_with_its_numbers_and_direction(
+    gw: CrmGateway, hubspot: FakeHubSpot
+) -> None:
+    call_id = gw.call_and_finish("crm-ring", contact())  # the contact's phone: +14155550100
+    done = gw.settled(call_id, "hubspot_contact")
+    assert done.state == "delivered", done.last_error
+    (call,) = hubspot.calls_on("51")
+    props = call.properties
+    assert props["hs_call_to_number"] == "+14155550100"
+    assert props["hs_call_from_number"] == "+14155550999"
+    assert props["hs_call_direction"] == "OUTBOUND"
+    assert "+14155550100 (from +14155550999)" in props["hs_call_body"]
+
+
+def test_a_web_call_carries_no_phone_numbers(gw: CrmGateway, hubspot: FakeHubSpot) -> None:
+    call_id = gw.call_and_finish("crm", contact())
+    assert gw.settled(call_id, "hubspot_contact").state == "delivered"
+    (call,) = hubspot.calls_on("51")
+    assert "hs_call_to_number" not in call.properties
+    assert "hs_call_from_number" not in call.properties
+    assert "Phone call to" not in call.properties["hs_call_body"]
 
 
 def test_a_request_without_a_usable_contact_id_is_refused_and_starts_nothing(

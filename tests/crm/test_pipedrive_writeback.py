@@ -30,6 +30,12 @@ preset = "pipedrive"
 auth = { scheme = "bearer", token_env = "TEST_HOOK_TOKEN" }
 agent = "tester"
 notify = [{ pipedrive_person = "body.data.id", activity = true, pipedrive_deal = "body.deal_id" }]
+
+[hooks.crm-ring]
+preset = "pipedrive"
+action = "start_phone_call"
+auth = { scheme = "bearer", token_env = "TEST_HOOK_TOKEN" }
+agent = "tester"
 """
 
 
@@ -41,9 +47,13 @@ def pipedrive() -> Iterator[FakePipedrive]:
         yield fake
 
 
+def pipedrive_env(pipedrive: FakePipedrive) -> dict[str, str]:
+    return {"PIPEDRIVE_API_URL": pipedrive.url, "PIPEDRIVE_API_TOKEN": pipedrive.token}  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="module")
 def gw(pipedrive: FakePipedrive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrmGateway]:
-    env = {"PIPEDRIVE_API_URL": pipedrive.url, "PIPEDRIVE_API_TOKEN": pipedrive.token}  # type: ignore[attr-defined]
+    env = pipedrive_env(pipedrive)
     with crm_gateway(tmp_path_factory.mktemp("pipedrive-wb"), CONFIG, env) as gateway:
         yield gateway
 
@@ -68,19 +78,33 @@ def person_event(person_id: int = 3, **extra: Any) -> dict[str, Any]:
 
 
 def test_the_preset_adds_one_note_with_summary_and_outcome_to_the_person(
-    gw: CrmGateway, pipedrive: FakePipedrive
+    pipedrive: FakePipedrive, tmp_path: Path, database_url: str
 ) -> None:
-    call_id = gw.call_and_finish("crm", person_event())
-    done = gw.settled(call_id, "pipedrive_person")
+    # The happy path on SQLite and on PostgreSQL (its own gateway on that store).
+    env = pipedrive_env(pipedrive)
+    with crm_gateway(tmp_path, CONFIG, env, database_url=database_url) as gw:
+        call_id = gw.call_and_finish("crm", person_event())
+        done = gw.settled(call_id, "pipedrive_person")
     assert done.state == "delivered", done.last_error
     (note,) = pipedrive.notes_of(3)
     content = note.fields["content"]
     assert "Interested" in content and "Asked for a demo next Tuesday." in content
     assert f"[oneinbox:{call_id}]" in content
+    assert "Phone call to" not in content  # a web call dials no number
     assert pipedrive.activities == {}
     posts = pipedrive.requests("POST", "/api/v1/notes")
     assert all(p.headers["x-api-token"] == pipedrive.token for p in posts)
     assert all("api_token" not in p.query for p in pipedrive.seen)  # never in a URL
+
+
+def test_a_phone_calls_note_names_the_number_dialled(
+    gw: CrmGateway, pipedrive: FakePipedrive
+) -> None:
+    call_id = gw.call_and_finish("crm-ring", person_event())  # primary phone +14155550100
+    done = gw.settled(call_id, "pipedrive_person")
+    assert done.state == "delivered", done.last_error
+    (note,) = pipedrive.notes_of(3)
+    assert "<strong>Phone call to:</strong> +14155550100" in note.fields["content"]
 
 
 def test_a_done_call_activity_and_the_deal_when_configured(

@@ -153,9 +153,10 @@ def assert_no_secret_in(running: Rig) -> None:
 
 
 def test_an_outbound_message_ends_as_one_call_task_on_the_contact(
-    tmp_path: Path, gateway_env: dict[str, str]
+    tmp_path: Path, gateway_env: dict[str, str], database_url: str
 ) -> None:
-    with rig(tmp_path, gateway_env) as r:
+    # The happy path on SQLite and on PostgreSQL.
+    with rig(tmp_path, {**gateway_env, "DATABASE_URL": database_url}) as r:
         contact = r.org.add_record("003", "003000000000001AAA")  # the fixture's Contact
         answer = httpx.post(
             f"{r.gateway.url}/hooks/sf-contact",

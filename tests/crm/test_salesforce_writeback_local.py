@@ -1,5 +1,6 @@
 """`salesforce_record` from a local-mode gateway (simulator inside) to the org stand-in on
-loopback: a recording that is ready after the result went out joins the same Task in place."""
+loopback: a recording that is ready after the result went out joins the same Task in place;
+a phone call's Task names the numbers."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ create = { first_message = "Hello from the tests" }
 
 [hooks.sf]
 preset = "salesforce.flow"
+agent = "tester"
+
+[hooks.sf-ring]
+preset = "salesforce.flow"
+action = "start_phone_call"
+from_number = "+14155550999"
 agent = "tester"
 """
 
@@ -108,3 +115,20 @@ def test_a_task_deleted_while_its_recording_link_is_added_dead_letters_clearly(
         assert len(org.all_tasks()) == 1
     finally:
         gw.gateway.sim_config(recording_delay=0.5, analysis_delay=2.0)
+
+
+def test_a_phone_calls_task_names_the_number_dialled(gw: CrmGateway, org: FakeSalesforce) -> None:
+    lead = org.add_record("00Q")
+    body = {"recordId": lead, "firstName": "Ada", "phone": "+14155550100"}
+    call_id = gw.call_and_finish("sf-ring", body, outcome="Interested")
+    assert gw.settled(call_id, "salesforce_record").state == "delivered"
+    (task,) = org.tasks_for(marker(call_id))
+    assert task["WhoId"] == lead and task["CallType"] == "Outbound"
+    assert "Phone call to: +14155550100 (from +14155550999)" in task["Description"]
+
+
+def test_a_web_calls_task_names_no_number(gw: CrmGateway, org: FakeSalesforce) -> None:
+    call_id = gw.call_and_finish("sf", {"recordId": org.add_record("003"), "firstName": "Ada"})
+    assert gw.settled(call_id, "salesforce_record").state == "delivered"
+    (task,) = org.tasks_for(marker(call_id))
+    assert "Phone call to" not in task["Description"]

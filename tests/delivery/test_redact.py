@@ -138,13 +138,15 @@ def test_a_phone_calls_number_is_masked_only_where_phone_is_redacted() -> None:
         status="completed",
         type="outbound",
         to_number="+14155550123",
+        from_number="+14155550999",
         origin=Origin(kind="hook", name="ring-lead"),
     )
     masked = redact_result(result, ["phone"], region=None)
     assert masked.to_number == "•••0123"
+    assert masked.from_number == "•••0999"
     assert masked.masked_to_number == "•••0123"  # what Slack shows stays the same
     assert redact_result(result, ["email"], region=None).to_number == "+14155550123"
-    assert result.to_number == "+14155550123"
+    assert result.to_number == "+14155550123" and result.from_number == "+14155550999"
 
 
 @settings(max_examples=200, deadline=None)

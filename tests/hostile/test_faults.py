@@ -56,6 +56,22 @@ def test_retry_after_past_the_deadline_is_a_503_and_the_key_stays_usable(
     rig.assert_no_secret(rig.logs())
 
 
+def test_the_admin_api_keeps_the_same_deadline_as_hooks(rate_limited: Rig) -> None:
+    rig = rate_limited
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    before = rig.rows()
+    # Without the deadline the client would wait out OneInbox's 120 s (and time out at 30 s).
+    answer = rig.request("POST", "/api/calls", json={"agent": "sales"}, headers=headers)
+    error = error_body(answer, 503)
+    assert error["code"] == "upstream_rate_limited"
+    assert answer.headers["retry-after"] == "120"
+    assert rig.rows() == before  # nothing started, nothing stored
+    rig.request("PATCH", SIMULATOR_MOUNT + "/_sim/config", json={"rate_429": 0.0}, headers=ADMIN)
+    retried = rig.request("POST", "/api/calls", json={"agent": "sales"}, headers=headers)
+    assert retried.status_code == 201, retried.text
+    rig.assert_no_secret(rig.logs())
+
+
 def test_readyz_fails_while_oneinbox_is_unreachable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

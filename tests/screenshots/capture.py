@@ -50,6 +50,7 @@ PICTURES = (
     "dashboard-call.png",
     "dashboard-rates.png",
     "join-page.png",
+    "join-page-live.png",
     "slack-card.png",
     "slack-thread.png",
 )
@@ -218,6 +219,11 @@ async def pictures(run: Stage, out: Path, *, quick: bool) -> list[Path]:
             await page.goto(join_url)
             await page.wait_for_load_state("networkidle")
             taken.append(await shoot(page, out, "join-page.png", full=False))
+            # Local mode: joining shows the simulated call and its conversation.
+            await page.click("#join")
+            await page.wait_for_selector('#call[data-state="live-simulated"]', timeout=30_000)
+            await page.wait_for_selector("#transcript li.turn:not(.partial)", timeout=30_000)
+            taken.append(await shoot(page, out, "join-page-live.png", full=False))
 
             await asyncio.to_thread(run_calls, run, call_id, card["ts"], quick=quick)
 

@@ -81,8 +81,8 @@ def test_unknown_agent_gets_a_clear_answer_and_no_call(rig: SlackRig) -> None:
 @pytest.mark.parametrize(
     ("text", "usage"),
     [
-        ("call", "Usage: `/voice call <agent> [key=value…]`"),
-        ("call sales Ada", "Usage: `/voice call <agent> [key=value…]`"),
+        ("call", "Usage: `/voice call <agent> [live=yes] [key=value…]`"),
+        ("call sales Ada", "Usage: `/voice call <agent> [live=yes] [key=value…]`"),
         ("stop", "Usage: `/voice stop <call id>`"),
         ("agent set bob", "Usage: `/voice agent set <agent> key=value…`"),
         ("prompt bob", "Usage: `/voice prompt <agent>"),
@@ -111,6 +111,8 @@ def test_help_lists_every_sub_command(rig: SlackRig) -> None:
         "prompt <agent>",
     ):
         assert line in response.text
+    assert "/voice call <agent> [live=yes] [key=value…]" in response.text
+    assert "`live=yes` shows the conversation in the call's thread while it runs" in response.text
 
 
 def test_stop_button_and_status(rig: SlackRig) -> None:

@@ -151,4 +151,4 @@ def test_status_of_a_ringing_call_says_so_with_the_number_masked(rig: SlackRig) 
 
 
 def test_help_lists_dial(rig: SlackRig) -> None:
-    assert "/voice dial <agent> <phone number> [key=value…]" in rig.command("help").text
+    assert "/voice dial <agent> <phone number> [live=yes] [key=value…]" in rig.command("help").text

@@ -1,8 +1,9 @@
 """A local-mode gateway writing results back to a CRM stand-in, for the write-back tests.
 
 `crm_gateway(tmp_path, toml, env)` serves the gateway in-process (simulator included) with
-`env` set for its lifetime; `call_and_finish()` starts a call through a hook as the CRM
-would and ends it in the simulator; `settled()` waits until the call's CRM delivery is
+`env` set for its lifetime, on SQLite or on the store `database_url=` names (e.g. the
+`database_url` fixture's PostgreSQL); `call_and_finish()` starts a call through a hook as
+the CRM would and ends it in the simulator; `settled()` waits until the call's CRM delivery is
 delivered or dead and returns it with its tries.
 """
 
@@ -114,14 +115,20 @@ def _settled(database_url: str, call_id: str, destination: str) -> Settled | Non
 
 
 @contextlib.contextmanager
-def crm_gateway(tmp_path: Path, toml: str, env: dict[str, str]) -> Iterator[CrmGateway]:
-    """A local-mode gateway with `env` set (CRM URL, tokens) and a fast retry schedule."""
+def crm_gateway(
+    tmp_path: Path, toml: str, env: dict[str, str], *, database_url: str | None = None
+) -> Iterator[CrmGateway]:
+    """A local-mode gateway with `env` set (CRM URL, tokens) and a fast retry schedule; its
+    store is SQLite under `tmp_path` unless `database_url` names another (PostgreSQL)."""
+    url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
     patch = pytest.MonkeyPatch()
     try:
         patch.setenv("TEST_HOOK_TOKEN", HOOK_TOKEN)
         for key, value in env.items():
             patch.setenv(key, value)
-        with local_gateway(tmp_path, toml, delivery_schedule_scale=0.002) as gateway:
-            yield CrmGateway(gateway, f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
+        with local_gateway(
+            tmp_path, toml, delivery_schedule_scale=0.002, database_url=url
+        ) as gateway:
+            yield CrmGateway(gateway, url)
     finally:
         patch.undo()

@@ -29,7 +29,8 @@ Note for the author of a CRM destination:
    object created. Make `find` read something the CRM makes consistent at once: HubSpot's
    search index lags writes by seconds, so it also walks the contact's associations.
 5. **Write the same words** with `result_html(result)` / `result_text(result)` / `title()`
-   (`text.py`): outcome, summary, duration, recording link, transcript, and the marker.
+   (`text.py`): outcome, summary, duration, the number of a phone call, recording link,
+   transcript, and the marker.
 """
 
 from gateway.delivery.crm.failures import (
@@ -49,7 +50,7 @@ from gateway.delivery.crm.kinds import (
     write_back_kinds,
 )
 from gateway.delivery.crm.once import marker, may_exist, write_once
-from gateway.delivery.crm.text import result_html, result_text, title
+from gateway.delivery.crm.text import phone_words, result_html, result_text, title
 
 __all__ = [
     "AuthHint",
@@ -62,6 +63,7 @@ __all__ = [
     "marker",
     "may_exist",
     "outcome_of",
+    "phone_words",
     "rate_limit_wait",
     "record_destination",
     "result_html",

@@ -2,7 +2,9 @@
 plain text for fields that take no markup (a Salesforce `Description`).
 
 Each ends with the call's `marker`, which is how a write-back finds its own object again.
-Values are escaped: a transcript is what a caller said, never markup.
+Values are escaped: a transcript is what a caller said, never markup. A phone call's text
+names the number dialled in full: the CRM owns the record (mask it with `redact = ["phone"]`
+on the `notify` entry if it should not).
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ def title(result: CallResult) -> str:
     return f"Voice call{agent}: {outcome_words(result)}"
 
 
+def phone_words(result: CallResult) -> str | None:
+    """`+14155550123 (from +14155550100)` for a phone call, None for a web call."""
+    if result.type != "outbound":
+        return None
+    to = result.to_number or "unknown number"
+    return f"{to} (from {result.from_number})" if result.from_number else to
+
+
 def _transcript_lines(result: CallResult) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     used = 0
@@ -55,6 +65,9 @@ def result_html(result: CallResult) -> str:
         f"<p><strong>Summary:</strong> {escape(result.summary or 'no summary')}</p>",
         f"<p><strong>Duration:</strong> {duration_words(result.duration_seconds)}</p>",
     ]
+    phone = phone_words(result)
+    if phone:
+        parts.append(f"<p><strong>Phone call to:</strong> {escape(phone)}</p>")
     if result.recording_url:
         url = escape(result.recording_url, quote=True)
         parts.append(f'<p><strong>Recording:</strong> <a href="{url}">{url}</a></p>')
@@ -77,6 +90,9 @@ def result_text(result: CallResult) -> str:
         f"Summary: {result.summary or 'no summary'}",
         f"Duration: {duration_words(result.duration_seconds)}",
     ]
+    phone = phone_words(result)
+    if phone:
+        parts.append(f"Phone call to: {phone}")
     if result.recording_url:
         parts.append(f"Recording: {result.recording_url}")
     lines = _transcript_lines(result)
