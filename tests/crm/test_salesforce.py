@@ -10,6 +10,7 @@ import pytest
 from defusedxml.ElementTree import fromstring
 
 from tests.support.hooks import Gateway, gateway
+from tests.support.servers import wait_until
 
 FIXTURES = Path(__file__).resolve().parents[2] / "integrations" / "salesforce" / "fixtures"
 FLOW_TOKEN = "salesforce-flow-token-0123456789"
@@ -115,14 +116,29 @@ def test_a_message_from_another_org_is_401(gw: Gateway) -> None:
     assert gw.count("calls") == 0
 
 
-def test_an_upstream_failure_is_not_acknowledged_and_the_resend_completes(gw: Gateway) -> None:
-    acknowledged(post_xml(gw, "outbound-message.xml"))  # the agent now exists
-    httpx.patch(f"{gw.url}/oneinbox-sim/_sim/config", json={"error_rate_5xx": 1.0})
-    failed = post_xml(gw, "outbound-message-batch.xml")
-    assert failed.status_code == 502
-    httpx.patch(f"{gw.url}/oneinbox-sim/_sim/config", json={"error_rate_5xx": 0.0})
-    acknowledged(post_xml(gw, "outbound-message-batch.xml"))
-    assert gw.count("calls") == 4
+def test_an_upstream_failure_is_not_acknowledged_and_a_later_resend_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALESFORCE_FLOW_TOKEN", FLOW_TOKEN)
+    # A 5xx may hide a call OneInbox did start: its notifications stay unresolved (resends are
+    # not acknowledged, so Salesforce keeps them queued) until the reconciler has looked.
+    with gateway(tmp_path, CONFIG, intent_grace_seconds=3) as gw:
+        acknowledged(post_xml(gw, "outbound-message.xml"))  # the agent now exists
+        httpx.patch(f"{gw.url}/oneinbox-sim/_sim/config", json={"error_rate_5xx": 1.0})
+        failed = post_xml(gw, "outbound-message-batch.xml")
+        assert failed.status_code == 502
+        httpx.patch(f"{gw.url}/oneinbox-sim/_sim/config", json={"error_rate_5xx": 0.0})
+        too_soon = post_xml(gw, "outbound-message-batch.xml")
+        assert too_soon.status_code == 409 and "Retry-After" in too_soon.headers
+        assert gw.count("calls") == 1
+        resent = wait_until(
+            lambda: (r := post_xml(gw, "outbound-message-batch.xml")).status_code == 200 and r,
+            timeout=30,
+            interval=0.5,
+            what="the resend, once the reconciler released the unresolved notifications",
+        )
+        acknowledged(resent)
+        assert gw.count("calls") == 4
 
 
 def test_a_flow_callout_with_a_bearer_token_starts_a_call(gw: Gateway) -> None:
