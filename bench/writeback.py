@@ -26,7 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench._support import scaled
-from gateway.calls.result import CallResult, ResultMessage, ResultOrigin
+from gateway.calls.commands import Origin
+from gateway.calls.result import CallResult, ResultMessage
 from gateway.delivery.callback import CallbackDestination
 from gateway.delivery.outbox import Outbox
 from gateway.delivery.registry import Destination, DestinationRegistry
@@ -62,7 +63,7 @@ def result(call_id: str) -> dict[str, Any]:
             ResultMessage(role="user", content="Hi, tell me more."),
         ]
         * 5,
-        origin=ResultOrigin(kind="hook", name="crm"),
+        origin=Origin(kind="hook", name="crm"),
         started_at=now,
         ended_at=now,
     ).model_dump(mode="json")

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gateway.validation import first_problem
+
 
 class ConfigError(Exception):
     """The config file is wrong; the message names the file, the table and the key."""
@@ -42,10 +44,7 @@ class GatewayConfig(BaseModel):
 
 def describe_error(path: Path | str, table: str, exc: ValidationError) -> str:
     """One line: `gateway.toml: [hooks.x] key: problem`."""
-    error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"]) or "(table)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{path}: [{table}] {key}: {message}"
+    return f"{path}: [{table}] {first_problem(exc, '(table)')}"
 
 
 def load_config(path: Path | None) -> GatewayConfig:

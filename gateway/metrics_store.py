@@ -9,19 +9,16 @@ of N processes each keeping a copy that goes stale.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
-import sqlalchemy as sa
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from gateway.limits.policy import CallLimits
+from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.deliveries import FINAL_STATES
-from gateway.store.tables import CallRow, DeliveryRow, EndpointRow, utcnow
-
-# A delivery whose work is over; everything else with a due time is waiting to be sent.
-SETTLED_DELIVERY_STATES = tuple(str(state) for state in FINAL_STATES)
+from gateway.store.deliveries import DeliveryRepository
+from gateway.store.endpoints import EndpointRepository
+from gateway.store.tables import utcnow
 
 Counts = dict[tuple[str, ...], float]
 
@@ -42,33 +39,14 @@ class StoreGauges(Collector):
         """Read the store's counts (one short transaction)."""
         now = utcnow()
         async with db.session() as session:
-            calls = await session.execute(
-                sa.select(CallRow.state, sa.func.count()).group_by(CallRow.state)
-            )
-            deliveries = await session.execute(
-                sa.select(DeliveryRow.destination, DeliveryRow.state, sa.func.count()).group_by(
-                    DeliveryRow.destination, DeliveryRow.state
-                )
-            )
-            disabled = await session.execute(
-                sa.select(EndpointRow.destination, sa.func.count())
-                .where(EndpointRow.disabled_at.is_not(None))
-                .group_by(EndpointRow.destination)
-            )
-            oldest: datetime | None = (
-                await session.execute(
-                    sa.select(sa.func.min(DeliveryRow.next_attempt_at)).where(
-                        DeliveryRow.next_attempt_at <= now,
-                        DeliveryRow.delivered_at.is_(None),
-                        DeliveryRow.state.not_in(SETTLED_DELIVERY_STATES),
-                    )
-                )
-            ).scalar_one_or_none()
-            self.calls = {(state,): n for state, n in calls.all()}
-            self.deliveries = {(kind, state): n for kind, state, n in deliveries.all()}
-            self.disabled = {(kind,): n for kind, n in disabled.all()}
-        if oldest is not None and oldest.tzinfo is None:  # SQLite's func.min loses the zone
-            oldest = oldest.replace(tzinfo=now.tzinfo)
+            calls = await CallRepository(session).count_by_state()
+            deliveries = DeliveryRepository(session)
+            by_destination = await deliveries.count_by_destination_and_state()
+            oldest = await deliveries.oldest_due(now)
+            disabled = await EndpointRepository(session).disabled_counts()
+        self.calls = {(state,): n for state, n in calls.items()}
+        self.deliveries = {key: n for key, n in by_destination.items()}
+        self.disabled = {(kind,): n for kind, n in disabled.items()}
         self.oldest_due_seconds = (now - oldest).total_seconds() if oldest else 0.0
 
     async def refresh_limits(self, limits: CallLimits) -> None:

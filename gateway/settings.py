@@ -11,9 +11,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.calls.links import template_problem
 from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
-from gateway.join.links import template_problem
+from gateway.limits.rules import zone
 from gateway.plugins import settings_classes
+from gateway.validation import what
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/gateway.db"
 
@@ -90,7 +92,7 @@ class Settings(SettingsSection):
     recording_link_ttl_seconds: int = Field(default=2_592_000, gt=0)
     # Live transcripts: at most one sync of a call's live destination per this many seconds.
     live_update_interval_seconds: float = Field(default=1.0, ge=0.2, le=60)
-    # The upstream's per-request timeout; not in DESIGN.md's table because few need it.
+    # The upstream's per-request timeout; few need to change it.
     oneinbox_timeout_seconds: float = Field(default=15.0, gt=0)
     # Connections to OneInbox kept open at most (Slack's starts in flight and the tracker
     # share them); more requests wait for one.
@@ -176,8 +178,6 @@ class Settings(SettingsSection):
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         if value is not None:
-            from gateway.limits.rules import zone
-
             zone(value)
         return value
 
@@ -306,8 +306,7 @@ class Settings(SettingsSection):
 def _one_line(exc: ValidationError) -> SettingsError:
     error = exc.errors()[0]
     name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return SettingsError(f"{name}: {message}")
+    return SettingsError(f"{name}: {what(error)}")
 
 
 def load_settings(

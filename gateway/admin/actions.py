@@ -6,7 +6,7 @@ import os
 
 from gateway.admin.models import StartCallRequest
 from gateway.calls.commands import (
-    Destination,
+    DestinationSpec,
     Origin,
     StartedCall,
     StartedPhoneCall,
@@ -31,7 +31,7 @@ async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin)
 
     Cheap checks come first so a bad request costs no upstream call and changes nothing.
     """
-    destinations: list[Destination] = []
+    destinations: list[DestinationSpec] = []
     if request.callback is not None:  # before the agent: resolving one may create it upstream
         destinations.append(await _callback_destination(ctx, request))
     try:
@@ -93,14 +93,11 @@ async def start_phone_call(
         raise upstream_problem(exc) from None
 
 
-async def _callback_destination(ctx: AppContext, request: StartCallRequest) -> Destination:
+async def _callback_destination(ctx: AppContext, request: StartCallRequest) -> DestinationSpec:
     assert request.callback is not None
     callback = request.callback
     await check_callback_target(ctx, callback.url, callback.secret_env)
-    config: dict[str, str] = {"url": callback.url}
-    if callback.secret_env is not None:
-        config["secret_env"] = callback.secret_env
-    return Destination(kind="callback", key=callback.url, config=config)
+    return DestinationSpec.callback(callback.url, callback.secret_env)
 
 
 async def stop_call(ctx: AppContext, call_id: str) -> None:

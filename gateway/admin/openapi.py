@@ -29,6 +29,18 @@ from gateway.admin.models import (
     StartedCallBody,
     StopAccepted,
 )
+from gateway.admin.openapi_parts import (
+    ADMIN,
+    PAGING,
+    error_answers,
+    json_answer,
+    json_content,
+    path_param,
+    query_param,
+    schema_ref,
+    started_with_links,
+    webhooks,
+)
 from gateway.calls.states import CallState
 from gateway.context import AppContext
 from gateway.delivery.callback import CallbackEvent
@@ -51,82 +63,10 @@ MODELS: list[type[BaseModel]] = [
     StopAccepted,
 ]
 REQUESTS: tuple[type[BaseModel], ...] = (StartCallRequest, SendTestEventRequest)
-ERRORS = {
-    400: "Malformed JSON or query",
-    401: "Missing or wrong bearer token",
-    404: "Unknown id, or the admin API is off (no ADMIN_TOKEN)",
-    409: "The delivery already reached its destination",
-    413: "Body over 1 MiB",
-    415: "Body is not application/json",
-    422: "A field is missing or wrong",
-    429: "Too many requests, or too many wrong tokens from this address (Retry-After)",
-    431: "Request headers over 32 KiB (or one over 8 KiB)",
-    502: "OneInbox failed or refused",
-    503: "The store cannot write, or OneInbox asks to wait longer than the request may",
-}
-# Any route may answer these: the lock-out after wrong tokens, the header limit, a full store.
-ALWAYS = (429, 431, 503)
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-def _answer(status: int, description: str, model: str) -> dict[str, Any]:
-    return {str(status): {"description": description, **_json_content(_ref(model))}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for status in sorted({*statuses, *ALWAYS}):
-        out.update(_answer(status, ERRORS[status], "ErrorBody"))
-    return out
-
-
-def _path_param(name: str, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
-    }
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
-
-
-PAGING = [
-    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size (50)"),
-    _query("offset", {"type": "integer", "minimum": 0, "maximum": 1000000}, "rows to skip"),
-]
-ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
-
-
-def _started_with_links() -> dict[str, Any]:
-    """201 for a started call, linked to the operations that take its id."""
-    answer = _answer(201, "Started; share join_url with the participant", "StartedCallBody")
-    call_id = {"call_id": "$response.body#/call_id"}
-    answer["201"]["links"] = {
-        "GetCall": {"operationId": "getCall", "parameters": call_id},
-        "StopCall": {"operationId": "stopCall", "parameters": call_id},
-    }
-    return answer
 
 
 def _admin_paths() -> dict[str, Any]:
-    call_id = _path_param("call_id", "the OneInbox call id")
+    call_id = path_param("call_id", "the OneInbox call id")
     return {
         "/api/calls": {
             "get": {
@@ -134,7 +74,7 @@ def _admin_paths() -> dict[str, Any]:
                 "operationId": "listCalls",
                 "security": ADMIN,
                 "parameters": [
-                    _query(
+                    query_param(
                         "state",
                         {"type": "string", "enum": [str(s) for s in CallState]},
                         "only calls in this state",
@@ -142,18 +82,18 @@ def _admin_paths() -> dict[str, Any]:
                     *PAGING,
                 ],
                 "responses": {
-                    **_answer(200, "A page of calls", "CallPage"),
-                    **_errors(400, 401, 404),
+                    **json_answer(200, "A page of calls", "CallPage"),
+                    **error_answers(400, 401, 404),
                 },
             },
             "post": {
                 "summary": "Start a web call; the result goes to the optional callback",
                 "operationId": "startCall",
                 "security": ADMIN,
-                "requestBody": {"required": True, **_json_content(_ref("StartCallRequest"))},
+                "requestBody": {"required": True, **json_content(schema_ref("StartCallRequest"))},
                 "responses": {
-                    **_started_with_links(),
-                    **_errors(400, 401, 404, 413, 415, 422, 502),
+                    **started_with_links(),
+                    **error_answers(400, 401, 404, 413, 415, 422, 502),
                 },
             },
         },
@@ -163,7 +103,10 @@ def _admin_paths() -> dict[str, Any]:
                 "operationId": "getCall",
                 "security": ADMIN,
                 "parameters": [call_id],
-                "responses": {**_answer(200, "The call", "CallDetail"), **_errors(401, 404)},
+                "responses": {
+                    **json_answer(200, "The call", "CallDetail"),
+                    **error_answers(401, 404),
+                },
             }
         },
         "/api/calls/{call_id}/stop": {
@@ -173,8 +116,8 @@ def _admin_paths() -> dict[str, Any]:
                 "security": ADMIN,
                 "parameters": [call_id],
                 "responses": {
-                    **_answer(202, "Stop requested", "StopAccepted"),
-                    **_errors(401, 404, 422, 502),
+                    **json_answer(202, "Stop requested", "StopAccepted"),
+                    **error_answers(401, 404, 422, 502),
                 },
             }
         },
@@ -184,13 +127,15 @@ def _admin_paths() -> dict[str, Any]:
                 "operationId": "listDeliveries",
                 "security": ADMIN,
                 "parameters": [
-                    _query("state", {"type": "string", "maxLength": 16}, "only this state"),
-                    _query("failed", {"type": "boolean"}, "only deliveries the outbox gave up"),
+                    query_param("state", {"type": "string", "maxLength": 16}, "only this state"),
+                    query_param(
+                        "failed", {"type": "boolean"}, "only deliveries the outbox gave up"
+                    ),
                     *PAGING,
                 ],
                 "responses": {
-                    **_answer(200, "A page of deliveries", "DeliveryPage"),
-                    **_errors(400, 401, 404),
+                    **json_answer(200, "A page of deliveries", "DeliveryPage"),
+                    **error_answers(400, 401, 404),
                 },
             }
         },
@@ -199,10 +144,10 @@ def _admin_paths() -> dict[str, Any]:
                 "summary": "Send a delivery again now, with the same id",
                 "operationId": "replayDelivery",
                 "security": ADMIN,
-                "parameters": [_path_param("delivery_id", "the delivery (webhook) id")],
+                "parameters": [path_param("delivery_id", "the delivery (webhook) id")],
                 "responses": {
-                    **_answer(202, "Queued again", "ReplayAccepted"),
-                    **_errors(401, 404, 409),
+                    **json_answer(202, "Queued again", "ReplayAccepted"),
+                    **error_answers(401, 404, 409),
                 },
             }
         },
@@ -211,8 +156,10 @@ def _admin_paths() -> dict[str, Any]:
 
 
 def _destination_paths() -> dict[str, Any]:
-    dst = _path_param("destination_id", "the destination id (dst_…)")
-    sent = _answer(200, "The receiver's answer (ok false: it refused or failed)", "SentTestEvent")
+    dst = path_param("destination_id", "the destination id (dst_…)")
+    sent = json_answer(
+        200, "The receiver's answer (ok false: it refused or failed)", "SentTestEvent"
+    )
 
     def post(summary: str, op: str, answer: dict[str, Any], *errors: int) -> dict[str, Any]:
         return {
@@ -221,7 +168,7 @@ def _destination_paths() -> dict[str, Any]:
                 "operationId": op,
                 "security": ADMIN,
                 "parameters": [dst],
-                "responses": {**answer, **_errors(*errors)},
+                "responses": {**answer, **error_answers(*errors)},
             }
         }
 
@@ -232,8 +179,8 @@ def _destination_paths() -> dict[str, Any]:
                 "operationId": "listDestinations",
                 "security": ADMIN,
                 "responses": {
-                    **_answer(200, "Every destination", "DestinationPage"),
-                    **_errors(401, 404),
+                    **json_answer(200, "Every destination", "DestinationPage"),
+                    **error_answers(401, 404),
                 },
             }
         },
@@ -242,14 +189,17 @@ def _destination_paths() -> dict[str, Any]:
                 "summary": "Send a signed webhook.test event to a callback URL",
                 "operationId": "sendTestEvent",
                 "security": ADMIN,
-                "requestBody": {"required": True, **_json_content(_ref("SendTestEventRequest"))},
-                "responses": {**sent, **_errors(400, 401, 404, 413, 415, 422)},
+                "requestBody": {
+                    "required": True,
+                    **json_content(schema_ref("SendTestEventRequest")),
+                },
+                "responses": {**sent, **error_answers(400, 401, 404, 413, 415, 422)},
             }
         },
         "/api/destinations/{destination_id}/enable": post(
             "Enable a disabled destination: its held deliveries are due now",
             "enableDestination",
-            _answer(200, "Enabled (or it was not disabled)", "EnableAccepted"),
+            json_answer(200, "Enabled (or it was not disabled)", "EnableAccepted"),
             401,
             404,
         ),
@@ -294,10 +244,10 @@ def _hook_paths(hook_names: list[str]) -> dict[str, Any]:
                 "create_agent answers agent_id, llm_id.",
                 "operationId": "runHook",
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": name}],
-                "requestBody": {"required": True, **_json_content({"type": "object"})},
+                "requestBody": {"required": True, **json_content({"type": "object"})},
                 "responses": {
-                    "202": {"description": "Accepted", **_json_content(started)},
-                    **_errors(400, 401, 404, 409, 413, 415, 422, 429, 502),
+                    "202": {"description": "Accepted", **json_content(started)},
+                    **error_answers(400, 401, 404, 409, 413, 415, 422, 429, 502),
                 },
             }
         },
@@ -305,11 +255,11 @@ def _hook_paths(hook_names: list[str]) -> dict[str, Any]:
             "post": {
                 "summary": "OneInbox call events: a hint to re-read the call",
                 "operationId": "oneinboxWebhook",
-                "requestBody": {"required": True, **_json_content({"type": "object"})},
+                "requestBody": {"required": True, **json_content({"type": "object"})},
                 "responses": {
                     "200": {"description": "Noted"},
                     "202": {"description": "Noted"},
-                    **_errors(400, 401, 413),
+                    **error_answers(400, 401, 413),
                 },
             }
         },
@@ -323,7 +273,7 @@ def _operations_paths() -> dict[str, Any]:
             "get": {
                 "summary": "The process is alive",
                 "operationId": "healthz",
-                "responses": {"200": {"description": "Alive", **_json_content(plain)}},
+                "responses": {"200": {"description": "Alive", **json_content(plain)}},
             }
         },
         "/readyz": {
@@ -331,8 +281,8 @@ def _operations_paths() -> dict[str, Any]:
                 "summary": "The store is reachable",
                 "operationId": "readyz",
                 "responses": {
-                    "200": {"description": "Ready", **_json_content(plain)},
-                    "503": {"description": "Not ready", **_json_content(plain)},
+                    "200": {"description": "Ready", **json_content(plain)},
+                    "503": {"description": "Not ready", **json_content(plain)},
                 },
             }
         },
@@ -342,12 +292,12 @@ def _operations_paths() -> dict[str, Any]:
                 "description": "Signed per call: no token needed. Never the transcript.",
                 "operationId": "callStatus",
                 "parameters": [
-                    _path_param("call_id", "The call's id"),
-                    _path_param("signature", "The link's signature"),
+                    path_param("call_id", "The call's id"),
+                    path_param("signature", "The link's signature"),
                 ],
                 "responses": {
-                    "200": {"description": "The call", **_json_content(plain)},
-                    "404": {"description": "Unknown call or signature", **_json_content(plain)},
+                    "200": {"description": "The call", **json_content(plain)},
+                    "404": {"description": "Unknown call or signature", **json_content(plain)},
                 },
             }
         },
@@ -363,62 +313,6 @@ def _operations_paths() -> dict[str, Any]:
                 },
             }
         },
-    }
-
-
-def _header(name: str, description: str, example: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "header",
-        "required": True,
-        "description": description,
-        "schema": {"type": "string"},
-        "example": example,
-    }
-
-
-def _webhook(summary: str, description: str, body: str) -> dict[str, Any]:
-    return {
-        "post": {
-            "summary": summary,
-            "description": description,
-            "parameters": [
-                _header("webhook-id", "Stable across retries: deduplicate on it", "msg_…"),
-                _header("webhook-timestamp", "Unix seconds of this try", "1767225600"),
-                _header(
-                    "webhook-signature",
-                    "v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>; several "
-                    "separated by spaces while a secret is rotated",
-                    "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
-                ),
-            ],
-            "requestBody": {"required": True, **_json_content(_ref(body))},
-            "responses": {
-                "2XX": {"description": "Received (also for a webhook-id already seen)"},
-                "410": {"description": "Gone: the gateway stops delivering here"},
-                "default": {"description": "Anything else is retried (Retry-After honoured)"},
-            },
-        }
-    }
-
-
-def _webhooks() -> dict[str, Any]:
-    """What the gateway POSTs to a `callback` destination (Standard Webhooks)."""
-    return {
-        "callResult": _webhook(
-            "A call's result, signed (Standard Webhooks)",
-            "Sent once per call and destination, retried on a schedule with the same "
-            "webhook-id and body until a 2xx. Verify the signature over the raw body with a "
-            "Standard Webhooks library and the destination's whsec_ secret, then deduplicate "
-            "on webhook-id.",
-            "CallbackEvent",
-        ),
-        "testEvent": _webhook(
-            "A test event (Send a test event), signed like a result",
-            "Sent once, when an operator asks (dashboard, CLI, admin API), never retried; "
-            "no call is behind it. Verify it like a result and answer 2xx.",
-            "TestEvent",
-        ),
     }
 
 
@@ -445,7 +339,7 @@ def build_spec(hook_names: list[str]) -> dict[str, Any]:
             "(bearer ADMIN_TOKEN) to follow calls and replay deliveries.",
         },
         "paths": {**_admin_paths(), **_hook_paths(hook_names), **_operations_paths()},
-        "webhooks": _webhooks(),
+        "webhooks": webhooks(),
         "components": {
             "schemas": schemas.get("$defs", {}),
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},

@@ -19,6 +19,7 @@ from gateway.admin.models import (
 )
 from gateway.calls.phone import mask
 from gateway.delivery import replay
+from gateway.http.errors import HTTPProblem
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.deliveries import GAVE_UP_STATES, DeliveryRepository
@@ -26,14 +27,6 @@ from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcno
 
 # Deliveries the outbox is not trying: it gave up on them, or their endpoint is disabled.
 FAILED_DELIVERY_STATES = tuple(str(s) for s in GAVE_UP_STATES)
-
-
-class UnknownDelivery(LookupError):
-    """No delivery has that id."""
-
-
-class NotReplayable(Exception):
-    """The delivery already reached its destination; the message says so."""
 
 
 def call_summary(row: CallRow) -> CallSummary:
@@ -161,13 +154,16 @@ async def list_deliveries(
 
 
 async def replay_delivery(db: Database, delivery_id: str, *, by: str) -> DeliveryView:
-    """Queue a dead or disabled delivery again, now, with the same id (the outbox's replay)."""
+    """Queue a dead or disabled delivery again, now, with the same id (the outbox's replay).
+
+    Raises 404 `unknown_delivery` or 409 `not_replayable` (with the reason) when it cannot.
+    """
     try:
         row = await replay.replay_delivery(db, delivery_id, by=by)
     except replay.UnknownDeliveryError:
-        raise UnknownDelivery(delivery_id) from None
+        raise HTTPProblem(404, "unknown_delivery", "no delivery has that id") from None
     except replay.NotReplayableError as exc:
-        raise NotReplayable(str(exc)) from None
+        raise HTTPProblem(409, "not_replayable", str(exc)) from None
     return delivery_view(row)
 
 

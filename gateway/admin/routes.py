@@ -1,4 +1,4 @@
-"""`/api/*`: the admin API (DESIGN.md), behind `Authorization: Bearer <ADMIN_TOKEN>`."""
+"""`/api/*`: the admin API (see `/openapi.json`), behind `Authorization: Bearer <ADMIN_TOKEN>`."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
 from gateway.http.lockout import FailedAuthLockout
 from gateway.oneinbox.retry import CALLER_DEADLINE_SECONDS, answer_within
+from gateway.validation import first_problem
 
 Handler = Callable[[Request], Awaitable[Response]]
 MAX_PAGE = 200
@@ -58,9 +59,7 @@ def _bool_param(request: Request, name: str) -> bool:
 
 def validation_problem(exc: pydantic.ValidationError) -> HTTPProblem:
     """The first problem of a body, named by its field (never echoing the value)."""
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "body"
-    return HTTPProblem(422, "invalid_body", f"{where}: {error['msg']}")
+    return HTTPProblem(422, "invalid_body", first_problem(exc))
 
 
 def admin_routes(ctx: AppContext) -> list[Route]:
@@ -124,12 +123,7 @@ def admin_routes(ctx: AppContext) -> list[Route]:
 
     async def replay(request: Request) -> Response:
         delivery_id = request.path_params["delivery_id"]
-        try:
-            view = await queries.replay_delivery(ctx.db, delivery_id, by="admin-api")
-        except queries.UnknownDelivery:
-            raise HTTPProblem(404, "unknown_delivery", "no delivery has that id") from None
-        except queries.NotReplayable as exc:
-            raise HTTPProblem(409, "not_replayable", str(exc)) from None
+        view = await queries.replay_delivery(ctx.db, delivery_id, by="admin-api")
         answer = ReplayAccepted(
             delivery_id=view.id, state=view.state, next_attempt_at=view.next_attempt_at
         )

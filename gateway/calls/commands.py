@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -10,14 +10,18 @@ E164 = r"^\+[1-9][0-9]{1,14}$"
 
 
 class Origin(BaseModel):
-    """Where a request came from, so a result can always be traced back."""
+    """Where a request came from, so a result can always be traced back.
 
-    kind: Literal["slack", "hook", "admin", "dashboard"]
+    `kind` names the origin: `hook`, `admin`, `dashboard`, or an integration's own (`slack`).
+    A call's result carries the same origin back to its destinations.
+    """
+
+    kind: str
     name: str
     context: dict[str, Any] = Field(default_factory=dict)
 
 
-class Destination(BaseModel):
+class DestinationSpec(BaseModel):
     """Where a call's result goes: a registered destination name and its (secret-free) config.
 
     `key` tells two destinations of the same kind apart (a URL, a channel); the outbox keeps one
@@ -28,6 +32,17 @@ class Destination(BaseModel):
     key: str
     config: dict[str, Any] = Field(default_factory=dict)
 
+    @classmethod
+    def callback(cls, url: str, secret_env: str | None = None) -> DestinationSpec:
+        """A signed (when `secret_env` names the secret's variable) POST of the result to `url`.
+
+        The URL must have passed the SSRF guard (`gateway.delivery.ssrf`) before.
+        """
+        config: dict[str, Any] = {"url": url}
+        if secret_env is not None:
+            config["secret_env"] = secret_env
+        return cls(kind="callback", key=url, config=config)
+
 
 class StartWebCall(BaseModel):
     agent: str  # an agent id (agt_… or a UUID) or a name the gateway knows
@@ -35,7 +50,7 @@ class StartWebCall(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     overrides: dict[str, Any] | None = None
     origin: Origin
-    destinations: list[Destination] = Field(default_factory=list)
+    destinations: list[DestinationSpec] = Field(default_factory=list)
 
 
 class StartPhoneCall(BaseModel):
@@ -47,7 +62,7 @@ class StartPhoneCall(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     origin: Origin
-    destinations: list[Destination] = Field(default_factory=list)
+    destinations: list[DestinationSpec] = Field(default_factory=list)
 
 
 class CreateAgent(BaseModel):

@@ -16,11 +16,12 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.calls.commands import Origin
+from gateway.calls.links import JoinLinks
 from gateway.calls.machine import CallMachine
-from gateway.calls.result import CallResult, ResultOrigin
-from gateway.calls.states import CallState, IllegalTransition
-from gateway.delivery.outbox import Outbox
-from gateway.join.links import JoinLinks
+from gateway.calls.queue import ResultQueue
+from gateway.calls.result import CallResult
+from gateway.calls.states import POLLED, CallState, IllegalTransition
 from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
 from gateway.recordings.links import RecordingLinks
@@ -29,9 +30,6 @@ from gateway.store.tables import CallEventRow, CallRow, utcnow
 
 log = structlog.get_logger(__name__)
 
-# States in which the tracker still looks at a call upstream (`expired`: it was stopped and
-# its end record is still to be read).
-POLLED_STATES = (CallState.STARTED, CallState.LIVE, CallState.ENDED, CallState.EXPIRED)
 # `next_poll_at` of a call a webhook hinted about: earlier than any real time, so it is
 # looked at before every merely overdue call.
 HINTED_AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -75,7 +73,7 @@ class CallProgress:
     def __init__(
         self,
         db: Database,
-        outbox: Outbox,
+        outbox: ResultQueue,
         links: JoinLinks,
         timing: Timing,
         *,
@@ -95,7 +93,7 @@ class CallProgress:
         async with self.db.session() as session:
             calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
-            if row is None or row.state not in POLLED_STATES:
+            if row is None or row.state not in POLLED:
                 return Step()
             try:
                 step, next_in = await self._advance(session, calls, row, upstream)
@@ -187,7 +185,7 @@ class CallProgress:
         )
 
     async def _result(self, session: AsyncSession, row: CallRow, upstream: Call) -> CallResult:
-        origin = ResultOrigin(
+        origin = Origin(
             kind=row.origin_kind, name=row.origin_name, context=row.origin_context or {}
         )
         result = CallResult.from_call(
@@ -223,7 +221,7 @@ class CallProgress:
         row.poll_count += 1
         row.lease_owner = None
         row.lease_expires_at = None
-        if next_in is None or row.state not in POLLED_STATES:
+        if next_in is None or row.state not in POLLED:
             row.next_poll_at = None
             return
         planned = utcnow() + timedelta(seconds=next_in)
@@ -236,7 +234,7 @@ class CallProgress:
         async with self.db.session() as session:
             calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
-            if row is None or row.state not in POLLED_STATES:
+            if row is None or row.state not in POLLED:
                 return
             try:
                 await calls.transition(
@@ -259,7 +257,7 @@ class CallProgress:
         """The look failed (upstream error): try again after `delay` seconds."""
         async with self.db.session() as session:
             row = await CallMachine(session).get(call_id, for_update=True)
-            if row is None or row.state not in POLLED_STATES:
+            if row is None or row.state not in POLLED:
                 return
             self._schedule(row, delay, leased_until)
             row.last_error = error

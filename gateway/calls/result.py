@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.calls.commands import Origin
 from gateway.calls.phone import mask
 from gateway.oneinbox.models import Call
 
@@ -20,19 +21,13 @@ UNANSWERED_OUTCOMES = {
 }
 
 
-class ResultOrigin(BaseModel):
-    kind: str
-    name: str
-    context: dict[str, Any] = Field(default_factory=dict)
-
-
 class ResultMessage(BaseModel):
     role: str
     content: str
 
 
 class CallResult(BaseModel):
-    """The contract every destination receives (DESIGN.md)."""
+    """The contract every destination receives (its JSON is the callback payload)."""
 
     call_id: str
     agent_id: str
@@ -44,7 +39,7 @@ class CallResult(BaseModel):
     messages: list[ResultMessage] = Field(default_factory=list)
     recording_url: str | None = None
     end_reason: str | None = None
-    origin: ResultOrigin
+    origin: Origin
     started_at: datetime | None = None
     ended_at: datetime | None = None
     analysis_missing: bool = False  # delivered without waiting any longer for the analysis
@@ -67,7 +62,7 @@ class CallResult(BaseModel):
         cls,
         call: Call,
         *,
-        origin: ResultOrigin,
+        origin: Origin,
         agent_name: str | None = None,
         call_type: str | None = None,
         to_number: str | None = None,

@@ -26,10 +26,10 @@ from gateway.calls.commands import (
     StartWebCall,
 )
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.links import JoinCredentials, JoinLinks
 from gateway.calls.phone import mask
 from gateway.calls.states import CallState
 from gateway.config import GatewayConfig
-from gateway.join.links import JoinCredentials, JoinLinks
 from gateway.limits.policy import CallLimits, Reservation
 from gateway.limits.rules import CallKind, LimitRules, Usage
 from gateway.logging import redactor
@@ -40,6 +40,7 @@ from gateway.store import idempotency as intents
 from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
+from gateway.store.deliveries import DeliveryRepository
 from gateway.store.idempotency import Claim, Intent
 from gateway.store.tables import CallRow, utcnow
 
@@ -428,6 +429,22 @@ class CallService:
             origin_name=command.origin.name,
         )
         return started
+
+    async def update_destination(
+        self,
+        call_id: str,
+        key: str,
+        changes: dict[str, Any],
+        *,
+        origin_context: dict[str, Any] | None = None,
+    ) -> None:
+        """Merge `changes` into the config of the call's destination `key` (and of its queued
+        deliveries), and `origin_context` into the call's: how an integration points a result
+        somewhere it learned of after the start (a Slack card's thread)."""
+        async with self.db.session() as session:
+            calls = CallRepository(session)
+            if await calls.merge_destination_config(call_id, key, changes, origin_context or {}):
+                await DeliveryRepository(session).merge_pending_config(call_id, key, changes)
 
     async def stop_call(self, call_id: str) -> None:
         """Ask OneInbox to end a call the gateway started; the tracker sees the end."""

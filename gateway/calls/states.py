@@ -24,8 +24,11 @@ class IllegalTransition(Exception):
 
 
 TERMINAL = frozenset({CallState.DELIVERED, CallState.LOST})
-# States in which the gateway still needs to look at the call upstream.
-TRACKED = frozenset({CallState.STARTED, CallState.LIVE, CallState.ENDED})
+# States in which the tracker still looks at a call upstream (`expired`: it was stopped and
+# its end record is still to be read).
+POLLED = frozenset({CallState.STARTED, CallState.LIVE, CallState.ENDED, CallState.EXPIRED})
+# States in which someone may still join the call (or, in local mode, end it by hand).
+JOINABLE = frozenset({CallState.STARTED, CallState.LIVE})
 
 ALLOWED: dict[CallState, frozenset[CallState]] = {
     CallState.STARTED: frozenset(

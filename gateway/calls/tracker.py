@@ -15,22 +15,22 @@ import contextlib
 import math
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 import structlog
 
 from gateway.calls.budget import UpstreamBudget
-from gateway.calls.progress import HINTED_AT, POLLED_STATES, CallProgress, Step
-from gateway.delivery.outbox import Outbox
+from gateway.calls.progress import HINTED_AT, CallProgress, Step
+from gateway.calls.queue import ResultQueue
+from gateway.calls.states import POLLED
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import NotFoundError, OneInboxError, RateLimitedError
+from gateway.store.call_leases import CallLeaseRepository
 from gateway.store.database import Database
-from gateway.store.tables import CallRow, utcnow
+from gateway.store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=60)
 MAX_PAUSE = 60.0
-POLLED = [str(s) for s in POLLED_STATES]
 
 
 class CallTracker:
@@ -43,7 +43,7 @@ class CallTracker:
         db: Database,
         client: OneInboxClient,
         progress: CallProgress,
-        outbox: Outbox,
+        outbox: ResultQueue,
         *,
         identity: str,
         budget: UpstreamBudget,
@@ -68,12 +68,7 @@ class CallTracker:
         """Start the loop; on SQLite first take back calls a dead process had claimed."""
         if not self.db.is_postgres:
             async with self.db.session() as session:
-                await session.execute(
-                    sa.update(CallRow)
-                    .where(CallRow.state.in_(POLLED), CallRow.lease_owner.is_not(None))
-                    .values(next_poll_at=utcnow(), lease_owner=None, lease_expires_at=None)
-                    .execution_options(synchronize_session=False)
-                )
+                await CallLeaseRepository(session, POLLED).release()
         self._stopping = False
         self._loop_task = asyncio.create_task(self._run(), name=self.name)
 
@@ -92,12 +87,7 @@ class CallTracker:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         async with self.db.session() as session:
-            await session.execute(
-                sa.update(CallRow)
-                .where(CallRow.lease_owner == self.identity, CallRow.state.in_(POLLED))
-                .values(next_poll_at=utcnow(), lease_owner=None, lease_expires_at=None)
-                .execution_options(synchronize_session=False)
-            )
+            await CallLeaseRepository(session, POLLED).release(self.identity)
 
     def wake(self) -> None:
         """Look for due calls now (a webhook hint arrived)."""
@@ -106,42 +96,18 @@ class CallTracker:
     async def hint(self, call_id: str) -> bool:
         """Make a call due before all others; False when it is unknown or no longer tracked."""
         async with self.db.session() as session:
-            result = await session.execute(
-                sa.update(CallRow)
-                .where(CallRow.id == call_id, CallRow.state.in_(POLLED))
-                .values(next_poll_at=HINTED_AT)
-                .execution_options(synchronize_session=False)
-            )
-            found = int(result.rowcount) == 1  # type: ignore[attr-defined]
+            found = await CallLeaseRepository(session, POLLED).move_up(call_id, HINTED_AT)
         if found:
             self.wake()
         return found
 
     async def claim_due(self, limit: int) -> list[tuple[str, datetime]]:
         """Lease up to `limit` due calls (hinted ones first); (call id, lease end) pairs."""
-        now = utcnow()
-        leased_until = now + LEASE
+        leased_until = utcnow() + LEASE
         async with self.db.session() as session:
-            stmt = (
-                sa.select(CallRow.id)
-                .where(CallRow.state.in_(POLLED), CallRow.next_poll_at <= now)
-                .order_by(CallRow.next_poll_at)
-                .limit(limit)
+            ids = await CallLeaseRepository(session, POLLED).claim_due(
+                self.identity, limit=limit, until=leased_until, skip_locked=self.db.is_postgres
             )
-            if self.db.is_postgres:
-                stmt = stmt.with_for_update(skip_locked=True)
-            ids = list((await session.execute(stmt)).scalars().all())
-            if ids:
-                await session.execute(
-                    sa.update(CallRow)
-                    .where(CallRow.id.in_(ids))
-                    .values(
-                        next_poll_at=leased_until,
-                        lease_owner=self.identity,
-                        lease_expires_at=leased_until,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
         return [(call_id, leased_until) for call_id in ids]
 
     async def _run(self) -> None:

@@ -29,6 +29,7 @@ from gateway.http.errors import HTTPProblem
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import OneInboxError
 from gateway.settings import Settings
+from gateway.validation import first_problem
 
 log = structlog.get_logger(__name__)
 
@@ -83,9 +84,7 @@ def webhook_routes(
         try:
             event = OneInboxEvent.model_validate(data)
         except pydantic.ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"]) or "body"
-            raise HTTPProblem(422, "invalid_event", f"{where}: {error['msg']}") from None
+            raise HTTPProblem(422, "invalid_event", first_problem(exc)) from None
         if on_event is not None and await on_event(event.event, data):
             return JSONResponse({"accepted": True, "tracked": True}, status_code=202)
         tracked = await tracker.hint(event.call_id)

@@ -20,14 +20,15 @@ from gateway.admin import actions, queries
 from gateway.admin.auth import token_matches
 from gateway.admin.models import StartCallRequest
 from gateway.calls.commands import CreateAgent, Origin
-from gateway.calls.states import TERMINAL, TRACKED
+from gateway.calls.states import JOINABLE, TERMINAL
 from gateway.context import AppContext
 from gateway.dashboard import charts, listing, revocations
 from gateway.dashboard.destinations import destination_routes, disabled_count
 from gateway.dashboard.forms import read_form, require_csrf
 from gateway.dashboard.session import COOKIE, LIFETIME_SECONDS, DashboardSession, SessionSigner
 from gateway.http.errors import HTTPProblem
-from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.http.retry_after import retry_after_header
+from gateway.limits.buckets import Budget, RateLimiter
 from gateway.live.stream import DONE_STATES, transcript_response
 from gateway.oneinbox.errors import OneInboxError
 from gateway.oneinbox.problems import upstream_problem
@@ -225,7 +226,7 @@ class Dashboard:
         if detail is None:
             raise HTTPProblem(404, "unknown_call", "the gateway has no call with that id")
         join_url = None
-        if self.settings.local_mode and detail.state in {str(s) for s in TRACKED}:
+        if self.settings.local_mode and detail.state in JOINABLE:
             join_url = await self._join_url(call_id)
         messages = (detail.result or {}).get("messages") or []
         return self.render(
@@ -236,7 +237,7 @@ class Dashboard:
                 "messages": [m for m in messages if isinstance(m, dict)],
                 "summary": (detail.result or {}).get("summary"),
                 "join_url": join_url,
-                "can_end": self.settings.local_mode and detail.state in {"started", "live"},
+                "can_end": self.settings.local_mode and detail.state in JOINABLE,
                 # The live transcript's script follows the call and reloads at its end.
                 "live": detail.state not in DONE_STATES,
                 "refresh": detail.state in DONE_STATES and detail.state not in TERMINAL_NAMES,
@@ -280,7 +281,7 @@ class Dashboard:
                 429,
                 "too_many_sign_ins",
                 "too many sign-in attempts; wait a minute",
-                headers={"Retry-After": RateLimiter.retry_after(wait)},
+                headers={"Retry-After": retry_after_header(wait)},
             )
         form = await read_form(request)
         if self.token is None:
@@ -304,12 +305,7 @@ class Dashboard:
         form = await read_form(request)
         require_csrf(session, form)
         delivery_id = request.path_params["delivery_id"]
-        try:
-            await queries.replay_delivery(self.ctx.db, delivery_id, by="dashboard")
-        except queries.UnknownDelivery:
-            raise HTTPProblem(404, "unknown_delivery", "no delivery has that id") from None
-        except queries.NotReplayable as exc:
-            raise HTTPProblem(409, "not_replayable", str(exc)) from None
+        await queries.replay_delivery(self.ctx.db, delivery_id, by="dashboard")
         log.info("dashboard.replayed", delivery_id=delivery_id)
         return RedirectResponse(_local_path(form.get("next")), status_code=303)
 
@@ -361,13 +357,7 @@ class Dashboard:
             )
         if answer.status_code not in (200, 409):
             raise HTTPProblem(502, "simulator_failed", f"the simulator said {answer.status_code}")
-        # Look at the call right away rather than at its next scheduled poll.
-        async with self.ctx.db.session() as s:
-            from gateway.store.calls import CallRepository
-
-            row = await CallRepository(s).get(call_id)
-            if row is not None and row.state in {str(t) for t in TRACKED}:
-                row.next_poll_at = utcnow()
+        await self.ctx.tracker.hint(call_id)  # look at it now, not at its next poll
         return RedirectResponse(f"/dashboard/calls/{call_id}", status_code=303)
 
 

@@ -31,7 +31,7 @@ from gateway.delivery.signing import (
     signing_secrets,
 )
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
-from gateway.oneinbox.retry import parse_retry_after
+from gateway.http.retry_after import parse_retry_after
 from gateway.settings import Settings
 from gateway.store.database import Database
 

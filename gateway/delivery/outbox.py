@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calls.commands import Destination as DestinationSpec
+from gateway.calls.commands import DestinationSpec
 from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult
 from gateway.calls.states import CallState, IllegalTransition
@@ -365,8 +365,3 @@ class Outbox:
             log.info("delivery.delivered", **fields)
         else:
             log.warning("delivery.failed", error=outcome.error, **fields)
-
-    @property
-    def inflight(self) -> Sequence[str]:
-        """Ids of the deliveries being tried right now in this process."""
-        return list(self._inflight)

@@ -9,7 +9,6 @@ looked at. A right credential clears the count; a quiet address is forgotten aft
 
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from gateway.http.errors import HTTPProblem
+from gateway.http.retry_after import retry_after_header
 
 
 @dataclass
@@ -61,7 +61,7 @@ class FailedAuthLockout:
                 429,
                 "too_many_failures",
                 "too many wrong credentials from this address; wait, then try again",
-                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                headers={"Retry-After": retry_after_header(wait)},
             )
 
     def failed(self, address: str) -> None:

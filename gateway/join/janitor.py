@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from gateway.join.links import JoinLinks
+from gateway.calls.links import JoinLinks
 from gateway.store.database import Database
 from gateway.workers import PeriodicWorker
 

@@ -21,11 +21,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from gateway.calls.errors import UnknownCallError
-from gateway.calls.states import CallState
+from gateway.calls.states import JOINABLE, CallState
 from gateway.context import AppContext
 from gateway.http.body import parse_json, read_body, require_json_type
 from gateway.http.errors import HTTPProblem
-from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.http.retry_after import retry_after_header
+from gateway.limits.buckets import Budget, RateLimiter
 from gateway.logging import redactor
 from gateway.oneinbox.errors import NotFoundError, OneInboxError
 from gateway.store.calls import CallRepository
@@ -44,7 +45,6 @@ LEAVE_PER_ADDRESS = Budget(requests=30, seconds=60)
 # The page polls progress every 1 s (simulated call) or 4 s: room for a few open tabs.
 PROGRESS_PER_ADDRESS = Budget(requests=300, seconds=60)
 # States in which a call can still be joined or is running.
-ON = frozenset({CallState.STARTED, CallState.LIVE})
 
 NOT_FOUND_CODE = "join_link_not_found"
 NOT_FOUND_MESSAGE = "This join link is unknown or has expired. Ask for a new link."
@@ -166,7 +166,7 @@ class JoinPage:
                     {"role": turn.role, "text": turn.text, "final": turn.final}
                     for turn in await TranscriptRepository(session).turns(row.call_id)
                 ]
-        over = call is None or CallState(call.state) not in ON
+        over = call is None or CallState(call.state) not in JOINABLE
         return JSONResponse({"over": over, "turns": turns}, headers=NO_STORE)
 
     def _limit(self, limiter: RateLimiter, key: str) -> None:
@@ -176,7 +176,7 @@ class JoinPage:
                 429,
                 "rate_limited",
                 "Too many attempts. Wait a minute, then try again.",
-                headers={"Retry-After": limiter.retry_after(wait), **NO_STORE},
+                headers={"Retry-After": retry_after_header(wait), **NO_STORE},
             )
 
     async def _check_request(self, request: Request) -> None:

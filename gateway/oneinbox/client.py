@@ -13,6 +13,7 @@ import httpx
 import pydantic
 import structlog
 
+from gateway.http.retry_after import parse_retry_after
 from gateway.oneinbox.errors import (
     AuthenticationError,
     NotFoundError,
@@ -28,8 +29,8 @@ from gateway.oneinbox.retry import (
     RetryPolicy,
     certainly_not_sent,
     fits_deadline,
-    parse_retry_after,
 )
+from gateway.validation import problems
 
 log = structlog.get_logger(__name__)
 
@@ -418,12 +419,9 @@ def _parse(model: type[M], data: Any, endpoint: str) -> M:
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-            for err in exc.errors()[:3]
-        )
         raise OneInboxError(
-            f"OneInbox sent an unexpected answer to {endpoint}: {problems}", endpoint=endpoint
+            f"OneInbox sent an unexpected answer to {endpoint}: {problems(exc)}",
+            endpoint=endpoint,
         ) from None
 
 

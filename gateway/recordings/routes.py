@@ -18,7 +18,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.http.retry_after import retry_after_header
+from gateway.limits.buckets import Budget, RateLimiter
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import NotFoundError, OneInboxError
 from gateway.recordings.links import BadRecordingLink, ExpiredRecordingLink, RecordingLinks
@@ -98,7 +99,7 @@ def recording_routes(
         address = request.client.host if request.client is not None else "unknown"
         wait = limiter.take(address)
         if wait > 0:
-            return page(request, "too_many_requests", {"Retry-After": limiter.retry_after(wait)})
+            return page(request, "too_many_requests", {"Retry-After": retry_after_header(wait)})
         try:
             call_id = links.read(request.path_params["token"])
         except BadRecordingLink:

@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.simulator.guard import ApiError, not_found, read_model, v1_route
-from gateway.simulator.state import SimulatorState, iso, new_id
+from gateway.simulator.records import iso, new_id
+from gateway.simulator.state import SimulatorState
 from gateway.simulator.webhooks import EVENTS, WebhookRecord
 
 E164 = r"^\+[1-9][0-9]{1,14}$"

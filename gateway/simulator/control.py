@@ -24,7 +24,8 @@ from gateway.simulator.guard import (
     read_model,
     validation_detail,
 )
-from gateway.simulator.state import CallRecord, SimulatorState
+from gateway.simulator.records import CallRecord
+from gateway.simulator.state import SimulatorState
 
 
 class ScriptedEnd(BaseModel):

@@ -18,7 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from gateway.simulator.state import CallRecord, SimulatorState, iso
+from gateway.simulator.records import CallRecord, iso
+from gateway.simulator.state import SimulatorState
 
 
 def _call_for(state: SimulatorState, token: str) -> tuple[CallRecord | None, str]:

@@ -182,6 +182,42 @@ class DeliveryRepository:
         )
         return int(result.scalar_one())
 
+    async def merge_pending_config(self, call_id: str, key: str, changes: dict[str, Any]) -> None:
+        """Merge `changes` into the config of the call's not yet delivered deliveries to `key`."""
+        queued = await self.session.execute(
+            sa.select(DeliveryRow).where(
+                DeliveryRow.call_id == call_id,
+                DeliveryRow.destination_key == key,
+                DeliveryRow.delivered_at.is_(None),
+            )
+        )
+        for delivery in queued.scalars():
+            delivery.config = {**(delivery.config or {}), **changes}
+
+    async def count_by_destination_and_state(self) -> dict[tuple[str, str], int]:
+        """How many deliveries each (destination, state) has."""
+        result = await self.session.execute(
+            sa.select(DeliveryRow.destination, DeliveryRow.state, sa.func.count()).group_by(
+                DeliveryRow.destination, DeliveryRow.state
+            )
+        )
+        return {(kind, state): int(n) for kind, state, n in result.all()}
+
+    async def oldest_due(self, now: datetime) -> datetime | None:
+        """When the longest-waiting due delivery (not yet in a final state) became due."""
+        oldest: datetime | None = (
+            await self.session.execute(
+                sa.select(sa.func.min(DeliveryRow.next_attempt_at)).where(
+                    DeliveryRow.next_attempt_at <= now,
+                    DeliveryRow.delivered_at.is_(None),
+                    DeliveryRow.state.not_in([str(s) for s in FINAL_STATES]),
+                )
+            )
+        ).scalar_one_or_none()
+        if oldest is not None and oldest.tzinfo is None:  # SQLite's func.min loses the zone
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        return oldest
+
     async def release_leases(self, owner: str, ids: Sequence[str], *, uncertain: bool) -> None:
         """Give leases back so any worker can take the rows now.
 

@@ -85,6 +85,15 @@ class EndpointRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def disabled_counts(self) -> dict[str, int]:
+        """How many endpoints each destination kind has disabled."""
+        result = await self.session.execute(
+            sa.select(EndpointRow.destination, sa.func.count())
+            .where(EndpointRow.disabled_at.is_not(None))
+            .group_by(EndpointRow.destination)
+        )
+        return {kind: int(n) for kind, n in result.all()}
+
     async def set_state_of_deliveries(
         self,
         row: EndpointRow,

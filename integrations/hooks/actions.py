@@ -19,7 +19,7 @@ import structlog
 
 from gateway.calls.commands import (
     CreateAgent,
-    Destination,
+    DestinationSpec,
     Origin,
     StartedCall,
     StartedPhoneCall,
@@ -32,22 +32,20 @@ from gateway.context import AppContext
 from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
+from gateway.http.retry_after import retry_after_header
 from gateway.limits.answers import limit_problem
 from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import (
-    AuthenticationError,
     NotFoundError,
     OneInboxError,
-    RateLimitedError,
-    UpstreamUnavailableError,
 )
-from gateway.oneinbox.errors import ValidationError as UpstreamValidationError
+from gateway.oneinbox.problems import upstream_problem
 from gateway.store import idempotency as intents
 from gateway.store.idempotency import Claim, Intent, request_hash
+from gateway.validation import what
 from integrations.hooks.adapters import Answer, Item
 from integrations.hooks.config import Hook, WriteBack
 from integrations.hooks.mapping import MappingError, map_fields
-from integrations.hooks.ratelimit import retry_after_header
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +77,7 @@ async def plan_item(
                     name=name, fields=fields
                 )
             except pydantic.ValidationError as exc:
-                message = str(exc.errors()[0]["msg"])
+                message = what(exc.errors()[0])
                 raise HTTPProblem(422, "invalid_agent", f"agent_fields.name: {message}") from None
             return Plan(command, key, fingerprint)
         agent = hook.config.agent
@@ -135,27 +133,27 @@ def _to_number(ctx: AppContext, hook: Hook, document: Mapping[str, Any]) -> str:
 
 async def _destinations(
     ctx: AppContext, hook: Hook, document: Mapping[str, Any]
-) -> list[Destination]:
-    out: list[Destination] = []
+) -> list[DestinationSpec]:
+    out: list[DestinationSpec] = []
     for index, entry in enumerate(hook.config.notify):
         destination = await _destination(ctx, hook, index, document)
         if entry.redact:  # the outbox masks these before the destination sees the result
             destination.config["redact"] = list(entry.redact)
         out.append(destination)
     if not out and ctx.settings.local_mode:
-        out.append(Destination(kind="log", key="log"))
+        out.append(DestinationSpec(kind="log", key="log"))
     return out
 
 
 async def _destination(
     ctx: AppContext, hook: Hook, index: int, document: Mapping[str, Any]
-) -> Destination:
+) -> DestinationSpec:
     entry = hook.config.notify[index]
     if index in hook.write_backs:
         return _record_destination(hook.write_backs[index], document)
     if entry.slack_channel is not None:
         channel = entry.slack_channel
-        return Destination(kind="slack", key=f"slack:{channel}", config={"channel": channel})
+        return DestinationSpec(kind="slack", key=f"slack:{channel}", config={"channel": channel})
     url = entry.callback_url
     if url is None:
         url = hook.callback_from[index].text(document)
@@ -163,13 +161,10 @@ async def _destination(
         await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
     except UnsafeCallbackURL as exc:
         raise HTTPProblem(422, "unsafe_callback_url", str(exc)) from None
-    config: dict[str, Any] = {"url": url}
-    if entry.secret_env is not None:
-        config["secret_env"] = entry.secret_env
-    return Destination(kind="callback", key=url, config=config)
+    return DestinationSpec.callback(url, entry.secret_env)
 
 
-def _record_destination(write_back: WriteBack, document: Mapping[str, Any]) -> Destination:
+def _record_destination(write_back: WriteBack, document: Mapping[str, Any]) -> DestinationSpec:
     """The CRM record this request names, resolved now and stored with the delivery."""
     kind = write_back.kind
     record_id = write_back.record.text(document)
@@ -212,13 +207,13 @@ class HookRunner:
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
         except OneInboxError as exc:  # creating an alias on first use failed
-            raise upstream_problem(exc) from None
+            raise _upstream_problem(exc) from None
         if claim.outcome != "claimed":
             return _claim_answer(hook, claim)
         try:
             started = await self.ctx.calls.start_web_call(command, pending=pending)
         except OneInboxError as exc:
-            raise upstream_problem(exc) from None
+            raise _upstream_problem(exc) from None
         # The same body the key keeps for its repeats (written with the call).
         return Answer(202, self.ctx.calls.answer_body(started.call_id, started.join_url))
 
@@ -264,7 +259,7 @@ class HookRunner:
         except UnknownAgentError as exc:
             raise HTTPProblem(422, "unknown_agent", str(exc)) from None
         except OneInboxError as exc:
-            raise upstream_problem(exc) from None
+            raise _upstream_problem(exc) from None
         return Answer(202, self._call_body(started))
 
     def _call_body(self, started: StartedCall | StartedPhoneCall) -> dict[str, Any]:
@@ -311,30 +306,8 @@ def _claim_answer(hook: Hook, claim: Claim) -> Answer:
     )
 
 
-def upstream_problem(exc: OneInboxError) -> HTTPProblem:
-    """What the hook's sender hears when OneInbox said no."""
-    if isinstance(exc, AuthenticationError):
-        log.error("hook.upstream_auth", status=exc.status_code)
-        return HTTPProblem(
-            502,
-            "upstream_auth",
-            "OneInbox refused the gateway's API key; the gateway's operator must check "
-            "ONEINBOX_API_KEY",
-        )
-    if isinstance(exc, RateLimitedError):
-        seconds = exc.retry_after if exc.retry_after is not None else 1.0
-        return HTTPProblem(
-            503,
-            "upstream_rate_limited",
-            "OneInbox is rate limiting the gateway; retry later",
-            headers={"Retry-After": retry_after_header(seconds)},
-        )
+def _upstream_problem(exc: OneInboxError) -> HTTPProblem:
+    """The core's answer, except that the one thing a hook names upstream is its agent."""
     if isinstance(exc, NotFoundError):
         return HTTPProblem(422, "unknown_agent", f"OneInbox does not know that agent: {exc}")
-    if isinstance(exc, UpstreamValidationError):
-        return HTTPProblem(422, "upstream_rejected", f"OneInbox rejected the request: {exc}")
-    if isinstance(exc, UpstreamUnavailableError):
-        log.warning("hook.upstream_unavailable", error=str(exc))
-        return HTTPProblem(502, "upstream_unavailable", "OneInbox is unavailable; retry later")
-    log.error("hook.upstream_error", error=str(exc))
-    return HTTPProblem(502, "upstream_error", "OneInbox answered with an error")
+    return upstream_problem(exc)

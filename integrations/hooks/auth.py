@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from gateway.delivery.signing import secret_bytes, signing_secrets
 from gateway.http.timestamps import parse_timestamp, within_tolerance
 
 TOLERANCE_SECONDS = 300
@@ -71,17 +72,17 @@ def _fresh(stamp: str, *, unit: float = 1.0) -> None:
 
 
 class StandardWebhooks:
-    """`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` with a `whsec_` key."""
+    """`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` with a `whsec_` key.
+
+    The secret is read as the callbacks' signing secrets are: several, separated by spaces,
+    during a rotation (a signature by any of them is accepted).
+    """
 
     guessable = False
     secret_headers: tuple[str, ...] = ("webhook-signature",)
 
     def __init__(self, secret: str) -> None:
-        raw = secret.removeprefix("whsec_")
-        try:
-            self.key = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("must be a whsec_… secret (base64 after the prefix)") from None
+        self.keys = [secret_bytes(s) for s in signing_secrets(secret)]
 
     def verify(self, request: SignedRequest) -> None:
         msg_id = request.headers.get("webhook-id", "")
@@ -91,10 +92,12 @@ class StandardWebhooks:
             raise AuthFailed("missing Standard Webhooks headers")
         _fresh(stamp)
         signed = f"{msg_id}.{stamp}.".encode() + request.body
-        expected = base64.b64encode(hmac.new(self.key, signed, hashlib.sha256).digest())
+        expected = [
+            base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()) for key in self.keys
+        ]
         for candidate in signatures.split():
             version, _, value = candidate.partition(",")
-            if version == "v1" and _equal(value, expected):
+            if version == "v1" and any(_equal(value, each) for each in expected):
                 return
         raise AuthFailed("no matching v1 signature")
 

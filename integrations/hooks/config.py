@@ -21,18 +21,18 @@ from gateway.config import ConfigError, describe_error
 from gateway.delivery.crm import WriteBackKind, credential_envs, write_back_kinds
 from gateway.delivery.redact import PersonalData
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_url_shape
+from gateway.limits.buckets import TokenBucket
 from gateway.logging import redactor
 from integrations.hooks import auth
 from integrations.hooks.adapters import PayloadAdapter
 from integrations.hooks.mapping import Expression, compile_expression
 from integrations.hooks.presets import GENERIC, load_preset, merge
-from integrations.hooks.ratelimit import TokenBucket, parse_rate
+from integrations.hooks.ratelimit import parse_rate, rate_bucket
 
 log = structlog.get_logger(__name__)
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
-SIGNATURE_SCHEMES = ("standard_webhooks", "hmac_sha256", "hubspot_v3")
 
 
 def _env_name(value: str | None) -> str | None:
@@ -380,7 +380,7 @@ def build_hook(
             write_backs[index] = compile_write_back(entry.write_back)
             for key, env in credential_envs(write_backs[index].options).items():
                 _secret(errors, f"notify.{index}.{key}", env)
-    limiter = TokenBucket(*parse_rate(cfg.rate_limit)) if cfg.rate_limit else None
+    limiter = rate_bucket(cfg.rate_limit) if cfg.rate_limit else None
     from_number = None
     if cfg.from_number is not None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from urllib.parse import quote
 
@@ -14,13 +15,13 @@ from gateway.context import AppContext
 from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
 from gateway.http.lockout import FailedAuthLockout, client_address
+from gateway.http.retry_after import retry_after_header
 from gateway.oneinbox.retry import CALLER_DEADLINE_SECONDS, answer_within
 from integrations.hooks.actions import HookRunner, Plan, plan_item
 from integrations.hooks.adapters import Answer
 from integrations.hooks.auth import AuthFailed, SignedRequest
 from integrations.hooks.config import Hook
 from integrations.hooks.mapping import MappingError
-from integrations.hooks.ratelimit import retry_after_header
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +75,7 @@ class HookEndpoint:
         if address is not None:
             self.lockout.succeeded(address)
         if hook.limiter is not None:
-            wait = hook.limiter.take()
+            wait = hook.limiter.take(time.monotonic())
             if wait > 0:
                 raise HTTPProblem(
                     429,

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from gateway.http.retry_after import parse_retry_after
 from gateway.logging import redactor
 
 API_VERSION = "62.0"
@@ -222,7 +223,7 @@ def _token_error(status: int, body: Any) -> SalesforceError:
 
 
 def _api_error(answer: httpx.Response, body: Any) -> SalesforceError:
-    retry_after = _seconds(answer.headers.get("retry-after"))
+    retry_after = parse_retry_after(answer.headers.get("retry-after"))
     if isinstance(body, list) and body and isinstance(body[0], dict):
         first = body[0]
         raw_fields = first.get("fields")
@@ -241,12 +242,3 @@ def _api_error(answer: httpx.Response, body: Any) -> SalesforceError:
         [],
         retry_after,
     )
-
-
-def _seconds(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
 from gateway.http.timestamps import parse_timestamp
-from integrations.slack.blocks import STOP_ACTION
+from integrations.slack.blocks import JOIN_ACTION, STOP_ACTION
 from integrations.slack.handlers import CREATE_MODAL, SlackHandlers
 from integrations.slack.settings import SlackSettings
 from integrations.slack.workspace import BOT_SCOPES, SlackWorkspaces
@@ -94,7 +94,7 @@ def build_bolt_app(
                 call_id=call_id, body=body, respond=respond, client=client
             )
 
-    @app.action("join_call")
+    @app.action(JOIN_ACTION)
     async def on_join(ack: AsyncAck) -> None:
         await ack()  # a URL button: Slack opens the link; the click still needs an ack
 

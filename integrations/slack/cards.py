@@ -14,16 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
-import sqlalchemy as sa
 import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import Destination
-from gateway.store.calls import CallRepository
-from gateway.store.database import Database
-from gateway.store.tables import DeliveryRow
+from gateway.calls.commands import DestinationSpec
+from gateway.calls.service import CallService
 from integrations.slack.channel import ChannelUnavailable, invite_hint, post_message
 
 log = structlog.get_logger(__name__)
@@ -31,7 +28,7 @@ log = structlog.get_logger(__name__)
 
 def slack_destination(
     channel: str, team_id: str | None, *, redact: Sequence[str] = (), live: bool = False
-) -> Destination:
+) -> DestinationSpec:
     """The `slack` destination of a call started in `channel` (the card is not posted yet);
     `redact` names the personal data masked in its result (`[slack] redact`); `live`: the
     card's thread shows the transcript while the call runs."""
@@ -40,7 +37,7 @@ def slack_destination(
         config["redact"] = list(redact)
     if live:
         config["live"] = True
-    return Destination(kind="slack", key=f"slack:{channel}", config=config)
+    return DestinationSpec(kind="slack", key=f"slack:{channel}", config=config)
 
 
 async def post_card(
@@ -84,26 +81,11 @@ def card_metadata(call_id: str) -> dict[str, Any]:
     return {"event_type": "oneinbox_call_card", "event_payload": {"call_id": call_id}}
 
 
-async def attach_card(db: Database, call_id: str, *, channel: str, ts: str) -> None:
+async def attach_card(calls: CallService, call_id: str, *, channel: str, ts: str) -> None:
     """Point the call's `slack` destination (and any queued delivery) at the card's thread."""
-    key = f"slack:{channel}"
-    async with db.session() as session:
-        row = await CallRepository(session).get(call_id, for_update=True)
-        if row is None:
-            return
-        destinations = []
-        for item in row.destinations or []:
-            if isinstance(item, dict) and item.get("kind") == "slack" and item.get("key") == key:
-                item = {**item, "config": {**(item.get("config") or {}), "thread_ts": ts}}
-            destinations.append(item)
-        row.destinations = destinations
-        row.origin_context = {**(row.origin_context or {}), "card": {"channel": channel, "ts": ts}}
-        queued = await session.execute(
-            sa.select(DeliveryRow).where(
-                DeliveryRow.call_id == call_id,
-                DeliveryRow.destination_key == key,
-                DeliveryRow.delivered_at.is_(None),
-            )
-        )
-        for delivery in queued.scalars():
-            delivery.config = {**(delivery.config or {}), "thread_ts": ts}
+    await calls.update_destination(
+        call_id,
+        f"slack:{channel}",
+        {"thread_ts": ts},
+        origin_context={"card": {"channel": channel, "ts": ts}},
+    )

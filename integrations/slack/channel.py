@@ -7,6 +7,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from gateway.http.retry_after import parse_retry_after
+
 # Errors that mean "the bot cannot post here until someone invites it".
 NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
 
@@ -36,6 +38,14 @@ def slack_error(exc: SlackApiError) -> str:
     """The `error` code of a Web API error response."""
     data = exc.response.data if isinstance(exc.response.data, dict) else {}
     return str(data.get("error") or f"http_{exc.response.status_code}")
+
+
+def slack_retry_after(exc: SlackApiError) -> float:
+    """The seconds a 429 asks to wait (1 when it names none usable)."""
+    headers = exc.response.headers
+    raw = headers.get("retry-after") or headers.get("Retry-After")
+    seconds = parse_retry_after(str(raw) if raw is not None else None)
+    return 1.0 if seconds is None else seconds
 
 
 async def post_message(

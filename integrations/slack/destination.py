@@ -28,6 +28,7 @@ from integrations.slack.channel import (
     join,
     post_message,
     slack_error,
+    slack_retry_after,
 )
 from integrations.slack.installations import token_sealer
 from integrations.slack.live import SlackLivePoster
@@ -197,13 +198,11 @@ def _failure(exc: SlackApiError) -> DeliveryOutcome:
     status = exc.response.status_code
     error = slack_error(exc)
     if status == 429:
-        retry_after = exc.response.headers.get("retry-after") or exc.response.headers.get(
-            "Retry-After"
-        )
-        text = str(retry_after or "")
-        seconds = float(text) if text.isascii() and text.isdigit() else 1.0
         return DeliveryOutcome(
-            ok=False, status_code=429, error="slack: ratelimited", retry_after=seconds
+            ok=False,
+            status_code=429,
+            error="slack: ratelimited",
+            retry_after=slack_retry_after(exc),
         )
     return DeliveryOutcome(
         ok=False, status_code=status, error=f"slack: {error}", permanent=error in PERMANENT

@@ -16,7 +16,7 @@ import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import CreateAgent, Destination, StartPhoneCall, StartWebCall
+from gateway.calls.commands import CreateAgent, DestinationSpec, StartPhoneCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
 from gateway.calls.phone import mask
 from gateway.context import AppContext
@@ -251,7 +251,7 @@ class SlackHandlers:
         )
         await self._post_card(started.call_id, card, inv, respond, client, bot_user_id)
 
-    def _destination(self, inv: Invocation, live: bool | None) -> Destination:
+    def _destination(self, inv: Invocation, live: bool | None) -> DestinationSpec:
         """The `slack` destination of a call started here (`live`: the command's option)."""
         live = self.live_transcript if live is None else live
         return slack_destination(inv.channel_id, inv.team_id, redact=self.redact, live=live)
@@ -275,7 +275,7 @@ class SlackHandlers:
             bot_user_id=bot_user_id,
         )
         if posted is not None:
-            await attach_card(self.ctx.db, call_id, channel=inv.channel_id, ts=posted)
+            await attach_card(self.ctx.calls, call_id, channel=inv.channel_id, ts=posted)
 
     async def _stop(self, call_id: str, respond: AsyncRespond) -> None:
         if await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))):

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from gateway.live.feeds import LiveFeed, LiveSync, LiveTurn
 from integrations.slack.blocks import escape
-from integrations.slack.channel import slack_error
+from integrations.slack.channel import slack_error, slack_retry_after
 from integrations.slack.workspace import NoInstallationError, SlackWorkspaces
 
 log = structlog.get_logger(__name__)
@@ -155,8 +155,6 @@ class SlackLivePoster:
 
 def _failure(exc: SlackApiError, shown: dict[str, Any]) -> LiveSync:
     if exc.response.status_code == 429:
-        raw = exc.response.headers.get("retry-after") or exc.response.headers.get("Retry-After")
-        retry_after = float(raw) if raw and str(raw).isascii() and str(raw).isdigit() else 1.0
-        return LiveSync(shown=shown, error="slack: ratelimited", retry_after=retry_after)
+        return LiveSync(shown=shown, error="slack: ratelimited", retry_after=slack_retry_after(exc))
     error = slack_error(exc)
     return LiveSync(shown=shown, error=f"slack: {error}", permanent=error in GIVE_UP)

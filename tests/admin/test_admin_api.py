@@ -193,3 +193,14 @@ def test_failed_deliveries_are_listed_and_replayed_with_the_same_id(rig: AdminRi
     delivered = rig.delivery("dlv_done")
     assert delivered is not None and delivered.state == "delivered"
     assert rig.count(DeliveryRow) == 2
+
+
+def test_a_rate_limited_oneinbox_is_a_503_with_retry_after_as_for_hooks(rig: AdminRig) -> None:
+    """The admin API and the hooks answer an upstream 429 alike: retry later, not a failure."""
+    changed = rig.sim("PATCH", "/_sim/config", json={"rate_429": 1.0, "retry_after_seconds": 0})
+    assert changed.status_code == 200, changed.text
+    response = rig.api("POST", "/api/calls", json={"agent": "sales"})
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "upstream_rate_limited"
+    assert response.headers["retry-after"] == "1"
+    assert rig.calls() == []  # nothing was started or stored

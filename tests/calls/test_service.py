@@ -7,10 +7,10 @@ import asyncio
 import httpx
 
 from gateway.calls.commands import Origin, StartWebCall
+from gateway.calls.link_crypto import TokenBox
+from gateway.calls.links import JoinLinks
 from gateway.calls.service import CallService
 from gateway.config import AgentAlias, GatewayConfig
-from gateway.join.crypto import TokenBox
-from gateway.join.links import JoinLinks
 from gateway.oneinbox.client import OneInboxClient
 from gateway.simulator import SimulatorConfig, create_simulator_app
 from gateway.store.agents import AgentRepository

@@ -13,7 +13,8 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from gateway.admin.openapi import build_spec
-from gateway.calls.result import CallResult, ResultOrigin
+from gateway.calls.commands import Origin
+from gateway.calls.result import CallResult
 from gateway.delivery.callback import CallbackDestination, callback_body, pinned_url
 from gateway.delivery.probe import webhook_test_body
 from gateway.delivery.registry import DeliveryAttempt
@@ -26,7 +27,7 @@ RESULT = CallResult(
     call_id="call_1",
     agent_id="agt_1",
     status="completed",
-    origin=ResultOrigin(kind="hook", name="crm"),
+    origin=Origin(kind="hook", name="crm"),
     summary="ok",
 )
 

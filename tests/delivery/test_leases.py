@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from gateway.calls.result import CallResult, ResultOrigin
+from gateway.calls.commands import Origin
+from gateway.calls.result import CallResult
 from gateway.delivery.outbox import Outbox
 from gateway.delivery.registry import DestinationRegistry
 from gateway.store.calls import CallRepository
@@ -39,7 +40,7 @@ async def finished_calls(db: Database, outbox: Outbox, count: int) -> list[str]:
             call_id=call_id,
             agent_id="agt_1",
             status="completed",
-            origin=ResultOrigin(kind="hook", name="crm"),
+            origin=Origin(kind="hook", name="crm"),
         )
         async with db.session() as session:
             row = CallRow(

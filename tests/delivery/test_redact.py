@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.calls.result import CallResult, ResultMessage, ResultOrigin
+from gateway.calls.commands import Origin
+from gateway.calls.result import CallResult, ResultMessage
 from gateway.delivery.redact import PersonalDataMask, luhn_valid, redact_result
 
 ALL = ("phone", "email", "card")
@@ -119,7 +120,7 @@ def test_a_redacted_result_is_a_copy_and_the_original_stays_complete() -> None:
             ResultMessage(role="user", content="My card is 4242-4242-4242-4242."),
             ResultMessage(role="agent", content="Thanks, noted."),
         ],
-        origin=ResultOrigin(kind="hook", name="new-lead"),
+        origin=Origin(kind="hook", name="new-lead"),
     )
     masked = redact_result(result, ["phone", "email", "card"], region="US")
     assert masked.summary == "Ada ([email]) wants a callback on [phone ending 0123]."
@@ -138,7 +139,7 @@ def test_a_phone_calls_number_is_masked_only_where_phone_is_redacted() -> None:
         type="outbound",
         to_number="+14155550123",
         from_number="+14155550999",
-        origin=ResultOrigin(kind="hook", name="ring-lead"),
+        origin=Origin(kind="hook", name="ring-lead"),
     )
     masked = redact_result(result, ["phone"], region=None)
     assert masked.to_number == "•••0123"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.delivery.signing import SigningSecretError
+from integrations.hooks.auth import AuthFailed, SignedRequest, StandardWebhooks
 from tests.hooks.conftest import TOKENS
 from tests.support.hooks import PUBLIC, Gateway, gateway
 from tests.support.signing import basic, hmac_hex, hubspot_v3_headers, standard_webhooks_headers
@@ -168,3 +170,21 @@ metadata = { everything = "headers" }
         assert metadata["everything"]["x-trace"] == "t1"
         assert "authorization" not in metadata["everything"]
         assert TOKENS["NEW_LEAD_TOKEN"] not in json.dumps(metadata)
+
+
+def test_a_hook_reads_its_standard_webhooks_secret_as_callbacks_do() -> None:
+    """One parser: several secrets during a rotation, each a `whsec_` key of 16 bytes or more."""
+    new = "whsec_" + base64.b64encode(b"the new secret, 32 bytes long..").decode()
+    old = TOKENS["HOOK_WHSEC"]
+    scheme = StandardWebhooks(f"{new} {old}")
+    for secret in (new, old):
+        headers = {k.lower(): v for k, v in standard_webhooks_headers(secret, BODY).items()}
+        scheme.verify(SignedRequest("POST", "http://127.0.0.1/hooks/swh", headers, BODY))
+    other = "whsec_" + base64.b64encode(b"another secret of 32 bytes......").decode()
+    headers = {k.lower(): v for k, v in standard_webhooks_headers(other, BODY).items()}
+    with pytest.raises(AuthFailed):
+        scheme.verify(SignedRequest("POST", "http://127.0.0.1/hooks/swh", headers, BODY))
+    short = "whsec_" + base64.b64encode(b"too short").decode()
+    for unusable in (short, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not*base64", " "):
+        with pytest.raises(SigningSecretError):
+            StandardWebhooks(unusable)

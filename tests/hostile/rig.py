@@ -21,13 +21,11 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
-from gateway.app import create_app
-from gateway.logging import configure_logging
-from gateway.settings import load_settings
 from gateway.store.database import Database
 from tests.slack.signing import BOT_TOKEN, SIGNING_SECRET
 from tests.support.fake_slack import FakeSlack
-from tests.support.servers import ServerThread, free_port, serve_app
+from tests.support.gateway import running_gateway
+from tests.support.servers import ServerThread, serve_app
 
 ADMIN_TOKEN = "hostile-admin-token-0123456789abcdef"
 SECRET_KEY = "hostile-gateway-secret-key-0123456789"
@@ -183,36 +181,34 @@ def hostile_gateway(tmp_path: Path, log_format: str, **overrides: Any) -> Iterat
     saved = {name: os.environ.get(name) for name in ENV_SECRETS}
     os.environ.update(ENV_SECRETS)
     fake = FakeSlack(token=BOT_TOKEN)
-    config = tmp_path / "gateway.toml"
-    config.write_text(CONFIG)
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    port = free_port()
     try:
-        with serve_app(fake.app) as slack_server:
-            values: dict[str, Any] = {
-                "database_url": database_url,
-                "data_dir": tmp_path / "data",
-                "gateway_secret_key": SECRET_KEY,
-                "gateway_config": config,
-                "admin_token": ADMIN_TOKEN,
-                "slack_signing_secret": SIGNING_SECRET,
-                "slack_bot_token": BOT_TOKEN,
-                "slack_api_url": slack_server.url + "/api/",
-                "oneinbox_api_key": None,
-                "public_base_url": f"http://127.0.0.1:{port}",
-                "callback_allow_private": False,
-                "log_level": "debug",
-            }
-            settings = load_settings(**{**values, **overrides})
-            configure_logging(fmt=log_format, level="debug", secrets=settings.secret_values())
-            app = create_app(settings)
-            gateway = ServerThread(app)
-            gateway.port = gateway.server.config.port = port
-            gateway.start()
-            try:
-                yield Rig(gateway, app, fake, database_url, log_format, slack_server.url)
-            finally:
-                gateway.stop()
+        with (
+            serve_app(fake.app) as slack_server,
+            running_gateway(
+                tmp_path,
+                toml=CONFIG,
+                configure_logs=True,
+                **{
+                    "gateway_secret_key": SECRET_KEY,
+                    "admin_token": ADMIN_TOKEN,
+                    "slack_signing_secret": SIGNING_SECRET,
+                    "slack_bot_token": BOT_TOKEN,
+                    "slack_api_url": slack_server.url + "/api/",
+                    "callback_allow_private": False,
+                    "log_format": log_format,
+                    "log_level": "debug",
+                    **overrides,
+                },
+            ) as running,
+        ):
+            yield Rig(
+                running.server,
+                running.app,
+                fake,
+                running.database_url,
+                log_format,
+                slack_server.url,
+            )
     finally:
         for name, value in saved.items():
             if value is None:

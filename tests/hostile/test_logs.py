@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
-from gateway.join.links import JoinCredentials
+from gateway.calls.links import JoinCredentials
 from gateway.logging import configure_logging
 from gateway.oneinbox.client import OneInboxClient
 from gateway.settings import load_settings

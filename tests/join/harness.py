@@ -15,10 +15,10 @@ import sqlalchemy as sa
 
 from gateway.calls.commands import CreateAgent, Origin, StartWebCall
 from gateway.calls.errors import UnknownAgentError
+from gateway.calls.link_crypto import TokenBox
+from gateway.calls.links import JoinLinks
 from gateway.calls.service import CallService
 from gateway.config import GatewayConfig
-from gateway.join.crypto import TokenBox
-from gateway.join.links import JoinLinks
 from gateway.oneinbox.client import OneInboxClient
 from gateway.store.database import Database
 from gateway.store.tables import JoinLinkRow, utcnow

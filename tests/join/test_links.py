@@ -12,16 +12,17 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from gateway.calls.states import CallState
-from gateway.join.crypto import TokenBox
-from gateway.join.janitor import LinkJanitor
-from gateway.join.links import (
+from gateway.calls.link_crypto import TokenBox
+from gateway.calls.links import (
     JoinCredentials,
     JoinLinks,
     template_problem,
     token_expiry,
 )
-from gateway.join.ratelimit import Budget, RateLimiter
+from gateway.calls.states import CallState
+from gateway.http.retry_after import retry_after_header
+from gateway.join.janitor import LinkJanitor
+from gateway.limits.buckets import Budget, RateLimiter
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, JoinLinkRow, utcnow
 
@@ -178,7 +179,7 @@ def test_the_rate_limiter_allows_a_burst_then_refills() -> None:
     assert [limiter.take("a") for _ in range(3)] == [0, 0, 0]
     wait = limiter.take("a")
     assert 0 < wait <= 20
-    assert RateLimiter.retry_after(wait) == "20"
+    assert retry_after_header(wait) == "20"
     assert limiter.take("b") == 0  # keys are independent
     now[0] += 20
     assert limiter.take("a") == 0

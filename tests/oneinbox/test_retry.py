@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from gateway.oneinbox.retry import RetryPolicy, parse_retry_after
+from gateway.http.retry_after import parse_retry_after
+from gateway.oneinbox.retry import RetryPolicy
 
 NOW = datetime(2026, 6, 1, 10, 0, 0, tzinfo=UTC)
 

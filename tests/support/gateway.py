@@ -107,7 +107,8 @@ def running_gateway(
 
     `toml` becomes its GATEWAY_CONFIG file; `port` pins the port (e.g. so PUBLIC_BASE_URL
     can name it before the app is built). PUBLIC_BASE_URL defaults to where it listens.
-    `configure_logs` sets logging up as `serve` does (JSON lines, the secrets pinned).
+    `configure_logs` sets logging up as `serve` does (in the settings' LOG_FORMAT and
+    LOG_LEVEL, JSON at info by default, the secrets pinned).
     """
     port = port or free_port()
     config_path = None
@@ -127,7 +128,11 @@ def running_gateway(
     loaded = load_settings(**values)
     if configure_logs:
         # Also rebinds the log stream if an earlier test captured and closed it.
-        configure_logging(fmt="json", level="info", secrets=loaded.secret_values())
+        configure_logging(
+            fmt=loaded.log_format or "json",
+            level=loaded.log_level,
+            secrets=loaded.secret_values(),
+        )
     app = create_app(loaded)
     server = ServerThread(app)
     server.port = server.server.config.port = port

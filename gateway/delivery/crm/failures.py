@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from gateway.delivery.registry import DeliveryOutcome
-from gateway.oneinbox.retry import parse_retry_after
+from gateway.http.retry_after import parse_retry_after
 
 # HubSpot's daily limit resets at midnight in the portal's time zone, which the gateway does
 # not know: look again in an hour (the schedule may wait longer still).

@@ -16,11 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gateway.calls.commands import Destination as DestinationSpec
+from gateway.calls.commands import DestinationSpec
 from gateway.delivery.crm.failures import AuthHint, CrmFailure
 from gateway.delivery.registry import DeliveryOutcome
 from gateway.logging import redactor
 from gateway.plugins import discover
+from gateway.validation import first_problem
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,7 @@ class WriteBackKind:
         try:
             return self.options.model_validate(rest)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or self.kind
-            raise ValueError(f"{where}: {first['msg']}") from None
+            raise ValueError(first_problem(exc, self.kind)) from None
 
     def check_record_id(self, value: str) -> str:
         """`value` when it looks like this CRM's record id; `ValueError` otherwise."""

@@ -12,14 +12,14 @@ import jwt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calls.states import CallState
-from gateway.join.crypto import TokenBox
+from gateway.calls.link_crypto import TokenBox
+from gateway.calls.states import JOINABLE
 from gateway.store.tables import CallRow, JoinLinkRow, utcnow
 
 # The placeholders `JOIN_URL_TEMPLATE` may use; each value is URL-encoded.
 TEMPLATE_FIELDS = frozenset({"server_url", "participant_token", "call_id"})
 # A link works only while its call may still be joined.
-JOINABLE_STATES = (str(CallState.STARTED), str(CallState.LIVE))
+JOINABLE_STATES = [str(s) for s in JOINABLE]
 LINK_ID_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_")
 
 

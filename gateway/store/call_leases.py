@@ -1,0 +1,70 @@
+"""The tracker's leases on calls: which are due, who looks at them, and giving them back.
+
+The lease lives in `next_poll_at` itself: a claimed call is not due again until the lease
+runs out, so a crashed worker's calls come back by themselves. On PostgreSQL a batch is
+chosen with `FOR UPDATE SKIP LOCKED`, so replicas split the work. Which states are followed
+is the caller's (the state machine's) business: it passes them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.store.tables import CallRow, utcnow
+
+
+class CallLeaseRepository:
+    """Lease queries on `calls` for the calls in `states` (the ones still followed upstream)."""
+
+    def __init__(self, session: AsyncSession, states: Collection[str]) -> None:
+        self.session = session
+        self.states = [str(s) for s in states]
+
+    async def claim_due(
+        self, owner: str, *, limit: int, until: datetime, skip_locked: bool
+    ) -> list[str]:
+        """Lease up to `limit` due calls to `owner` until `until`, earliest due first."""
+        stmt = (
+            sa.select(CallRow.id)
+            .where(CallRow.state.in_(self.states), CallRow.next_poll_at <= utcnow())
+            .order_by(CallRow.next_poll_at)
+            .limit(limit)
+        )
+        if skip_locked:
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids = list((await self.session.execute(stmt)).scalars().all())
+        if ids:
+            await self.session.execute(
+                sa.update(CallRow)
+                .where(CallRow.id.in_(ids))
+                .values(next_poll_at=until, lease_owner=owner, lease_expires_at=until)
+                .execution_options(synchronize_session=False)
+            )
+        return ids
+
+    async def release(self, owner: str | None = None) -> int:
+        """Make the leased calls (of `owner`, or of anyone) due now; returns how many."""
+        condition = (
+            CallRow.lease_owner.is_not(None) if owner is None else CallRow.lease_owner == owner
+        )
+        result = await self.session.execute(
+            sa.update(CallRow)
+            .where(CallRow.state.in_(self.states), condition)
+            .values(next_poll_at=utcnow(), lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def move_up(self, call_id: str, due_at: datetime) -> bool:
+        """Make a followed call due at `due_at`; False when it is unknown or not followed."""
+        result = await self.session.execute(
+            sa.update(CallRow)
+            .where(CallRow.id == call_id, CallRow.state.in_(self.states))
+            .values(next_poll_at=due_at)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount) == 1  # type: ignore[attr-defined]
