@@ -5,6 +5,10 @@ from __future__ import annotations
 import httpx
 
 from gateway.plugins import CheckRow
+from gateway.sealing import UnreadableSecretError
+from gateway.settings import Settings
+from gateway.store.database import Database
+from integrations.slack.installations import SealedInstallationStore, token_sealer
 from integrations.slack.settings import SlackSettings
 
 SLACK_TIMEOUT_SECONDS = 10.0
@@ -33,3 +37,23 @@ async def check_slack(settings: SlackSettings) -> CheckRow:
         error = body.get("error", f"HTTP {answer.status_code}") if isinstance(body, dict) else "?"
         return ("slack", False, f"auth.test refused the bot token: {error}")
     return ("slack", True, f"bot @{body.get('user', '?')} in workspace {body.get('team', '?')}")
+
+
+async def check_stored_tokens(settings: Settings) -> CheckRow | None:
+    """OAuth mode: every stored token opens with GATEWAY_SECRET_KEY or a previous key (else
+    `serve` would stop at start-up); None in single-workspace mode."""
+    slack = settings.section(SlackSettings)
+    if slack.slack_bot_token is not None or not slack.slack_client_id:
+        return None
+    db = Database(settings.database_url)
+    try:
+        store = SealedInstallationStore(slack.slack_client_id, db.engine, token_sealer(settings))
+        pending = await store.reseal_stored(dry_run=True)
+    except UnreadableSecretError as exc:
+        return ("slack tokens", False, str(exc))
+    except Exception as exc:  # the store is unreachable or not migrated: the store row says
+        return ("slack tokens", False, f"not read ({type(exc).__name__})")
+    finally:
+        await db.dispose()
+    again = f"; {pending} to encrypt again at the next start" if pending else ""
+    return ("slack tokens", True, f"stored tokens readable with GATEWAY_SECRET_KEY{again}")

@@ -100,10 +100,11 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
         )
         return None if found is None else self._opened(found, INSTALLATION_TOKENS)
 
-    async def reseal_stored(self) -> int:
+    async def reseal_stored(self, *, dry_run: bool = False) -> int:
         """Encrypt every token stored plain or with a previous key with the current key; the
-        number of rows rewritten. Raises `UnreadableSecretError` naming the workspaces whose
-        tokens no configured key opens (nothing is changed then)."""
+        number of rows rewritten (with `dry_run`, to rewrite: nothing is written). Raises
+        `UnreadableSecretError` naming the workspaces whose tokens no configured key opens
+        (nothing is changed then)."""
         updates: list[tuple[sa.Table, int, dict[str, str]]] = []
         unreadable: set[str] = set()
         async with self.engine.begin() as conn:
@@ -132,6 +133,6 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
                     "were encrypted with another GATEWAY_SECRET_KEY: set the key they were "
                     "stored with in GATEWAY_PREVIOUS_SECRET_KEYS (or install the app there again)"
                 )
-            for table, row_id, changed in updates:
+            for table, row_id, changed in [] if dry_run else updates:
                 await conn.execute(sa.update(table).where(table.c.id == row_id).values(**changed))
         return len(updates)

@@ -94,10 +94,14 @@ class SlackIntegration:
         )
 
     async def checks(self, settings: Settings, config: GatewayConfig) -> list[CheckRow]:
-        """`auth.test` with the bot token (or that OAuth mode is complete)."""
-        from integrations.slack.checks import check_slack  # lazily: start-up speed
+        """`auth.test` with the bot token (or that OAuth mode is complete), and that the
+        stored tokens of OAuth installations open with the configured keys."""
+        # Lazily (start-up speed).
+        from integrations.slack.checks import check_slack, check_stored_tokens
 
-        return [await check_slack(settings.section(SlackSettings))]
+        rows = [await check_slack(settings.section(SlackSettings))]
+        stored = await check_stored_tokens(settings)
+        return rows if stored is None else [*rows, stored]
 
     def metrics(self, registry: CollectorRegistry) -> RequestObserver | None:
         """`gateway_slack_ack_seconds` (histogram) and `gateway_slack_acks_over_1s`."""

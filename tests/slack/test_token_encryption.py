@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -183,6 +184,29 @@ def test_a_wrong_key_stops_serve_with_a_clear_line_and_changes_nothing(tmp_path:
     ) in output
     assert BOT_TOKEN not in output and KEY_WRONG not in output and KEY_A not in output
     assert tokens_in_store(database_url) == before
+
+    # `check` says so before any restart; with the right key it says the tokens are fine.
+    def slack_tokens_row(key: str) -> tuple[int, dict[str, object]]:
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "check", "--json"],
+            env={**env, "GATEWAY_SECRET_KEY": key},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        report = json.loads(done.stdout)
+        (row,) = [r for r in report["checks"] if r["name"] == "slack tokens"]
+        return done.returncode, row
+
+    code, row = slack_tokens_row(KEY_WRONG)
+    assert code == 1 and row["ok"] is False
+    assert "GATEWAY_PREVIOUS_SECRET_KEYS" in str(row["detail"])
+    _, row = slack_tokens_row(KEY_A)
+    assert row == {
+        "name": "slack tokens",
+        "ok": True,
+        "detail": "stored tokens readable with GATEWAY_SECRET_KEY",
+    }
 
 
 def test_long_refresh_tokens_fit_once_encrypted(database_url: str) -> None:
