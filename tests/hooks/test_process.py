@@ -38,6 +38,9 @@ def test_the_banner_curl_starts_a_call_whose_result_reaches_the_console(
             )
 
         wait_until(result_logged, timeout=60, what="the call's result in the console")
+        # No log line of the whole run is long: the result line once carried the transcript
+        # (2.6 KB for the demo call); it is at debug level, on its own line, now.
+        assert max(len(x) for x in log.read_text().splitlines()) < 1024
         token = (Path(gateway_env["DATA_DIR"]) / "demo-hook.token").read_text().strip()
         last_banner_line = [x for x in log.read_text().splitlines() if "curl " in x][-1]
         logs_after_banner = log.read_text().split(last_banner_line, 1)[1]
