@@ -39,6 +39,7 @@ from gateway.delivery.crm import (
     transport_failure,
     write_once,
 )
+from gateway.delivery.crm.http import crm_client
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome
 
 log = structlog.get_logger(__name__)
@@ -105,12 +106,7 @@ class PipedrivePersonDestination:
     updates_in_place = True
 
     def __init__(self, api_url: str = DEFAULT_API_URL, *, timeout: float = TIMEOUT_SECONDS):
-        self._http = httpx.AsyncClient(
-            base_url=api_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            headers={"User-Agent": "oneinbox-gateway"},
-        )
+        self._http = crm_client(api_url, timeout=timeout)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
