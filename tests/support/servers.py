@@ -67,7 +67,11 @@ class ServerThread:
 
     def start(self) -> ServerThread:
         self.thread.start()
-        wait_until(lambda: self.server.started, timeout=15, what=f"server on {self.port}")
+        try:
+            wait_until(lambda: self.server.started, timeout=15, what=f"server on {self.port}")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -112,7 +116,7 @@ class GatewayProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, ready_path: str = "/healthz", timeout: float = 30) -> GatewayProcess:
+    def start(self, *, ready_path: str = "/healthz", timeout: float = 60) -> GatewayProcess:
         out: Any = subprocess.DEVNULL
         if self.log_path is not None:
             self._log_file = self.log_path.open("ab")
@@ -134,7 +138,11 @@ class GatewayProcess:
                 )
             return httpx.get(self.url + ready_path, timeout=1).status_code == 200
 
-        wait_until(ready, timeout=timeout, what=f"gateway on {self.port}")
+        try:
+            wait_until(ready, timeout=timeout, what=f"gateway on {self.port}")
+        except BaseException:
+            self.stop()  # a process that was too slow to answer must not outlive the test
+            raise
         return self
 
     def kill(self) -> None:
