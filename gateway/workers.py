@@ -113,7 +113,7 @@ class LeasedLoop(Generic[T]):
         """Claim now rather than after the idle wait (new work is due)."""
         self._wake.set()
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Start claiming in the background."""
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name=self.name)

@@ -74,7 +74,7 @@ class CallTracker:
         if not self.db.is_postgres:
             async with self.db.session() as session:
                 await CallLeaseRepository(session, POLLED).release()
-        self.loop.start()
+        await self.loop.start()
 
     async def stop(self) -> None:
         """Stop claiming; looks in flight get a moment, the rest come back after restart."""

@@ -146,7 +146,7 @@ class Outbox:
                 released = await DeliveryRepository(session).expire_all_leases()
             if released:
                 log.info("outbox.leases_recovered", count=released)
-        self.loop.start()
+        await self.loop.start()
 
     async def stop(self) -> None:
         """Stop claiming, let tries in flight finish for up to 10 s, then give leases back."""

@@ -133,7 +133,7 @@ async def test_no_more_items_run_at_once_than_the_bound_and_the_rest_stay_unleas
     await due_calls(db, ids)
     rig = Rig(db)
     loop = rig.loop(concurrency=3)
-    loop.start()
+    await loop.start()
     try:
         await rig.until(lambda: len(rig.running) == 3, "three items running")
         assert loop.in_flight == 3
@@ -151,7 +151,7 @@ async def test_stop_lets_items_in_flight_finish_and_claims_no_more(db: Database)
     await due_calls(db, ["call_a", "call_b", "call_c"])
     rig = Rig(db)
     loop = rig.loop(concurrency=2)
-    loop.start()
+    await loop.start()
     await rig.until(lambda: len(rig.running) == 2, "two items running")
     stopping = asyncio.create_task(loop.stop())
     claims = len(rig.limits)
@@ -171,7 +171,7 @@ async def test_stop_cancels_what_outlives_the_grace_and_hands_it_back(db: Databa
     await due_calls(db, ["call_slow"])
     rig = Rig(db)
     loop = rig.loop(grace=0.2)
-    loop.start()
+    await loop.start()
     await rig.until(lambda: rig.running == {"call_slow"}, "the item running")
     assert await asyncio.wait_for(loop.stop(), DEADLINE) == ["call_slow"]  # gate never opens
     assert rig.cancelled == ["call_slow"]
@@ -186,7 +186,7 @@ async def test_a_failing_item_or_claim_does_not_stop_the_loop(db: Database) -> N
     rig.claim_fails = 1
     rig.gate.set()
     loop = rig.loop(idle=0.05)  # the failed claim is retried after the idle wait
-    loop.start()
+    await loop.start()
     try:
         await rig.until(lambda: rig.handled == ["call_good"], "the good item handled")
         await rig.until(lambda: loop.in_flight == 0 and not rig.running, "the bad item over")
@@ -202,7 +202,7 @@ async def test_a_poke_wakes_the_idle_loop_at_once(db: Database) -> None:
     rig = Rig(db)
     rig.gate.set()
     loop = rig.loop(idle=3600.0)  # without a poke it would not look again for an hour
-    loop.start()
+    await loop.start()
     try:
         await rig.until(lambda: rig.claims_done >= 1, "the first (empty) claim over")
         claims = len(rig.limits)
