@@ -199,6 +199,15 @@ def _insert_call(conn: sa.Connection, call: dict[str, Any], detail: str) -> None
     conn.execute(_INSERT_EVENT, event)
 
 
+def complete(conn: sa.Connection, *, start_id: str, status: int, body: dict[str, Any]) -> None:
+    """Write the key's answer (the start created no call of its own: e.g. an agent)."""
+    conn.execute(
+        sa.update(KEYS)
+        .where(KEYS.c.start_id == start_id)
+        .values(state="done", response_status=status, response_body=body)
+    )
+
+
 def release(conn: sa.Connection, start_id: str) -> bool:
     """Give the key back: OneInbox started nothing, so a retry may try again."""
     result = conn.execute(
