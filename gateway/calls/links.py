@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import jwt
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.link_crypto import TokenBox
 from gateway.calls.states import JOINABLE
-from gateway.store.tables import CallRow, JoinLinkRow, utcnow
+from gateway.store.join_links import JoinLinkRepository
+from gateway.store.tables import JoinLinkRow, utcnow
 
 # The placeholders `JOIN_URL_TEMPLATE` may use; each value is URL-encoded.
 TEMPLATE_FIELDS = frozenset({"server_url", "participant_token", "call_id"})
@@ -106,17 +106,14 @@ class JoinLinks:
         """Store a new link for `call_id` (credentials sealed) and return its URL."""
         link_id = secrets.token_urlsafe(24)  # 192 random bits
         expires_at = self.expiry_for(credentials)
-        session.add(
-            JoinLinkRow(
-                id=link_id,
-                call_id=call_id,
-                agent_name=agent_name,
-                server_url_enc=self.box.seal(credentials.server_url),
-                participant_token_enc=self.box.seal(credentials.participant_token),
-                expires_at=expires_at,
-            )
+        await JoinLinkRepository(session).add(
+            link_id=link_id,
+            call_id=call_id,
+            agent_name=agent_name,
+            server_url_enc=self.box.seal(credentials.server_url),
+            participant_token_enc=self.box.seal(credentials.participant_token),
+            expires_at=expires_at,
         )
-        await session.flush()
         return IssuedLink(link_id, self.url_for(link_id, call_id, credentials), expires_at)
 
     def prepare(
@@ -159,19 +156,7 @@ class JoinLinks:
         may still be joined (started or live); None in every other case, alike."""
         if not plausible_link_id(link_id):
             return None
-        row = (
-            await session.execute(
-                sa.select(JoinLinkRow)
-                .join(CallRow, CallRow.id == JoinLinkRow.call_id)
-                .where(
-                    JoinLinkRow.id == link_id,
-                    JoinLinkRow.purged_at.is_(None),
-                    JoinLinkRow.expires_at > utcnow(),
-                    CallRow.state.in_(JOINABLE_STATES),
-                )
-            )
-        ).scalar_one_or_none()
-        return row
+        return await JoinLinkRepository(session).live(link_id, JOINABLE_STATES)
 
     async def find_for_leave(self, session: AsyncSession, link_id: str) -> JoinLinkRow | None:
         """The link while its call may still be running, even once the link has expired.
@@ -181,13 +166,7 @@ class JoinLinks:
         """
         if not plausible_link_id(link_id):
             return None
-        return (
-            await session.execute(
-                sa.select(JoinLinkRow)
-                .join(CallRow, CallRow.id == JoinLinkRow.call_id)
-                .where(JoinLinkRow.id == link_id, CallRow.state.in_(JOINABLE_STATES))
-            )
-        ).scalar_one_or_none()
+        return await JoinLinkRepository(session).of_joinable_call(link_id, JOINABLE_STATES)
 
     def reveal(self, row: JoinLinkRow) -> JoinCredentials | None:
         """Decrypt a live link's credentials (None if purged or sealed with another key)."""
@@ -201,28 +180,12 @@ class JoinLinks:
 
     async def purge_for_call(self, session: AsyncSession, call_id: str) -> None:
         """Forget a call's credentials (the call ended)."""
-        await session.execute(
-            sa.update(JoinLinkRow)
-            .where(JoinLinkRow.call_id == call_id, JoinLinkRow.purged_at.is_(None))
-            .values(server_url_enc=None, participant_token_enc=None, purged_at=utcnow())
-        )
+        await JoinLinkRepository(session).purge_for_call(call_id)
 
     async def purge_expired(self, session: AsyncSession) -> int:
         """Forget the credentials of every expired link; returns how many."""
-        result = await session.execute(
-            sa.update(JoinLinkRow)
-            .where(JoinLinkRow.expires_at <= utcnow(), JoinLinkRow.purged_at.is_(None))
-            .values(server_url_enc=None, participant_token_enc=None, purged_at=utcnow())
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return await JoinLinkRepository(session).purge_expired()
 
     async def purge_finished(self, session: AsyncSession) -> int:
         """Forget the credentials of every link whose call can no longer be joined."""
-        finished = sa.select(CallRow.id).where(CallRow.state.not_in(JOINABLE_STATES))
-        result = await session.execute(
-            sa.update(JoinLinkRow)
-            .where(JoinLinkRow.purged_at.is_(None), JoinLinkRow.call_id.in_(finished))
-            .values(server_url_enc=None, participant_token_enc=None, purged_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return await JoinLinkRepository(session).purge_unless(JOINABLE_STATES)

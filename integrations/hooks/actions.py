@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any
 
 import pydantic
-import sqlalchemy as sa
 import structlog
 
 from gateway.calls.commands import (
@@ -240,7 +239,14 @@ class HookRunner:
                 self.ctx.db.write(partial(intents.release, start_id=intent.start_id))
             )
             raise
-        await self.ctx.db.write(partial(_complete, intent.start_id, answer))
+        await self.ctx.db.write(
+            partial(
+                intents.complete,
+                start_id=intent.start_id,
+                status=answer.status,
+                body=answer.body,
+            )
+        )
         return answer
 
     async def _execute(self, hook: Hook, plan: Plan) -> Answer:
@@ -278,14 +284,6 @@ class HookRunner:
             "status": "started",
             "status_url": status_url,
         }
-
-
-def _complete(start_id: str, answer: Answer, conn: sa.Connection) -> None:
-    conn.execute(
-        sa.update(intents.KEYS)
-        .where(intents.KEYS.c.start_id == start_id)
-        .values(state="done", response_status=answer.status, response_body=answer.body)
-    )
 
 
 def _claim_answer(hook: Hook, claim: Claim) -> Answer:
