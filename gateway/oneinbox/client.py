@@ -18,6 +18,11 @@ from gateway.oneinbox.failures import bad_answer, parse
 from gateway.oneinbox.models import Agent, Call, CallPage, Model, WebCall, Webhook
 from gateway.oneinbox.retry import RetryPolicy
 from gateway.oneinbox.sender import RequestHook, Sender
+from gateway.oneinbox.transport import OneInboxTransport
+
+# Connections to OneInbox when no transport is given (the gateway passes its setting,
+# ONEINBOX_MAX_CONNECTIONS).
+DEFAULT_MAX_CONNECTIONS = 100
 
 __all__ = ["OneInboxClient", "RequestHook"]
 
@@ -42,6 +47,8 @@ class OneInboxClient:
         retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        if transport is None:
+            transport = OneInboxTransport(max_connections=DEFAULT_MAX_CONNECTIONS)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={
@@ -60,6 +67,8 @@ class OneInboxClient:
             max_retries=max_retries,
             policy=retry_policy or RetryPolicy(),
             on_request=on_request,
+            direct=transport if isinstance(transport, OneInboxTransport) else None,
+            timeout=timeout,
         )
 
     def __repr__(self) -> str:

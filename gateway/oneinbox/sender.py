@@ -4,9 +4,11 @@ server's `Retry-After`, the caller's deadline) and a report of every attempt."""
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import structlog
@@ -19,6 +21,7 @@ from gateway.oneinbox.retry import (
     certainly_not_sent,
     fits_deadline,
 )
+from gateway.oneinbox.transport import OneInboxTransport
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +29,9 @@ RequestHook = Callable[[str, str, float], None]
 
 
 class Sender:
-    """Sends requests through one ``httpx.AsyncClient`` with one retry policy."""
+    """Sends requests with one retry policy: straight on the aiohttp pool of a
+    `OneInboxTransport` when the client has one, else through ``httpx.AsyncClient`` (local
+    mode's in-process simulator, tests' transports)."""
 
     def __init__(
         self,
@@ -37,8 +42,12 @@ class Sender:
         max_retries: int,
         policy: RetryPolicy,
         on_request: RequestHook | None,
+        direct: OneInboxTransport | None = None,
+        timeout: float = 15.0,
     ) -> None:
         self._http = http
+        self._direct = direct
+        self._timeout = timeout
         self._base_url = base_url
         self._api_key = api_key
         self._max_retries = max(0, max_retries)
@@ -79,7 +88,7 @@ class Sender:
         while True:
             started = time.monotonic()
             try:
-                response = await self._http.request(method, path, json=json, params=params)
+                response = await self._request(method, path, json, params)
             except httpx.TransportError as exc:
                 elapsed = time.monotonic() - started
                 outcome = "timeout" if isinstance(exc, httpx.TimeoutException) else "error"
@@ -112,6 +121,25 @@ class Sender:
             raise failures.error_from(
                 endpoint, response, attempt + 1, secret=self._api_key, creates=creates
             )
+
+    async def _request(
+        self, method: str, path: str, json: Any, params: Mapping[str, str | int] | None
+    ) -> httpx.Response:
+        if self._direct is None:
+            return await self._http.request(method, path, json=json, params=params)
+        url = self._base_url + path
+        if params:
+            url += "?" + urlencode(params)
+        headers = dict(self._http.headers)
+        content = None
+        if json is not None:
+            # As httpx encodes `json=`: compact, UTF-8, no NaN.
+            text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            content = text.encode()
+            headers["Content-Type"] = "application/json"
+        return await self._direct.request(
+            method, url, headers=headers, content=content, timeout=self._timeout
+        )
 
     async def _wait(self, endpoint: str, attempt: int, retry_after: float | None) -> bool:
         """Sleep before the next attempt; False (no sleep) when it would pass the deadline."""
