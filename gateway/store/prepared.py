@@ -4,9 +4,11 @@ A keyed hook is five statements (claim, finish, call, event, join link). Execute
 SQLAlchemy's Connection, even with the compiled form cached, each costs about 100 µs of the
 event loop's time; on the `sqlite3` cursor it is about 20 µs (measured: bench/README.md).
 `Prepared` keeps SQLAlchemy's SQL text, parameter order, column defaults and type processing
-(JSON, UTC datetimes) and skips its per-execution machinery, on the standard `sqlite3` driver
-only: other drivers (asyncpg under the batch's greenlet) go through `Connection.execute`, the
-same statement with the same parameters.
+(JSON, UTC datetimes) and skips its per-execution machinery: the statement runs on the DB-API
+cursor of the connection (the standard `sqlite3` driver's, or SQLAlchemy's asyncpg adapter's
+under a write batch's greenlet, which starts the transaction and caches the prepared
+statement as it does for SQLAlchemy's own statements). Other drivers go through
+`Connection.execute`, the same statement with the same parameters.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import UpdateBase
 
 Processor = Callable[[Any], Any] | None
+# Drivers whose DB-API cursor takes the compiled SQL and positional values as they are.
+DRIVERS = frozenset({"pysqlite", "asyncpg"})
 
 
 class Prepared:
@@ -34,7 +38,7 @@ class Prepared:
         self._forms: dict[tuple[str, tuple[str, ...]], tuple[str, list[Any]]] = {}
 
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
-        if conn.dialect.driver != "pysqlite":
+        if conn.dialect.driver not in DRIVERS:
             return int(conn.execute(self.statement, dict(params)).rowcount)
         names = tuple(params)
         form = self._forms.get((conn.dialect.name, names))
@@ -61,7 +65,8 @@ class Prepared:
                 if column.key not in names and found is not None:
                     keys.append(column.key)
                     defaults[column.key] = found
-        compiled = self.statement.compile(dialect=dialect, column_keys=keys)
+        # for_executemany: no implicit RETURNING of the new row's id (nobody reads it).
+        compiled = self.statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
         if compiled.positiontup is None:
             raise TypeError(f"{dialect.name}: not a positional paramstyle")
         order = []
