@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
 from gateway.limits.rules import zone
+from gateway.phone import InvalidPhoneNumber, to_e164, valid_region
 from gateway.plugins import installed
 from gateway.validation import what
 

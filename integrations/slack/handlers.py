@@ -18,10 +18,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from gateway.calls.commands import CreateAgent, DestinationSpec, StartPhoneCall, StartWebCall
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
-from gateway.calls.phone import mask
 from gateway.context import AppContext
 from gateway.limits.policy import LimitReached
 from gateway.oneinbox.errors import OneInboxError
+from gateway.phone import mask
 from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from integrations.slack import blocks, grammar
