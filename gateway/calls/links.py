@@ -18,29 +18,9 @@ from gateway.calls.states import JOINABLE
 from gateway.store.join_links import JoinLinkRepository
 from gateway.store.tables import JoinLinkRow, utcnow
 
-# The placeholders `JOIN_URL_TEMPLATE` may use; each value is URL-encoded.
-TEMPLATE_FIELDS = frozenset({"server_url", "participant_token", "call_id"})
 # A link works only while its call may still be joined.
 JOINABLE_STATES = [str(s) for s in JOINABLE]
 LINK_ID_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_")
-
-
-def template_problem(template: str) -> str | None:
-    """Why `JOIN_URL_TEMPLATE` cannot be used (one line), or None when it is fine."""
-    try:
-        parts = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        return f"not a valid template: {exc}"
-    names = [name for _, name, _, _ in parts if name is not None]
-    unknown = sorted({n for n in names if n not in TEMPLATE_FIELDS})
-    if unknown:
-        allowed = ", ".join("{" + f + "}" for f in sorted(TEMPLATE_FIELDS))
-        return f"unknown placeholder {{{unknown[0]}}}; use {allowed}"
-    if any(spec or conv for _, name, spec, conv in parts if name is not None):
-        return "placeholders take no format spec or conversion"
-    if not template.startswith(("http://", "https://")):
-        return "must be an http:// or https:// URL"
-    return None
 
 
 def token_expiry(token: str) -> datetime | None:

@@ -9,9 +9,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import StartedPhoneCall, StartPhoneCall
-from gateway.calls.phone import mask
 from gateway.calls.states import FIRST_POLL_AFTER, CallState
 from gateway.oneinbox.client import OneInboxClient
+from gateway.phone import mask
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, utcnow

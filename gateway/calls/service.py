@@ -305,7 +305,7 @@ class CallService:
         """Place an outbound phone call upstream, then store it (type `outbound`).
 
         It counts against the limits as a `phone` call first (`LimitReached`: nothing is
-        dialled). The numbers are E.164 already (origins normalise them with `calls.phone`);
+        dialled). The numbers are E.164 already (origins normalise them with `gateway.phone`);
         the number is logged masked. `on_stored` runs in the storing transaction, as for web
         calls.
         """

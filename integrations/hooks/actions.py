@@ -26,7 +26,6 @@ from gateway.calls.commands import (
     StartWebCall,
 )
 from gateway.calls.errors import UnknownAgentError
-from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.context import AppContext
 from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
@@ -39,6 +38,7 @@ from gateway.oneinbox.errors import (
     OneInboxError,
 )
 from gateway.oneinbox.problems import upstream_problem
+from gateway.phone import InvalidPhoneNumber, to_e164
 from gateway.store import idempotency as intents
 from gateway.store.idempotency import Claim, Intent, request_hash
 from gateway.validation import what

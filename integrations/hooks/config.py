@@ -17,12 +17,12 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.config import ConfigError, describe_error
 from gateway.delivery.crm import WriteBackKind, credential_envs, write_back_kinds
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_url_shape
 from gateway.limits.buckets import TokenBucket
 from gateway.logging import redactor
+from gateway.phone import InvalidPhoneNumber, to_e164
 from integrations.hooks import auth
 from integrations.hooks.adapters import PayloadAdapter
 from integrations.hooks.mapping import Expression, compile_expression

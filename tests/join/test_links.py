@@ -14,16 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.calls.link_crypto import TokenBox
-from gateway.calls.links import (
-    JoinCredentials,
-    JoinLinks,
-    template_problem,
-    token_expiry,
-)
+from gateway.calls.link_janitor import LinkJanitor
+from gateway.calls.links import JoinCredentials, JoinLinks, token_expiry
 from gateway.calls.states import CallState
 from gateway.http.retry_after import retry_after_header
-from gateway.join.janitor import LinkJanitor
 from gateway.limits.buckets import Budget, RateLimiter
+from gateway.settings import template_problem
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, JoinLinkRow, utcnow
 
