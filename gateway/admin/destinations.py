@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-
 from gateway.admin.models import DestinationView, EnableAccepted, SentTestEvent
 from gateway.delivery.health import enable_endpoint, public_target
 from gateway.delivery.probe import CallbackTarget, ProbeResult, endpoint_target, send_test_event
 from gateway.store.database import Database
-from gateway.store.deliveries import DeliveryState
+from gateway.store.deliveries import DeliveryRepository
 from gateway.store.endpoints import EndpointRepository, endpoint_id
-from gateway.store.tables import DeliveryRow, EndpointRow
+from gateway.store.tables import EndpointRow
 
 
 def destination_view(row: EndpointRow, held: int) -> DestinationView:
@@ -37,12 +35,8 @@ async def list_destinations(db: Database, *, disabled_only: bool = False) -> lis
     async with db.session() as session:
         repo = EndpointRepository(session)
         rows: Sequence[EndpointRow] = await (repo.disabled() if disabled_only else repo.listing())
-        held_rows = await session.execute(
-            sa.select(DeliveryRow.destination, DeliveryRow.destination_key, sa.func.count())
-            .where(DeliveryRow.state == str(DeliveryState.HELD))
-            .group_by(DeliveryRow.destination, DeliveryRow.destination_key)
-        )
-        held = {endpoint_id(kind, key): int(n) for kind, key, n in held_rows.all()}
+        held_by_target = await DeliveryRepository(session).held_by_target()
+        held = {endpoint_id(kind, key): n for (kind, key), n in held_by_target.items()}
         return [destination_view(row, held.get(row.id, 0)) for row in rows]
 
 

@@ -6,9 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from gateway.admin.models import (
     CallDetail,
     CallEvent,
@@ -17,16 +14,13 @@ from gateway.admin.models import (
     DeliveryDetail,
     DeliveryView,
 )
-from gateway.calls.phone import mask
 from gateway.delivery import replay
 from gateway.http.errors import HTTPProblem
+from gateway.phone import mask
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.deliveries import GAVE_UP_STATES, DeliveryRepository
+from gateway.store.deliveries import DeliveryRepository
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
-
-# Deliveries the outbox is not trying: it gave up on them, or their endpoint is disabled.
-FAILED_DELIVERY_STATES = tuple(str(s) for s in GAVE_UP_STATES)
 
 
 def call_summary(row: CallRow) -> CallSummary:
@@ -80,18 +74,9 @@ async def call_detail(db: Database, call_id: str) -> CallDetail | None:
         if row is None:
             return None
         events = await calls.events(call_id)
-        deliveries = (
-            (
-                await session.execute(
-                    sa.select(DeliveryRow)
-                    .where(DeliveryRow.call_id == call_id)
-                    .order_by(DeliveryRow.created_at, DeliveryRow.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        attempts = await _attempts(session, [d.id for d in deliveries])
+        repo = DeliveryRepository(session)
+        deliveries = await repo.for_call(call_id)
+        attempts = await repo.attempts_of([d.id for d in deliveries])
         summary = call_summary(row)
         return CallDetail(
             **summary.model_dump(),
@@ -112,24 +97,6 @@ def _detail(row: DeliveryRow, attempts: Sequence[DeliveryAttemptRow]) -> Deliver
     return DeliveryDetail(**view.model_dump(), history=history)
 
 
-async def _attempts(
-    session: AsyncSession, ids: Sequence[str]
-) -> dict[str, list[DeliveryAttemptRow]]:
-    if not ids:
-        return {}
-    rows = (
-        await session.execute(
-            sa.select(DeliveryAttemptRow)
-            .where(DeliveryAttemptRow.delivery_id.in_(ids))
-            .order_by(DeliveryAttemptRow.id)
-        )
-    ).scalars()
-    found: dict[str, list[DeliveryAttemptRow]] = {}
-    for attempt in rows:
-        found.setdefault(attempt.delivery_id, []).append(attempt)
-    return found
-
-
 async def list_deliveries(
     db: Database,
     *,
@@ -139,14 +106,10 @@ async def list_deliveries(
     failed: bool = False,
 ) -> list[DeliveryView]:
     """The newest deliveries first; `failed` keeps those the outbox gave up on."""
-    stmt = sa.select(DeliveryRow).order_by(DeliveryRow.created_at.desc(), DeliveryRow.id)
-    if state is not None:
-        stmt = stmt.where(DeliveryRow.state == state)
-    if failed:
-        stmt = stmt.where(DeliveryRow.state.in_(FAILED_DELIVERY_STATES))
     async with db.session() as session:
-        rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
-        signed = await DeliveryRepository(session).last_signed_by([row.id for row in rows])
+        repo = DeliveryRepository(session)
+        rows = await repo.newest(limit=limit, offset=offset, state=state, gave_up=failed)
+        signed = await repo.last_signed_by([row.id for row in rows])
     views = [delivery_view(row) for row in rows]
     for view in views:
         view.signed_by = signed.get(view.id, [])
@@ -172,14 +135,8 @@ async def chart_points(db: Database, since: datetime) -> list[tuple[datetime, st
 
     Only the outcome is read out of the stored result, so a day of calls stays cheap.
     """
-    outcome = CallRow.result["outcome"].as_string()
     async with db.session() as session:
-        rows = await session.execute(
-            sa.select(CallRow.created_at, CallRow.state, outcome)
-            .where(CallRow.created_at >= since)
-            .order_by(CallRow.created_at)
-        )
-        return [(created, state, found) for created, state, found in rows.all()]
+        return await CallRepository(session).states_and_outcomes(since)
 
 
 def day_ago() -> datetime:

@@ -12,21 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.commands import Origin
 from gateway.calls.links import JoinLinks
 from gateway.calls.machine import CallMachine
+from gateway.calls.ports import RecordingUrls, TranscriptSettler
 from gateway.calls.queue import ResultQueue
 from gateway.calls.result import CallResult
 from gateway.calls.states import POLLED, CallState, IllegalTransition
-from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
-from gateway.recordings.links import RecordingLinks
+from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.tables import CallEventRow, CallRow, utcnow
+from gateway.store.tables import CallRow, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -77,8 +76,8 @@ class CallProgress:
         links: JoinLinks,
         timing: Timing,
         *,
-        recordings: RecordingLinks | None = None,
-        transcript: LiveTranscript | None = None,
+        recordings: RecordingUrls | None = None,
+        transcript: TranscriptSettler | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -209,12 +208,7 @@ class CallProgress:
     async def _was_expired(self, session: AsyncSession, row: CallRow) -> bool:
         if row.state == CallState.EXPIRED:
             return True
-        found = await session.execute(
-            sa.select(CallEventRow.id)
-            .where(CallEventRow.call_id == row.id, CallEventRow.to_state == str(CallState.EXPIRED))
-            .limit(1)
-        )
-        return found.first() is not None
+        return await CallRepository(session).ever_in(row.id, str(CallState.EXPIRED))
 
     def _schedule(self, row: CallRow, next_in: float | None, leased_until: datetime) -> None:
         """Set the next look, keeping an earlier one a webhook hint asked for meanwhile."""

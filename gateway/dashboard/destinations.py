@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 import structlog
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,7 +21,7 @@ from gateway.delivery.health import UnknownEndpointError, describe_span
 from gateway.delivery.probe import NotACallbackError
 from gateway.http.errors import HTTPProblem
 from gateway.store.database import Database
-from gateway.store.tables import EndpointRow
+from gateway.store.endpoints import EndpointRepository
 
 if TYPE_CHECKING:
     from gateway.dashboard.routes import Dashboard
@@ -33,12 +32,7 @@ log = structlog.get_logger(__name__)
 async def disabled_count(db: Database) -> int:
     """How many destinations are disabled now (for the banner)."""
     async with db.session() as session:
-        found = await session.execute(
-            sa.select(sa.func.count())
-            .select_from(EndpointRow)
-            .where(EndpointRow.disabled_at.is_not(None))
-        )
-        return int(found.scalar_one())
+        return await EndpointRepository(session).disabled_total()
 
 
 class DestinationPages:

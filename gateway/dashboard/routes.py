@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pydantic
-import sqlalchemy as sa
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -34,7 +33,8 @@ from gateway.oneinbox.errors import OneInboxError
 from gateway.oneinbox.problems import upstream_problem
 from gateway.plugins import DashboardLink
 from gateway.store.agents import AgentRepository
-from gateway.store.tables import JoinLinkRow, utcnow
+from gateway.store.join_links import JoinLinkRepository
+from gateway.store.tables import utcnow
 from gateway.upstream import LOCAL_API_KEY
 
 log = structlog.get_logger(__name__)
@@ -262,9 +262,7 @@ class Dashboard:
 
     async def _join_url(self, call_id: str) -> str | None:
         async with self.ctx.db.session() as s:
-            row = (
-                await s.execute(sa.select(JoinLinkRow).where(JoinLinkRow.call_id == call_id))
-            ).scalar_one_or_none()
+            row = await JoinLinkRepository(s).for_call(call_id)
             if row is None or row.purged_at is not None:
                 return None
             credentials = self.ctx.links.reveal(row)

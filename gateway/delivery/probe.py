@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import sqlalchemy as sa
 import structlog
 from pydantic import BaseModel, Field
 
 from gateway.delivery.callback import CallbackDestination
 from gateway.delivery.health import UnknownEndpointError, public_target
 from gateway.store.database import Database
+from gateway.store.deliveries import DeliveryRepository
 from gateway.store.endpoints import EndpointRepository
-from gateway.store.tables import DeliveryRow, utcnow
+from gateway.store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -103,17 +103,9 @@ async def endpoint_target(db: Database, endpoint: str) -> CallbackTarget:
             raise NotACallbackError(
                 f"destination {endpoint} is {row.destination}; test events go to callback URLs"
             )
-        newest = (
-            await session.execute(
-                sa.select(DeliveryRow.config)
-                .where(
-                    DeliveryRow.destination == row.destination,
-                    DeliveryRow.destination_key == row.destination_key,
-                )
-                .order_by(DeliveryRow.created_at.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        newest = await DeliveryRepository(session).newest_config(
+            row.destination, row.destination_key
+        )
     config = newest or row.config or {}
     secret_env = config.get("secret_env")
     return CallbackTarget(

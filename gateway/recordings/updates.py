@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-import sqlalchemy as sa
 import structlog
 
 from gateway.delivery.outbox import LATE_FIELDS
@@ -24,8 +23,8 @@ from gateway.oneinbox.errors import OneInboxError
 from gateway.recordings.links import RecordingLinks
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.deliveries import DeliveryState
-from gateway.store.tables import DeliveryRow, utcnow
+from gateway.store.deliveries import DeliveryRepository, DeliveryState
+from gateway.store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -88,11 +87,8 @@ class RecordingUpdates:
             if row is None or row.result is None or row.result.get("recording_url"):
                 return None
             row.result = {**row.result, "recording_url": self.links.url_for(call_id)}
-            found = await session.execute(
-                sa.select(DeliveryRow).where(DeliveryRow.call_id == call_id)
-            )
             requeued = 0
-            for delivery in found.scalars():
+            for delivery in await DeliveryRepository(session).for_call(call_id):
                 destination = self.destinations.get(delivery.destination)
                 if not getattr(destination, "updates_in_place", False):
                     # Its retries and replays must carry the body its first try had.

@@ -78,6 +78,15 @@ class CallRepository:
         )
         return result.scalars().all()
 
+    async def ever_in(self, call_id: str, state: str) -> bool:
+        """True when the call has moved to `state` at some time (its events say so)."""
+        found = await self.session.execute(
+            sa.select(CallEventRow.id)
+            .where(CallEventRow.call_id == call_id, CallEventRow.to_state == state)
+            .limit(1)
+        )
+        return found.first() is not None
+
     async def recent(
         self,
         *,
@@ -116,3 +125,15 @@ class CallRepository:
             sa.select(CallRow.state, sa.func.count()).group_by(CallRow.state)
         )
         return {state: int(count) for state, count in result.all()}
+
+    async def states_and_outcomes(self, since: datetime) -> list[tuple[datetime, str, str | None]]:
+        """(created_at, state, result outcome) of every call created since `since`, oldest
+        first. Only the outcome is read out of the stored result, so a day of calls stays
+        cheap."""
+        outcome = CallRow.result["outcome"].as_string()
+        rows = await self.session.execute(
+            sa.select(CallRow.created_at, CallRow.state, outcome)
+            .where(CallRow.created_at >= since)
+            .order_by(CallRow.created_at)
+        )
+        return [(created, state, found) for created, state, found in rows.all()]

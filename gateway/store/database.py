@@ -5,9 +5,13 @@ Three ways in:
   the writer, so the dashboard and look-ups do not queue behind a burst of writes.
 - `write(unit)`: the hot path's writes. `unit` is a plain function of a synchronous
   `sa.Connection`; units of many requests are committed together in one transaction (group
-  commit) and each caller awaits its own unit's result. On a SQLite file the whole batch runs
-  in one thread hop over the standard `sqlite3` driver (no hop per statement); on PostgreSQL
-  it runs on the asyncpg engine. A unit that raises is retried alone, so it fails alone.
+  commit) and each caller awaits its own unit's result. On a SQLite file the batch runs in the
+  event loop's own thread over the standard `sqlite3` driver (WAL with synchronous=NORMAL
+  commits without waiting for the disk, so a batch takes well under a millisecond; a thread
+  hop per batch cost more than the batch, and its Python competed with the loop for the GIL).
+  When another process holds SQLite's write lock the batch goes to a thread that waits for
+  it, so the loop never blocks on another process. On PostgreSQL it runs on the asyncpg
+  engine. A unit that raises is retried alone, so it fails alone.
 - `session()`: an ORM session in a write transaction, for everything else. On SQLite the
   sessions and write batches of one process take turns (`BEGIN IMMEDIATE`).
 """
@@ -20,6 +24,7 @@ import contextvars
 import fcntl
 import importlib.util
 import os
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -100,6 +105,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+def _sqlite_no_wait(dbapi_connection: Any, _record: Any) -> None:
+    # The event loop's own connection: never wait for another process's write lock (the
+    # batch is handed to a thread that does, see `Database._commit_batch`).
+    _sqlite_pragmas(dbapi_connection, _record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" (another connection holds the write lock)."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
+
+
 def _sqlite_begin_deferred(conn: sa.Connection) -> None:
     # A read snapshot: in WAL mode it takes no lock and never waits for the writer.
     conn.exec_driver_sql("BEGIN")
@@ -111,6 +131,10 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     # a session sees one consistent state, and writers of other processes wait (busy_timeout)
     # instead of failing to upgrade a stale read snapshot.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class _Busy(Exception):
+    """SQLite's write lock is held by another process: run the batch where waiting is fine."""
 
 
 class Database:
@@ -135,6 +159,8 @@ class Database:
         # Where write batches run: a synchronous pysqlite engine on a SQLite file (one thread
         # hop per batch), else the async engine itself (asyncpg needs no thread at all).
         self._batch_engine: sa.Engine | None = None
+        # The batch engine of the event loop's thread on a SQLite file (busy_timeout=0).
+        self._inline_engine: sa.Engine | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
@@ -148,6 +174,14 @@ class Database:
                 )
                 event.listen(self._batch_engine, "connect", _sqlite_pragmas)
                 event.listen(self._batch_engine, "begin", _sqlite_begin)
+                self._inline_engine = sa.create_engine(
+                    sync_url,
+                    echo=echo,
+                    connect_args={"check_same_thread": False},
+                    poolclass=sa.pool.StaticPool,
+                )
+                event.listen(self._inline_engine, "connect", _sqlite_no_wait)
+                event.listen(self._inline_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
@@ -215,28 +249,44 @@ class Database:
                     future.set_exception(value)
 
     async def _commit_batch(self, units: list[Unit]) -> list[tuple[bool, Any]]:
-        if self._batch_engine is not None:
+        if self._batch_engine is not None and self._inline_engine is not None:
             async with self._turn:
-                return await asyncio.to_thread(self._run_units, self._batch_engine, units)
+                try:
+                    return self._run_units(self._inline_engine, units, busy_fails=True)
+                except _Busy:  # another process writes: wait for it in a thread
+                    return await asyncio.to_thread(self._run_units, self._batch_engine, units)
         if self.dialect == "sqlite":
             async with self._turn, self.engine.connect() as conn:
                 return await conn.run_sync(lambda c: self._run_units_on(c, units))
         async with self.engine.connect() as conn:
             return await conn.run_sync(lambda c: self._run_units_on(c, units))
 
-    def _run_units(self, engine: sa.Engine, units: list[Unit]) -> list[tuple[bool, Any]]:
+    def _run_units(
+        self, engine: sa.Engine, units: list[Unit], *, busy_fails: bool = False
+    ) -> list[tuple[bool, Any]]:
         with engine.connect() as conn:
-            return self._run_units_on(conn, units)
+            return self._run_units_on(conn, units, busy_fails=busy_fails)
 
-    def _run_units_on(self, conn: sa.Connection, units: list[Unit]) -> list[tuple[bool, Any]]:
-        """All units in one transaction; if one raises, each runs again in its own."""
+    def _run_units_on(
+        self, conn: sa.Connection, units: list[Unit], *, busy_fails: bool = False
+    ) -> list[tuple[bool, Any]]:
+        """All units in one transaction; if one raises, each runs again in its own.
+
+        `busy_fails`: SQLite's write lock held elsewhere raises `_Busy` (nothing committed).
+        """
         try:
             with conn.begin():
                 results = [unit(conn) for unit in units]
         except Exception as exc:
+            if busy_fails and _is_busy(exc):
+                raise _Busy from exc
             if len(units) == 1:
                 return [(False, exc)]
-            return [item for unit in units for item in self._run_units_on(conn, [unit])]
+            return [
+                item
+                for unit in units
+                for item in self._run_units_on(conn, [unit], busy_fails=busy_fails)
+            ]
         self.batches += 1
         return [(True, result) for result in results]
 
@@ -285,7 +335,7 @@ class Database:
     def _upgrade(self, connection: sa.Connection) -> None:
         config = alembic_config(self.url)
         config.attributes["connection"] = connection
-        from alembic import command  # lazily, as in `alembic_config`
+        from alembic import command  # lazily (start-up speed), as in `alembic_config`
 
         command.upgrade(config, "head")
 
@@ -322,5 +372,6 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
-        if self._batch_engine is not None:
-            self._batch_engine.dispose()
+        for engine in (self._batch_engine, self._inline_engine):
+            if engine is not None:
+                engine.dispose()

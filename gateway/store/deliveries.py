@@ -136,6 +136,20 @@ class DeliveryRepository:
         )
         return result.scalars().all()
 
+    async def attempts_of(self, ids: Sequence[str]) -> dict[str, list[DeliveryAttemptRow]]:
+        """Delivery id → its tries, oldest first (deliveries without a try are left out)."""
+        if not ids:
+            return {}
+        result = await self.session.execute(
+            sa.select(DeliveryAttemptRow)
+            .where(DeliveryAttemptRow.delivery_id.in_(list(ids)))
+            .order_by(DeliveryAttemptRow.id)
+        )
+        found: dict[str, list[DeliveryAttemptRow]] = {}
+        for attempt in result.scalars():
+            found.setdefault(attempt.delivery_id, []).append(attempt)
+        return found
+
     async def last_signed_by(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """Delivery id → fingerprints of the secrets that signed its latest try (if signed)."""
         if not ids:
@@ -169,6 +183,38 @@ class DeliveryRepository:
             )
         result = await self.session.execute(stmt.limit(limit).offset(offset))
         return result.scalars().all()
+
+    async def newest(
+        self, *, limit: int, offset: int = 0, state: str | None = None, gave_up: bool = False
+    ) -> Sequence[DeliveryRow]:
+        """Newest created first; `state` keeps one state, `gave_up` the `GAVE_UP_STATES`."""
+        stmt = sa.select(DeliveryRow).order_by(DeliveryRow.created_at.desc(), DeliveryRow.id)
+        if state is not None:
+            stmt = stmt.where(DeliveryRow.state == state)
+        if gave_up:
+            stmt = stmt.where(DeliveryRow.state.in_([str(s) for s in GAVE_UP_STATES]))
+        result = await self.session.execute(stmt.limit(limit).offset(offset))
+        return result.scalars().all()
+
+    async def newest_config(self, destination: str, key: str) -> dict[str, Any] | None:
+        """The config of the newest delivery to (destination, key), if it has any."""
+        result = await self.session.execute(
+            sa.select(DeliveryRow.config)
+            .where(DeliveryRow.destination == destination, DeliveryRow.destination_key == key)
+            .order_by(DeliveryRow.created_at.desc())
+            .limit(1)
+        )
+        config: dict[str, Any] | None = result.scalar_one_or_none()
+        return config
+
+    async def held_by_target(self) -> dict[tuple[str, str], int]:
+        """(destination, key) → how many of its deliveries are held."""
+        result = await self.session.execute(
+            sa.select(DeliveryRow.destination, DeliveryRow.destination_key, sa.func.count())
+            .where(DeliveryRow.state == str(DeliveryState.HELD))
+            .group_by(DeliveryRow.destination, DeliveryRow.destination_key)
+        )
+        return {(kind, key): int(n) for kind, key, n in result.all()}
 
     async def unfinished_count(self, call_id: str) -> int:
         """How many of a call's deliveries are not in a final state."""

@@ -85,6 +85,15 @@ class EndpointRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def disabled_total(self) -> int:
+        """How many endpoints are disabled now."""
+        result = await self.session.execute(
+            sa.select(sa.func.count())
+            .select_from(EndpointRow)
+            .where(EndpointRow.disabled_at.is_not(None))
+        )
+        return int(result.scalar_one())
+
     async def disabled_counts(self) -> dict[str, int]:
         """How many endpoints each destination kind has disabled."""
         result = await self.session.execute(

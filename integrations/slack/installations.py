@@ -9,6 +9,8 @@ hold one.
 Rows written before encryption (plain) or with a previous key are still read, and
 `reseal_stored` (run at start-up) rewrites them with the current key: the re-encryption
 happens at start-up, not in a migration (a migration would need the key).
+
+Every query of Slack's tables is here (the core's store never names a platform's tables).
 """
 
 from __future__ import annotations
@@ -99,6 +101,17 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
             is_enterprise_install=is_enterprise_install,
         )
         return None if found is None else self._opened(found, INSTALLATION_TOKENS)
+
+    async def bot_teams(self, *, limit: int) -> list[str | None]:
+        """Up to `limit` distinct workspaces (team ids) this app has a bot in."""
+        query = (
+            sa.select(self.bots.c.team_id)
+            .where(self.bots.c.client_id == self.client_id)
+            .distinct()
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [row[0] for row in await conn.execute(query)]
 
     async def reseal_stored(self, *, dry_run: bool = False) -> int:
         """Encrypt every token stored plain or with a previous key with the current key; the

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import aiohttp
-import sqlalchemy as sa
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -122,15 +121,7 @@ class SlackWorkspaces:
     async def _only_team(self) -> str:
         """The one workspace the app is installed in (a hook's channel names no workspace)."""
         assert self.installations is not None
-        bots = self.installations.bots
-        query = (
-            sa.select(bots.c.team_id)
-            .where(bots.c.client_id == self.installations.client_id)
-            .distinct()
-            .limit(2)
-        )
-        async with self.installations.engine.connect() as conn:
-            teams = [row[0] for row in await conn.execute(query)]
+        teams = await self.installations.bot_teams(limit=2)
         if len(teams) != 1 or teams[0] is None:
             where = "no workspace" if not teams else "several workspaces"
             raise NoInstallationError(

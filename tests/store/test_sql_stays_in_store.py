@@ -1,0 +1,68 @@
+"""Every SQL statement is built behind a repository: only the store (and the one module over
+slack_sdk's tables, and migrations) import SQLAlchemy to build one.
+
+Elsewhere SQLAlchemy may be named for three things only, none of which builds a statement:
+the session type a unit of work is passed around as, its errors, and its URL parser.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("gateway", "integrations")
+# Where statements are built: the store, Slack's installation tables (slack_sdk's store, which
+# the core's store never names), and Alembic migrations.
+SQL_HOMES = ("gateway/store/", "integrations/slack/installations.py")
+ALLOWED = {
+    "sqlalchemy.ext.asyncio": {"AsyncSession"},  # the unit of work's type
+    "sqlalchemy": {"exc"},  # errors, to answer them
+    "sqlalchemy.exc": None,  # any error class
+    "sqlalchemy.engine": {"make_url"},  # parsing DATABASE_URL
+}
+
+
+def _sql_imports(path: Path) -> list[str]:
+    """`line: import` for each SQLAlchemy import of `path` that the rules above do not allow."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [
+                f"{node.lineno}: import {a.name}"
+                for a in node.names
+                if a.name.split(".")[0] == "sqlalchemy"
+            ]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            allowed = ALLOWED.get(node.module or "", set())
+            found += [
+                f"{node.lineno}: from {node.module} import {a.name}"
+                for a in node.names
+                if allowed is not None and a.name not in allowed
+            ]
+    return found
+
+
+def test_no_sqlalchemy_statement_is_built_outside_the_store() -> None:
+    offenders = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name.startswith(SQL_HOMES) or "/migrations/" in name:
+                continue
+            offenders += [f"{name}:{found}" for found in _sql_imports(path)]
+    assert offenders == [], "move these queries into a repository in gateway/store/"
+
+
+def test_the_rule_sees_a_statement_import(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy import select, exc\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession\n"
+        "from sqlalchemy.exc import IntegrityError\n"
+    )
+    assert _sql_imports(module) == [
+        "1: import sqlalchemy",
+        "2: from sqlalchemy import select",
+    ]
