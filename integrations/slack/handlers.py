@@ -7,16 +7,22 @@ kept by `ctx.spawn`, and the answer goes out through the Web API or the `respons
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any
 
 import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import CreateAgent, DestinationSpec, StartPhoneCall, StartWebCall
+from gateway.calls.commands import (
+    CreateAgent,
+    DestinationSpec,
+    StartedCall,
+    StartPhoneCall,
+    StartWebCall,
+)
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
 from gateway.calls.phone import mask
 from gateway.context import AppContext
@@ -30,6 +36,7 @@ from integrations.slack.dial import DialPolicy, number_to_dial
 from integrations.slack.invocation import Invocation
 from integrations.slack.limits import limit_message
 from integrations.slack.settings import SlackSettings
+from integrations.slack.work import Ticket, WorkQueue
 
 log = structlog.get_logger(__name__)
 
@@ -59,10 +66,9 @@ class SlackHandlers:
         self.live_transcript = live_transcript  # `[slack] live_transcript`: the default
         # Background work waits its turn here, parked, so a burst of commands cannot flood
         # the event loop and delay the acks of the commands that follow; past `max_waiting`
-        # a command is turned away at once rather than queued without bound.
-        self._slots = asyncio.Semaphore(max_concurrent)
-        self._waiting = 0
-        self._max_waiting = max_waiting
+        # a command is turned away at once rather than queued without bound. A call's turn
+        # covers its start only (see `work`): its card is posted after.
+        self.work = WorkQueue(max_concurrent, max_waiting)
         self.command = settings.slack_command
         self.admins = set(settings.slack_admin_users)
         self.dialers = DialPolicy.of(settings.slack_dial_users, self.admins)
@@ -89,7 +95,7 @@ class SlackHandlers:
         if isinstance(command, ADMIN_ONLY) and self.admins and inv.user_id not in self.admins:
             await ack(text=self._refusal())
             return
-        if not isinstance(command, grammar.HelpCommand) and self._waiting >= self._max_waiting:
+        if not isinstance(command, grammar.HelpCommand) and self.work.full:
             await ack(text=BUSY)
             return
         match command:
@@ -97,7 +103,8 @@ class SlackHandlers:
                 await ack(text=grammar.help_text(self.command))
             case grammar.CallCommand():
                 await ack(text=f"Starting a call with *{blocks.escape(command.agent)}*…")
-                self._spawn(self._call(command, inv, respond, client, bot_user_id), "call")
+                call = partial(self._call, command, inv, respond, client, bot_user_id)
+                self._spawn_with(call, "call")
             case grammar.DialCommand():
                 if not self.dialers.allows(inv.user_id):
                     await ack(text=self.dialers.refusal(self.command))
@@ -109,8 +116,8 @@ class SlackHandlers:
                     return
                 agent = blocks.escape(command.agent)
                 await ack(text=f"Dialling `{mask(number)}` with *{agent}*…")
-                work = self._dial(command, number, inv, respond, client, bot_user_id)
-                self._spawn(work, "dial")
+                dial = partial(self._dial, command, number, inv, respond, client, bot_user_id)
+                self._spawn_with(dial, "dial")
             case grammar.StopCommand():
                 await ack(text=f"Stopping call `{blocks.escape(command.call_id)}`…")
                 self._spawn(self._stop(command.call_id, respond), "stop")
@@ -175,20 +182,14 @@ class SlackHandlers:
         return {}
 
     # ---- background work ----------------------------------------------------------------
-    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
-        self._waiting += 1
-        self.ctx.spawn(self._in_turn(coro), name=f"slack.{what}")
+    def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run `work` in the background, all of it in one turn (see `work`)."""
+        self._spawn_with(partial(_in_turn, work), what)
 
-    async def _in_turn(self, coro: Coroutine[Any, Any, None]) -> None:
-        waiting = True
-        try:
-            async with self._slots:
-                self._waiting, waiting = self._waiting - 1, False
-                await coro
-        finally:
-            if waiting:
-                self._waiting -= 1
-            coro.close()  # cancelled while waiting its turn: never started, nothing to warn
+    def _spawn_with(self, work: Callable[[Ticket], Awaitable[None]], what: str) -> None:
+        """Run `work(ticket)` in the background; it takes its turn with the ticket."""
+        ticket = self.work.admit()
+        self.ctx.spawn(_with_ticket(ticket, work), name=f"slack.{what}")
 
     async def _call(
         self,
@@ -197,18 +198,15 @@ class SlackHandlers:
         respond: AsyncRespond,
         client: AsyncWebClient,
         bot_user_id: str | None,
+        ticket: Ticket,
     ) -> None:
-        started = await self._domain(
-            respond,
-            self.ctx.calls.start_web_call(
-                StartWebCall(
-                    agent=command.agent,
-                    variables=dict(command.variables),
-                    origin=inv.origin,
-                    destinations=[self._destination(inv, command.live)],
-                )
-            ),
+        start = StartWebCall(
+            agent=command.agent,
+            variables=dict(command.variables),
+            origin=inv.origin,
+            destinations=[self._destination(inv, command.live)],
         )
+        started = await self._domain(respond, self._start_call(start, ticket))
         if started is None:
             return
         card = blocks.call_card(
@@ -219,6 +217,13 @@ class SlackHandlers:
         )
         await self._post_card(started.call_id, card, inv, respond, client, bot_user_id)
 
+    async def _start_call(self, start: StartWebCall, ticket: Ticket) -> StartedCall:
+        """The intent is stored while next in line; the turn covers the upstream request."""
+        await ticket.next_in_line()
+        claim, pending = await self.ctx.calls.claim_start(start, scope="start:slack", key=None)
+        assert claim.outcome == "claimed", claim  # no key of its own: its start id never clashes
+        return await self.ctx.calls.start_web_call(start, pending=pending, in_flight=ticket.turn())
+
     async def _dial(
         self,
         command: grammar.DialCommand,
@@ -227,20 +232,18 @@ class SlackHandlers:
         respond: AsyncRespond,
         client: AsyncWebClient,
         bot_user_id: str | None,
+        ticket: Ticket,
     ) -> None:
-        started = await self._domain(
-            respond,
-            self.ctx.calls.start_phone_call(
-                StartPhoneCall(
-                    agent=command.agent,
-                    to_number=number,
-                    from_number=self.ctx.settings.oneinbox_from_number,
-                    variables=dict(command.variables),
-                    origin=inv.origin,
-                    destinations=[self._destination(inv, command.live)],
-                )
-            ),
+        dial = StartPhoneCall(
+            agent=command.agent,
+            to_number=number,
+            from_number=self.ctx.settings.oneinbox_from_number,
+            variables=dict(command.variables),
+            origin=inv.origin,
+            destinations=[self._destination(inv, command.live)],
         )
+        async with ticket.turn():
+            started = await self._domain(respond, self.ctx.calls.start_phone_call(dial))
         if started is None:
             return
         card = blocks.phone_card(
@@ -404,6 +407,21 @@ class SlackHandlers:
             "Sorry, creating and changing agents is limited to this gateway's Slack admins "
             f"({admins}). Ask one of them, or use `{self.command} call <agent>` to start a call."
         )
+
+
+async def _with_ticket(ticket: Ticket, work: Callable[[Ticket], Awaitable[None]]) -> None:
+    try:
+        await work(ticket)
+    finally:
+        ticket.done()
+
+
+async def _in_turn(work: Coroutine[Any, Any, None], ticket: Ticket) -> None:
+    try:
+        async with ticket.turn():
+            await work
+    finally:
+        work.close()  # cancelled while waiting its turn: never started, nothing to warn
 
 
 async def _done(work: Awaitable[None]) -> bool:
