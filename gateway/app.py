@@ -22,9 +22,10 @@ from gateway.context import AppContext
 from gateway.dashboard.routes import dashboard_routes
 from gateway.http.errors import HTTPProblem, problem_response
 from gateway.http.middleware import RequestContextMiddleware
+from gateway.integration import discover
 from gateway.join.routes import join_routes
 from gateway.metrics import metrics_routes
-from gateway.plugins import DashboardLink, discover
+from gateway.plugins import DashboardLink
 from gateway.recordings.routes import recording_routes
 from gateway.services import build_services, close_services, core_workers, oneinbox_events
 from gateway.settings import Settings

@@ -15,13 +15,13 @@ from typing import Any
 import structlog
 from starlette.applications import Starlette
 
+from gateway.calls.link_janitor import LinkJanitor
 from gateway.calls.links import JoinLinks
 from gateway.calls.service import CallService
 from gateway.calls.tracker import CallTracker
 from gateway.config import GatewayConfig
 from gateway.delivery.outbox import Outbox
 from gateway.delivery.registry import DestinationRegistry
-from gateway.join.janitor import LinkJanitor
 from gateway.live.feeds import LiveFeeder
 from gateway.live.transcript import LiveTranscript
 from gateway.metrics import GatewayMetrics

@@ -38,7 +38,7 @@ from starlette.routing import Route
 from gateway.limits.policy import CallLimits, LimitReached
 from gateway.metrics_process import MULTIPROC_ENV, WorkerProcesses, multiprocess_mode
 from gateway.metrics_store import StoreGauges
-from gateway.plugins import RequestObserver, discover, metrics_of
+from gateway.plugins import RequestObserver, installed, metrics_of
 from gateway.store.database import Database
 
 # Upstream calls: fast reads to slow creations, with room for a timeout at 15 s.
@@ -111,7 +111,7 @@ class GatewayMetrics:
 
     def _integration_metrics(self) -> list[RequestObserver]:
         """The integrations' own metrics, each told about every answered request."""
-        found = (metrics_of(integration, self.registry) for integration in discover())
+        found = (metrics_of(integration, self.registry) for integration in installed())
         return [observer for observer in found if observer is not None]
 
     def observe_limit_refused(self, reached: LimitReached) -> None:

@@ -1,15 +1,17 @@
-"""What an integration is, and how the app finds the installed ones (Python entry points).
+"""What installed packages plug into the gateway (Python entry points), and what they add.
 
 Three entry point groups, so that adding a platform touches its own folder and
 `pyproject.toml` only:
 
-- `oneinbox_gateway.integrations`: an `Integration` (routes, workers, settings, checks);
+- `oneinbox_gateway.integrations`: an integration (routes, workers, settings, checks; the
+  protocol the app drives is `gateway.integration.Integration`);
 - `oneinbox_gateway.destinations`: a factory per destination kind
   (`callback`, `log`, `slack`, …), resolved by the destination registry;
 - `oneinbox_gateway.migrations`: the Alembic versions folder of an integration that owns
   tables (read by the store, see `gateway.store.database.alembic_config`).
 
-The core never imports `integrations`.
+This module knows no part of the app (settings, context), so settings, metrics and delivery
+read the integrations' parts from it. The core never imports `integrations`.
 """
 
 from __future__ import annotations
@@ -17,16 +19,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-    from gateway.config import GatewayConfig
-    from gateway.context import AppContext
-    from gateway.settings import Settings, SettingsSection
     from gateway.workers import Worker
 
 INTEGRATIONS = "oneinbox_gateway.integrations"
@@ -62,29 +61,10 @@ class Contribution:
     dashboard_links: list[DashboardLink] = field(default_factory=list)
 
 
-class Integration(Protocol):
-    """A platform the gateway serves (Slack, inbound hooks, …)."""
-
-    name: str
-    # Its own settings (environment variables), or None when it reads none.
-    settings_class: type[SettingsSection] | None
-
-    def setup(self, ctx: AppContext) -> Contribution:
-        """Validate its config (raising `ConfigError`); return what it adds to the app."""
-        ...
-
-    async def checks(self, settings: Settings, config: GatewayConfig) -> list[CheckRow]:
-        """Rows for `oneinbox-gateway check`: its config and the services it reaches."""
-        ...
-
-    def metrics(self, registry: CollectorRegistry) -> RequestObserver | None:
-        """Add its own metrics to `registry`; the observer is told every answered request."""
-        ...
-
-
-def discover() -> list[Integration]:
-    """Every installed integration, in a stable order."""
-    found: list[Integration] = []
+def installed() -> list[Any]:
+    """Every installed integration object, in a stable order (each has `name` and `setup`;
+    `gateway.integration.discover` gives them typed)."""
+    found: list[Any] = []
     for ep in sorted(entry_points(group=INTEGRATIONS), key=lambda e: e.name):
         obj = ep.load()
         if not isinstance(getattr(obj, "name", None), str) or not callable(
@@ -98,24 +78,10 @@ def discover() -> list[Integration]:
 # `name` and `setup` are required; the other members may be left out (see the helpers).
 
 
-async def checks_of(
-    integration: Integration, settings: Settings, config: GatewayConfig
-) -> list[CheckRow]:
-    """The integration's `check` rows (none when it declares no `checks`)."""
-    checks = getattr(integration, "checks", None)
-    return list(await checks(settings, config)) if checks is not None else []
-
-
-def metrics_of(integration: Integration, registry: CollectorRegistry) -> RequestObserver | None:
+def metrics_of(integration: Any, registry: CollectorRegistry) -> RequestObserver | None:
     """The integration's request observer after it registered its metrics (or None)."""
     metrics = getattr(integration, "metrics", None)
     return metrics(registry) if metrics is not None else None
-
-
-def settings_classes() -> list[type[SettingsSection]]:
-    """The settings classes of the installed integrations."""
-    found = (getattr(i, "settings_class", None) for i in discover())
-    return [cls for cls in found if cls is not None]
 
 
 def destination_factories() -> dict[str, Callable[..., Any]]:

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from gateway.calls.budget import UpstreamBudget
 from gateway.calls.link_crypto import TokenBox
+from gateway.calls.link_janitor import LinkJanitor
 from gateway.calls.links import JoinLinks
 from gateway.calls.progress import CallProgress, Timing
 from gateway.calls.reconciler import IntentReconciler
@@ -25,7 +26,6 @@ from gateway.config import GatewayConfig, load_config
 from gateway.context import AppContext, worker_identity
 from gateway.delivery.outbox import Outbox, OutboxOptions, disable_after
 from gateway.delivery.registry import DestinationRegistry
-from gateway.join.janitor import LinkJanitor
 from gateway.limits.policy import CallLimits
 from gateway.limits.rules import load_rules
 from gateway.live.events import is_transcript_event, parse_transcript_event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -11,13 +12,15 @@ from urllib.parse import urlsplit
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.calls.links import template_problem
-from gateway.calls.phone import InvalidPhoneNumber, to_e164, valid_region
 from gateway.limits.rules import zone
-from gateway.plugins import settings_classes
+from gateway.phone import InvalidPhoneNumber, to_e164, valid_region
+from gateway.plugins import installed
 from gateway.validation import what
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/gateway.db"
+
+# The placeholders `JOIN_URL_TEMPLATE` may use (`gateway.calls.links` fills them in, URL-encoded).
+TEMPLATE_FIELDS = frozenset({"server_url", "participant_token", "call_id"})
 
 
 class SettingsError(Exception):
@@ -30,6 +33,24 @@ def http_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an http:// or https:// URL")
     return value
+
+
+def template_problem(template: str) -> str | None:
+    """Why `JOIN_URL_TEMPLATE` cannot be used (one line), or None when it is fine."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"not a valid template: {exc}"
+    names = [name for _, name, _, _ in parts if name is not None]
+    unknown = sorted({n for n in names if n not in TEMPLATE_FIELDS})
+    if unknown:
+        allowed = ", ".join("{" + f + "}" for f in sorted(TEMPLATE_FIELDS))
+        return f"unknown placeholder {{{unknown[0]}}}; use {allowed}"
+    if any(spec or conv for _, name, spec, conv in parts if name is not None):
+        return "placeholders take no format spec or conversion"
+    if not template.startswith(("http://", "https://")):
+        return "must be an http:// or https:// URL"
+    return None
 
 
 class SettingsSection(BaseSettings):
@@ -301,6 +322,12 @@ class Settings(SettingsSection):
                     if name in type(section).model_fields:
                         return getattr(section, name)
             return super().__getattr__(name)
+
+
+def settings_classes() -> list[type[SettingsSection]]:
+    """The settings classes of the installed integrations."""
+    found = (getattr(i, "settings_class", None) for i in installed())
+    return [cls for cls in found if cls is not None]
 
 
 def _one_line(exc: ValidationError) -> SettingsError:

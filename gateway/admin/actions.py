@@ -14,7 +14,6 @@ from gateway.calls.commands import (
     StartWebCall,
 )
 from gateway.calls.errors import UnknownAgentError, UnknownCallError
-from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.context import AppContext
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
 from gateway.http.errors import HTTPProblem
@@ -24,6 +23,7 @@ from gateway.oneinbox.errors import (
     OneInboxError,
 )
 from gateway.oneinbox.problems import upstream_problem
+from gateway.phone import InvalidPhoneNumber, to_e164
 
 
 async def start_call(ctx: AppContext, request: StartCallRequest, origin: Origin) -> StartedCall:

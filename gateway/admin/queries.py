@@ -14,9 +14,9 @@ from gateway.admin.models import (
     DeliveryDetail,
     DeliveryView,
 )
-from gateway.calls.phone import mask
 from gateway.delivery import replay
 from gateway.http.errors import HTTPProblem
+from gateway.phone import mask
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.deliveries import DeliveryRepository

@@ -54,7 +54,7 @@ class StartWebCall(BaseModel):
 
 
 class StartPhoneCall(BaseModel):
-    """Place an outbound phone call; origins normalise the numbers first (`calls.phone`)."""
+    """Place an outbound phone call; origins normalise the numbers first (`gateway.phone`)."""
 
     agent: str
     to_number: str = Field(pattern=E164)

@@ -18,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.calls.commands import Origin
 from gateway.calls.links import JoinLinks
 from gateway.calls.machine import CallMachine
+from gateway.calls.ports import RecordingUrls, TranscriptSettler
 from gateway.calls.queue import ResultQueue
 from gateway.calls.result import CallResult
 from gateway.calls.states import POLLED, CallState, IllegalTransition
-from gateway.live.transcript import LiveTranscript
 from gateway.oneinbox.models import Call
-from gateway.recordings.links import RecordingLinks
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, utcnow
@@ -77,8 +76,8 @@ class CallProgress:
         links: JoinLinks,
         timing: Timing,
         *,
-        recordings: RecordingLinks | None = None,
-        transcript: LiveTranscript | None = None,
+        recordings: RecordingUrls | None = None,
+        transcript: TranscriptSettler | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox

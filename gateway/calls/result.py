@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from gateway.calls.commands import Origin
-from gateway.calls.phone import mask
 from gateway.oneinbox.models import Call
+from gateway.phone import mask
 
 # The outcome of an outbound call that never reached a person, when the analysis has none
 # (it is written after the end, and the gateway delivers a failed call at once).

@@ -1,21 +1,24 @@
-"""CallService: the actions every origin shares (create agents, start and stop calls)."""
+"""CallService: the actions every origin shares (create agents, start and stop calls).
+
+Agent references are resolved in `agents.py`, phone calls dialled in `outbound.py`; the web
+call start (intent, upstream request, stored answer) is here.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.calls import outbound
+from gateway.calls.agents import Agents
 from gateway.calls.commands import (
     CreateAgent,
     CreatedAgent,
@@ -25,10 +28,10 @@ from gateway.calls.commands import (
     StartPhoneCall,
     StartWebCall,
 )
-from gateway.calls.errors import UnknownAgentError, UnknownCallError
+from gateway.calls.errors import UnknownCallError
 from gateway.calls.links import JoinCredentials, JoinLinks
-from gateway.calls.phone import mask
-from gateway.calls.states import CallState
+from gateway.calls.outbound import OnPhoneStored
+from gateway.calls.states import FIRST_POLL_AFTER, CallState
 from gateway.config import GatewayConfig
 from gateway.limits.policy import CallLimits, Reservation
 from gateway.limits.rules import CallKind, LimitRules, Usage
@@ -38,23 +41,17 @@ from gateway.oneinbox.errors import OneInboxError, UpstreamUnavailableError
 from gateway.oneinbox.models import WebCall
 from gateway.store import call_destinations
 from gateway.store import idempotency as intents
-from gateway.store.agents import AgentRepository
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.idempotency import Claim, Intent
-from gateway.store.tables import CallRow, utcnow
+from gateway.store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 
 # The metadata key that carries the gateway's start id to OneInbox and back.
 START_ID = "gateway_start_id"
-OnPhoneStored = Callable[[AsyncSession, StartedPhoneCall], Awaitable[None]]
 # One callback for either kind of call (a hook records its answer the same way for both).
 OnAnyStored = Callable[[AsyncSession, StartedCall | StartedPhoneCall], Awaitable[None]]
-AGENT_ID = re.compile(r"^(agt_[A-Za-z0-9_\-]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F-]{22,})$")
-NAME_TTL_SECONDS = 10.0
-# The first look at a new call: soon enough to notice a quick end, late enough to cost little.
-FIRST_POLL_AFTER = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -89,85 +86,25 @@ class CallService:
         self.links = links
         self.config = config
         self.limits = limits if limits is not None else CallLimits(db, LimitRules.none())
-        self._alias_locks: dict[str, asyncio.Lock] = {}
-        # Display names of agents referred to by id (an id lookup per call is pure overhead).
-        self._id_names: dict[str, str | None] = {}
-        # Names and aliases resolved lately (a store read per start is most of a hook's work);
-        # a name stored by another replica is seen within NAME_TTL_SECONDS.
-        self._named: dict[str, tuple[float, tuple[str, str | None]]] = {}
+        self.agents = Agents(client, db, config)
 
     async def resolve_agent(self, ref: str) -> tuple[str, str | None]:
         """(agent id, display name) for an id, a stored name or a configured alias."""
-        ref = ref.strip()
-        if AGENT_ID.match(ref) and ref in self._id_names:
-            return ref, self._id_names[ref]  # ids never move: their display name is cacheable
-        cached = self._named.get(ref)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        resolved = await self._resolve_uncached(ref)
-        if not AGENT_ID.match(ref):
-            self._named[ref] = (time.monotonic() + NAME_TTL_SECONDS, resolved)
-        return resolved
-
-    async def _resolve_uncached(self, ref: str) -> tuple[str, str | None]:
-        async with self.db.read() as session:
-            agents = AgentRepository(session)
-            row = await agents.by_name(ref)
-            if row is not None:
-                return row.id, row.name
-            if AGENT_ID.match(ref):
-                known = await agents.get(ref)
-                self._id_names[ref] = known.name if known else None
-                return ref, self._id_names[ref]
-        alias = self.config.agents.get(ref)
-        if alias is None:
-            raise UnknownAgentError(ref)
-        if alias.id is not None:
-            return alias.id, ref
-        # Created on first use: concurrent first uses in this process create it once.
-        async with self._alias_locks.setdefault(ref, asyncio.Lock()):
-            async with self.db.session() as session:
-                row = await AgentRepository(session).by_name(ref)
-            if row is not None:
-                return row.id, row.name
-            fields = dict(alias.create or {})
-            created = await self.create_agent(CreateAgent(name=ref, fields=fields))
-        return created.agent_id, ref
+        return await self.agents.resolve(ref)
 
     async def create_agent(self, command: CreateAgent) -> CreatedAgent:
         """Create an agent upstream and remember it under its name."""
-        fields = {k: v for k, v in command.fields.items() if k != "name"}
-        agent = await self.client.create_agent(command.name, **fields)
-        async with self.db.session() as session:
-            await AgentRepository(session).remember(agent.id, command.name, agent.llm_id)
-        self._id_names[agent.id] = command.name
-        self._named.clear()  # a new stored name may now win over an alias
-        log.info("agent.created", agent_id=agent.id, name=command.name)
-        return CreatedAgent(agent_id=agent.id, llm_id=agent.llm_id, name=command.name)
+        return await self.agents.create(command)
 
     async def update_agent(self, ref: str, fields: dict[str, Any]) -> str:
         """Patch an agent's voice and call behaviour; returns the agent id."""
-        agent_id, _ = await self.resolve_agent(ref)
-        await self.client.update_agent(agent_id, **fields)
-        return agent_id
+        return await self.agents.update(ref, fields)
 
     async def update_prompt(
         self, ref: str, system_prompt: str, *, temperature: float | None = None
     ) -> str:
         """Set the system prompt (and temperature) of an agent's model; returns the llm id."""
-        agent_id, _ = await self.resolve_agent(ref)
-        async with self.db.session() as session:
-            row = await AgentRepository(session).get(agent_id)
-        llm_id = row.llm_id if row is not None and row.llm_id else None
-        if llm_id is None:
-            llm_id = (await self.client.get_agent(agent_id)).llm_id
-        if llm_id is None:
-            raise UnknownAgentError(ref)
-        fields: dict[str, Any] = {"system_prompt": system_prompt}
-        if temperature is not None:
-            fields["temperature"] = temperature
-        await self.client.update_model(llm_id, **fields)
-        return llm_id
+        return await self.agents.update_prompt(ref, system_prompt, temperature=temperature)
 
     @asynccontextmanager
     async def within_limits(self, origin: Origin, kind: CallKind) -> AsyncIterator[None]:
@@ -219,7 +156,7 @@ class CallService:
         )
         reservation = await self.limits.reserve(usage)
         try:
-            agent_id, agent_name = await self.resolve_agent(command.agent)
+            agent_id, agent_name = await self.agents.resolve(command.agent)
             start_id = "gst_" + secrets.token_urlsafe(18)
             intent = Intent(
                 scope=scope,
@@ -382,67 +319,13 @@ class CallService:
         """Place an outbound phone call upstream, then store it (type `outbound`).
 
         It counts against the limits as a `phone` call first (`LimitReached`: nothing is
-        dialled). The numbers are E.164 already (origins normalise them with `calls.phone`);
+        dialled). The numbers are E.164 already (origins normalise them with `gateway.phone`);
         the number is logged masked. `on_stored` runs in the storing transaction, as for web
         calls.
         """
         async with self.within_limits(command.origin, "phone"):
-            return await self._start_phone_call(command, on_stored)
-
-    async def _start_phone_call(
-        self, command: StartPhoneCall, on_stored: OnPhoneStored | None
-    ) -> StartedPhoneCall:
-        agent_id, agent_name = await self.resolve_agent(command.agent)
-        metadata = {
-            **command.metadata,
-            "gateway_origin": command.origin.kind,
-            "gateway_origin_name": command.origin.name,
-        }
-        call = await self.client.start_phone_call(
-            agent_id,
-            command.to_number,
-            from_number=command.from_number,
-            variables=command.variables or None,
-            metadata=metadata,
-        )
-        now = utcnow()
-        async with self.db.session() as session:
-            row = CallRow(
-                id=call.id,
-                agent_id=agent_id,
-                agent_name=agent_name,
-                origin_kind=command.origin.kind,
-                origin_name=command.origin.name,
-                origin_context=command.origin.context,
-                destinations=[d.model_dump() for d in command.destinations],
-                state=str(CallState.STARTED),
-                call_type="outbound",
-                to_number=command.to_number,
-                upstream_status=call.status,
-                created_at=now,
-                next_poll_at=now + FIRST_POLL_AFTER,
-            )
-            await CallRepository(session).add(
-                row, detail=f"dialling {mask(command.to_number)}, started by {command.origin.kind}"
-            )
-            started = StartedPhoneCall(
-                call_id=call.id,
-                agent_id=agent_id,
-                agent_name=agent_name,
-                to_number=command.to_number,
-            )
-            if on_stored is not None:
-                await on_stored(session, started)
-        log.info(
-            "call.started",
-            call_id=call.id,
-            agent_id=agent_id,
-            type="outbound",
-            to_number=mask(command.to_number),
-            origin=command.origin.kind,
-            origin_name=command.origin.name,
-        )
-        return started
+            agent = await self.agents.resolve(command.agent)
+            return await outbound.dial(self.client, self.db, command, agent, on_stored)
 
     async def update_destination(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -29,6 +30,8 @@ TERMINAL = frozenset({CallState.DELIVERED, CallState.LOST})
 POLLED = frozenset({CallState.STARTED, CallState.LIVE, CallState.ENDED, CallState.EXPIRED})
 # States in which someone may still join the call (or, in local mode, end it by hand).
 JOINABLE = frozenset({CallState.STARTED, CallState.LIVE})
+# The first look at a new call: soon enough to notice a quick end, late enough to cost little.
+FIRST_POLL_AFTER = timedelta(seconds=5)
 
 ALLOWED: dict[CallState, frozenset[CallState]] = {
     CallState.STARTED: frozenset(

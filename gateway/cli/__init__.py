@@ -32,6 +32,7 @@ cli = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
+        # Lazily (start-up speed): importlib.metadata is a tenth of the command line's import.
         from importlib.metadata import version
 
         typer.echo(f"oneinbox-gateway {version('oneinbox-gateway')}")

@@ -24,8 +24,8 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
     """One row per thing checked: (name, ok, what was found)."""
     # Lazily (start-up speed): the upstream client, the simulator and every integration.
     from gateway.config import load_config
+    from gateway.integration import checks_of, discover
     from gateway.oneinbox.errors import OneInboxError
-    from gateway.plugins import checks_of, discover
     from gateway.store.database import Database
     from gateway.upstream import local_simulator, oneinbox_client
 

@@ -59,6 +59,7 @@ def enable(
     """Enable a disabled destination: its held results are due now."""
 
     async def work(db: Database) -> str:
+        # Lazily (start-up speed): the admin API's models and the delivery domain.
         from gateway.admin.destinations import enable as enable_destination
         from gateway.delivery.health import UnknownEndpointError
 
@@ -93,6 +94,7 @@ def test_event(
     allow = settings_or_exit().callback_allow_private
 
     async def work(db: Database) -> str:
+        # Lazily (start-up speed): the delivery domain and its HTTP client.
         from gateway.delivery.health import UnknownEndpointError
         from gateway.delivery.probe import (
             CallbackTarget,

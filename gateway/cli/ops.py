@@ -26,7 +26,7 @@ STATES = [str(s) for s in CallState]
 
 def _masked_number(row: CallRow) -> str | None:
     # Lazily (start-up speed): phonenumbers' metadata.
-    from gateway.calls.phone import mask
+    from gateway.phone import mask
 
     return mask(row.to_number) if row.call_type == "outbound" else None
 

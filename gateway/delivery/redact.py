@@ -25,8 +25,8 @@ from typing import Any, Literal, get_args
 
 from phonenumbers import Leniency, PhoneNumberMatcher
 
-from gateway.calls.phone import mask as mask_number
 from gateway.calls.result import CallResult
+from gateway.phone import mask as mask_number
 
 PersonalData = Literal["phone", "email", "card"]
 KINDS: tuple[str, ...] = get_args(PersonalData)

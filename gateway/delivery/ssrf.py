@@ -69,6 +69,8 @@ def check_url_shape(url: str, *, allow_private: bool) -> str:
     if literal is not None:
         if is_metadata_address(literal):
             raise UnsafeCallbackURL("callback URL points at a cloud metadata address")
+        if not allow_private and is_forbidden_address(str(literal)):
+            raise UnsafeCallbackURL("callback URL points at a private or internal address")
         return host
     _check_host_name(host)
     return host

@@ -9,18 +9,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gateway.store.prepared import Prepared
 from gateway.store.tables import CallRow, DeliveryRow
 
 CALLS: sa.Table = CallRow.__table__  # type: ignore[assignment]
 DELIVERIES: sa.Table = DeliveryRow.__table__  # type: ignore[assignment]
 
-# Built once (see gateway.store.idempotency): executed with a dict of parameters.
+# Built once (see gateway.store.prepared): executed with a dict of parameters.
 _CALL = (
     sa.select(CALLS.c.destinations, CALLS.c.origin_context)
     .where(CALLS.c.id == sa.bindparam("m_call_id"))
     .with_for_update()
 )
-_UPDATE_CALL = (
+_UPDATE_CALL = Prepared(
     sa.update(CALLS)
     .where(CALLS.c.id == sa.bindparam("m_call_id"))
     .values(
@@ -33,7 +34,7 @@ _PENDING = sa.select(DELIVERIES.c.id, DELIVERIES.c.config).where(
     DELIVERIES.c.destination_key == sa.bindparam("m_key"),
     DELIVERIES.c.delivered_at.is_(None),
 )
-_UPDATE_DELIVERY = (
+_UPDATE_DELIVERY = Prepared(
     sa.update(DELIVERIES)
     .where(DELIVERIES.c.id == sa.bindparam("m_id"))
     .values(config=sa.bindparam("m_config", type_=sa.JSON))
@@ -59,8 +60,8 @@ def merge_config(
         if isinstance(item, dict) and item.get("key") == key:
             item = {**item, "config": {**(item.get("config") or {}), **changes}}
         destinations.append(item)
-    conn.execute(
-        _UPDATE_CALL,
+    _UPDATE_CALL.execute(
+        conn,
         {
             "m_call_id": call_id,
             "m_destinations": destinations,
@@ -69,5 +70,5 @@ def merge_config(
     )
     for delivery in conn.execute(_PENDING, {"m_call_id": call_id, "m_key": key}).all():
         config = {**(delivery.config or {}), **changes}
-        conn.execute(_UPDATE_DELIVERY, {"m_id": delivery.id, "m_config": config})
+        _UPDATE_DELIVERY.execute(conn, {"m_id": delivery.id, "m_config": config})
     return True

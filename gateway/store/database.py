@@ -341,7 +341,7 @@ class Database:
     def _upgrade(self, connection: sa.Connection) -> None:
         config = alembic_config(self.url)
         config.attributes["connection"] = connection
-        from alembic import command  # lazily, as in `alembic_config`
+        from alembic import command  # lazily (start-up speed), as in `alembic_config`
 
         command.upgrade(config, "head")
 

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.store.prepared import Prepared
 from gateway.store.tables import CallEventRow, CallRow, IdempotencyKeyRow, JoinLinkRow, utcnow
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -76,14 +77,15 @@ class Intent:
     detail: dict[str, Any]  # agent_name, origin_*, destinations
 
 
-# The hot path's statements, built once: executed with a dict of parameters, each is compiled
-# once per dialect and found in SQLAlchemy's cache after (building `.values(**row)` per request
-# cost more than running the statement).
+# The hot path's statements, built once and executed with a dict of parameters (see
+# `Prepared`; building `.values(**row)` per request cost more than running the statement).
 _CLAIM = {
-    "postgresql": postgresql.insert(KEYS).on_conflict_do_nothing(index_elements=["scope", "key"]),
-    "sqlite": sqlite.insert(KEYS).on_conflict_do_nothing(index_elements=["scope", "key"]),
+    "postgresql": Prepared(
+        postgresql.insert(KEYS).on_conflict_do_nothing(index_elements=["scope", "key"])
+    ),
+    "sqlite": Prepared(sqlite.insert(KEYS).on_conflict_do_nothing(index_elements=["scope", "key"])),
 }
-_FINISH = (
+_FINISH = Prepared(
     sa.update(KEYS)
     .where(KEYS.c.start_id == sa.bindparam("w_start_id"), KEYS.c.state == "in_progress")
     .values(
@@ -93,13 +95,14 @@ _FINISH = (
         response_body=sa.bindparam("w_body", type_=sa.JSON),
     )
 )
-_INSERT_CALL = sa.insert(CALLS)
-_INSERT_EVENT = sa.insert(EVENTS)
-_INSERT_LINK = sa.insert(LINKS)
+_INSERT_CALL = Prepared(sa.insert(CALLS))
+_INSERT_EVENT = Prepared(sa.insert(EVENTS))
+_INSERT_LINK = Prepared(sa.insert(LINKS))
 
 
-def _insert(conn: sa.Connection, values: dict[str, Any]) -> Any:
-    return conn.execute(_CLAIM[conn.dialect.name], values)
+def _insert(conn: sa.Connection, values: dict[str, Any]) -> int:
+    """Rows inserted: 1, or 0 when the key is taken."""
+    return _CLAIM[conn.dialect.name].execute(conn, values)
 
 
 def claim(conn: sa.Connection, intent: Intent, *, grace: float) -> Claim:
@@ -122,7 +125,7 @@ def claim(conn: sa.Connection, intent: Intent, *, grace: float) -> Claim:
         "intent": intent.detail,
     }
     for _ in range(2):
-        if _insert(conn, values).rowcount == 1:
+        if _insert(conn, values) == 1:
             return Claim("claimed", start_id=intent.start_id)
         row = conn.execute(
             sa.select(KEYS).where(KEYS.c.scope == intent.scope, KEYS.c.key == key)
@@ -167,7 +170,7 @@ def record(
 ) -> Recorded:
     """Store the call, its first event and join link, and the key's answer, together."""
     done = _finish(conn, start_id, call["id"], status, body)
-    if done.rowcount != 1:
+    if done != 1:
         row = conn.execute(sa.select(KEYS).where(KEYS.c.start_id == start_id)).first()
         if row is not None and row.call_id == call["id"]:
             return Recorded("resolved", row.response_body)
@@ -175,20 +178,20 @@ def record(
             return Recorded("orphan")
     _insert_call(conn, call, detail)
     if link is not None:
-        conn.execute(_INSERT_LINK, link)
-    return Recorded("recorded" if done.rowcount == 1 else "orphan")
+        _INSERT_LINK.execute(conn, link)
+    return Recorded("recorded" if done == 1 else "orphan")
 
 
 def _finish(
     conn: sa.Connection, start_id: str, call_id: str | None, status: int, body: dict[str, Any]
-) -> Any:
+) -> int:
     """Mark the intent `start_id` done with its answer (if it is still in progress)."""
     params = {"w_start_id": start_id, "w_call_id": call_id, "w_status": status, "w_body": body}
-    return conn.execute(_FINISH, params)
+    return _FINISH.execute(conn, params)
 
 
 def _insert_call(conn: sa.Connection, call: dict[str, Any], detail: str) -> None:
-    conn.execute(_INSERT_CALL, call)
+    _INSERT_CALL.execute(conn, call)
     event = {
         "call_id": call["id"],
         "from_state": None,
@@ -196,7 +199,7 @@ def _insert_call(conn: sa.Connection, call: dict[str, Any], detail: str) -> None
         "detail": detail,
         "at": call["created_at"],
     }
-    conn.execute(_INSERT_EVENT, event)
+    _INSERT_EVENT.execute(conn, event)
 
 
 def complete(conn: sa.Connection, *, start_id: str, status: int, body: dict[str, Any]) -> None:
@@ -221,8 +224,7 @@ def adopt(
 ) -> bool:
     """Resolve an intent with the call found upstream: store it (to be tracked and
     delivered) and make it the key's answer. False when something else resolved it first."""
-    done = _finish(conn, start_id, call["id"], 202, body)
-    if done.rowcount != 1:
+    if _finish(conn, start_id, call["id"], 202, body) != 1:
         return False
     if conn.execute(sa.select(CALLS.c.id).where(CALLS.c.id == call["id"])).first() is None:
         _insert_call(conn, call, "adopted by the reconciler")
@@ -260,7 +262,7 @@ def remember(
         "created_at": now,
         "expires_at": now + KEY_LIFETIME,
     }
-    return bool(_insert(conn, values).rowcount == 1)
+    return _insert(conn, values) == 1
 
 
 def is_done(conn: sa.Connection, *, scope: str, key: str) -> bool:

@@ -26,7 +26,6 @@ from gateway.calls.commands import (
     StartWebCall,
 )
 from gateway.calls.errors import UnknownAgentError
-from gateway.calls.phone import InvalidPhoneNumber, to_e164
 from gateway.context import AppContext
 from gateway.delivery.crm import record_destination
 from gateway.delivery.ssrf import UnsafeCallbackURL, check_callback_url
@@ -39,6 +38,7 @@ from gateway.oneinbox.errors import (
     OneInboxError,
 )
 from gateway.oneinbox.problems import upstream_problem
+from gateway.phone import InvalidPhoneNumber, to_e164
 from gateway.store import idempotency as intents
 from gateway.store.idempotency import Claim, Intent, request_hash
 from gateway.validation import what
@@ -154,8 +154,11 @@ async def _destination(
         channel = entry.slack_channel
         return DestinationSpec(kind="slack", key=f"slack:{channel}", config={"channel": channel})
     url = entry.callback_url
-    if url is None:
-        url = hook.callback_from[index].text(document)
+    if url is not None:
+        # A configured URL: its shape was checked when the config loaded, and every delivery
+        # checks where its name resolves then (a look-up per hook would only add latency).
+        return DestinationSpec.callback(url, entry.secret_env)
+    url = hook.callback_from[index].text(document)
     try:
         await check_callback_url(url, allow_private=ctx.settings.callback_allow_private)
     except UnsafeCallbackURL as exc:

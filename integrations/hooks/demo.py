@@ -12,8 +12,9 @@ from gateway.context import AppContext
 from gateway.logging import redactor
 from integrations.hooks import auth
 from integrations.hooks.adapters import JSONAdapter
-from integrations.hooks.config import AuthConfig, Hook, HookConfig
+from integrations.hooks.config import Hook
 from integrations.hooks.mapping import compile_expression
+from integrations.hooks.schema import AuthConfig, HookConfig
 
 DEMO = "demo"
 DEMO_DIAL = "demo-dial"  # the same, as a phone call the simulator rings

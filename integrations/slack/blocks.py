@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.calls.phone import mask
 from gateway.calls.result import CallResult, ResultMessage
+from gateway.phone import mask
 
 Block = dict[str, Any]
 Message = tuple[str, list[Block]]

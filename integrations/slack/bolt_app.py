@@ -28,8 +28,9 @@ from starlette.routing import BaseRoute, Route
 from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
 from gateway.http.timestamps import parse_timestamp
+from integrations.slack.agent_admin import CREATE_MODAL
 from integrations.slack.blocks import JOIN_ACTION, STOP_ACTION
-from integrations.slack.handlers import CREATE_MODAL, SlackHandlers
+from integrations.slack.handlers import SlackHandlers
 from integrations.slack.settings import SlackSettings
 from integrations.slack.workspace import BOT_SCOPES, SlackWorkspaces
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.calls.phone import InvalidPhoneNumber, to_e164
+from gateway.phone import InvalidPhoneNumber, to_e164
 from integrations.slack import grammar
 
 

@@ -12,37 +12,23 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any
 
-import structlog
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import (
-    CreateAgent,
-    DestinationSpec,
-    StartedCall,
-    StartPhoneCall,
-    StartWebCall,
-)
-from gateway.calls.errors import UnknownAgentError, UnknownCallError
-from gateway.calls.phone import mask
+from gateway.calls.commands import DestinationSpec, StartedCall, StartPhoneCall, StartWebCall
 from gateway.context import AppContext
-from gateway.limits.policy import LimitReached
-from gateway.oneinbox.errors import OneInboxError
-from gateway.store.agents import AgentRepository
+from gateway.phone import mask
 from gateway.store.calls import CallRepository
 from integrations.slack import blocks, grammar
+from integrations.slack.agent_admin import ADMIN_ONLY, AgentAdmin, modal_value
+from integrations.slack.answers import answer_failures, done
+from integrations.slack.backlog import Backlog, Ticket
 from integrations.slack.cards import attach_card, post_card, slack_destination
 from integrations.slack.dial import DialPolicy, number_to_dial
 from integrations.slack.invocation import Invocation
-from integrations.slack.limits import limit_message
 from integrations.slack.settings import SlackSettings
-from integrations.slack.work import Ticket, WorkQueue
-
-log = structlog.get_logger(__name__)
 
 Ack = Callable[..., Awaitable[Any]]
-ADMIN_ONLY = (grammar.AgentCreateCommand, grammar.AgentSetCommand, grammar.PromptCommand)
-CREATE_MODAL = "agent_create_modal"
 BUSY = "I'm handling a lot of requests right now; nothing was started. Try again in a minute."
 
 
@@ -64,14 +50,13 @@ class SlackHandlers:
         self.redact = tuple(redact)
         self.auto_join = auto_join
         self.live_transcript = live_transcript  # `[slack] live_transcript`: the default
-        # Background work waits its turn here, parked, so a burst of commands cannot flood
-        # the event loop and delay the acks of the commands that follow; past `max_waiting`
-        # a command is turned away at once rather than queued without bound. A call's turn
-        # covers its start only (see `work`): its card is posted after.
-        self.work = WorkQueue(max_concurrent, max_waiting)
+        # Background work waits its turn here (see `backlog.py`); a call's turn covers its
+        # upstream request only.
+        self._backlog = Backlog(ctx, max_concurrent=max_concurrent, max_waiting=max_waiting)
         self.command = settings.slack_command
         self.admins = set(settings.slack_admin_users)
         self.dialers = DialPolicy.of(settings.slack_dial_users, self.admins)
+        self.agents = AgentAdmin(ctx, self.command, self.admins)
 
     async def on_command(
         self,
@@ -92,10 +77,10 @@ class SlackHandlers:
         except grammar.UsageError as exc:
             await ack(text=exc.text(self.command))
             return
-        if isinstance(command, ADMIN_ONLY) and self.admins and inv.user_id not in self.admins:
-            await ack(text=self._refusal())
+        if isinstance(command, ADMIN_ONLY) and not self.agents.allows(inv.user_id):
+            await ack(text=self.agents.refusal())
             return
-        if not isinstance(command, grammar.HelpCommand) and self.work.full:
+        if not isinstance(command, grammar.HelpCommand) and self._backlog.full:
             await ack(text=BUSY)
             return
         match command:
@@ -104,7 +89,7 @@ class SlackHandlers:
             case grammar.CallCommand():
                 await ack(text=f"Starting a call with *{blocks.escape(command.agent)}*…")
                 call = partial(self._call, command, inv, respond, client, bot_user_id)
-                self._spawn_with(call, "call")
+                self._backlog.spawn_with(call, "call")
             case grammar.DialCommand():
                 if not self.dialers.allows(inv.user_id):
                     await ack(text=self.dialers.refusal(self.command))
@@ -117,7 +102,7 @@ class SlackHandlers:
                 agent = blocks.escape(command.agent)
                 await ack(text=f"Dialling `{mask(number)}` with *{agent}*…")
                 dial = partial(self._dial, command, number, inv, respond, client, bot_user_id)
-                self._spawn_with(dial, "dial")
+                self._backlog.spawn_with(dial, "dial")
             case grammar.StopCommand():
                 await ack(text=f"Stopping call `{blocks.escape(command.call_id)}`…")
                 self._spawn(self._stop(command.call_id, respond), "stop")
@@ -126,20 +111,21 @@ class SlackHandlers:
                 self._spawn(self._status(command.call_id, respond), "status")
             case grammar.AgentsCommand():
                 await ack()
-                self._spawn(self._agents(respond), "agents")
+                self._spawn(self.agents.list(respond), "agents")
             case grammar.AgentCreateCommand(name=None):
                 await ack()
                 # Not queued: Slack's trigger_id for the modal expires after 3 s.
-                self.ctx.spawn(self._open_create_modal(inv, client, respond), name="slack.modal")
+                modal = self.agents.open_create_modal(inv, client, respond)
+                self.ctx.spawn(modal, name="slack.modal")
             case grammar.AgentCreateCommand(name=str(name)):
                 await ack(text=f"Creating agent *{blocks.escape(name)}*…")
-                self._spawn(self._create(name, command.fields, respond), "agent_create")
+                self._spawn(self.agents.create(name, command.fields, respond), "agent_create")
             case grammar.AgentSetCommand():
                 await ack(text=f"Updating agent *{blocks.escape(command.agent)}*…")
-                self._spawn(self._set(command, respond), "agent_set")
+                self._spawn(self.agents.update(command, respond), "agent_set")
             case grammar.PromptCommand():
                 await ack(text=f"Updating the prompt of *{blocks.escape(command.agent)}*…")
-                self._spawn(self._prompt(command, respond), "prompt")
+                self._spawn(self.agents.prompt(command, respond), "prompt")
 
     async def on_stop_button(
         self, *, call_id: str, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -160,36 +146,31 @@ class SlackHandlers:
         if card:
             stopping = blocks.stopping_card(card, call_id)
             await client.chat_update(channel=channel, ts=ts, text=text, blocks=stopping)
-        if not await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))) and card:
+        if not await self._domain(respond, done(self.ctx.calls.stop_call(call_id))) and card:
             await client.chat_update(channel=channel, ts=ts, text=text, blocks=card)
 
     async def on_create_submitted(
         self, *, values: dict[str, Any], private_metadata: str, user_id: str, client: AsyncWebClient
     ) -> dict[str, str]:
         """Validate the modal; errors per field (the modal stays open) or {} and create."""
-        name = str(_modal_value(values, "name") or "").strip()
+        name = str(modal_value(values, "name") or "").strip()
         if not name:
             return {"name": "Give the agent a name."}
-        if self.admins and user_id not in self.admins:
+        if not self.agents.allows(user_id):
             return {"name": "Only the gateway's Slack admins can create agents."}
         fields = {
             key: value
             for key in ("first_message", "language")
-            if (value := _modal_value(values, key))
+            if (value := modal_value(values, key))
         }
         channel = json.loads(private_metadata or "{}").get("channel_id") or user_id
-        self._spawn(self._create_from_modal(name, fields, channel, user_id, client), "modal_create")
+        work = self.agents.create_from_modal(name, fields, channel, user_id, client)
+        self._spawn(work, "modal_create")
         return {}
 
     # ---- background work ----------------------------------------------------------------
-    def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        """Run `work` in the background, all of it in one turn (see `work`)."""
-        self._spawn_with(partial(_in_turn, work), what)
-
-    def _spawn_with(self, work: Callable[[Ticket], Awaitable[None]], what: str) -> None:
-        """Run `work(ticket)` in the background; it takes its turn with the ticket."""
-        ticket = self.work.admit()
-        self.ctx.spawn(_with_ticket(ticket, work), name=f"slack.{what}")
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        self._backlog.spawn(coro, what)
 
     async def _call(
         self,
@@ -281,7 +262,7 @@ class SlackHandlers:
             await attach_card(self.ctx.calls, call_id, channel=inv.channel_id, ts=posted)
 
     async def _stop(self, call_id: str, respond: AsyncRespond) -> None:
-        if await self._domain(respond, _done(self.ctx.calls.stop_call(call_id))):
+        if await self._domain(respond, done(self.ctx.calls.stop_call(call_id))):
             await respond(
                 text=f"Call `{blocks.escape(call_id)}` is stopping.", replace_original=False
             )
@@ -305,132 +286,6 @@ class SlackHandlers:
             f"{row.created_at:%Y-%m-%d %H:%M} UTC>)"
         )
 
-    async def _agents(self, respond: AsyncRespond) -> None:
-        async with self.ctx.db.session() as session:
-            stored = await AgentRepository(session).list()
-        names = {row.name: row.id for row in stored}
-        for alias, conf in self.ctx.config.agents.items():
-            names.setdefault(alias, conf.id or "created on first use")
-        if not names:
-            await respond(text=f"No agents yet. Create one: `{self.command} agent create <name>`.")
-            return
-        lines = "\n".join(
-            f"• *{blocks.escape(n)}* `{blocks.escape(i)}`" for n, i in sorted(names.items())
-        )
-        await respond(text=f"Agents you can call:\n{lines}")
-
-    async def _create(self, name: str, fields: dict[str, Any], respond: AsyncRespond) -> None:
-        created = await self._domain(
-            respond, self.ctx.calls.create_agent(CreateAgent(name=name, fields=fields))
-        )
-        if created is not None:
-            await respond(
-                text=f"Agent *{blocks.escape(created.name)}* is ready (`{created.agent_id}`). "
-                f"Start a call: `{self.command} call {created.name}`"
-            )
-
-    async def _set(self, command: grammar.AgentSetCommand, respond: AsyncRespond) -> None:
-        agent_id = await self._domain(
-            respond, self.ctx.calls.update_agent(command.agent, command.fields)
-        )
-        if agent_id is not None:
-            changed = ", ".join(sorted(command.fields))
-            await respond(text=f"Agent *{blocks.escape(command.agent)}* updated: {changed}.")
-
-    async def _prompt(self, command: grammar.PromptCommand, respond: AsyncRespond) -> None:
-        llm_id = await self._domain(
-            respond,
-            self.ctx.calls.update_prompt(
-                command.agent, command.text, temperature=command.temperature
-            ),
-        )
-        if llm_id is not None:
-            extra = (
-                f" (temperature {command.temperature})" if command.temperature is not None else ""
-            )
-            await respond(text=f"The prompt of *{blocks.escape(command.agent)}* is updated{extra}.")
-
-    async def _open_create_modal(
-        self, inv: Invocation, client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        if not inv.trigger_id:
-            await respond(
-                text=grammar.UsageError(
-                    "Give the agent a name.", grammar.USAGE["agent create"]
-                ).text(self.command)
-            )
-            return
-        await client.views_open(
-            trigger_id=inv.trigger_id,
-            view=blocks.create_agent_modal(
-                callback_id=CREATE_MODAL,
-                private_metadata=json.dumps({"channel_id": inv.channel_id}),
-            ),
-        )
-
-    async def _create_from_modal(
-        self, name: str, fields: dict[str, Any], channel: str, user_id: str, client: AsyncWebClient
-    ) -> None:
-        try:
-            created = await self.ctx.calls.create_agent(CreateAgent(name=name, fields=fields))
-            text = (
-                f"Agent *{blocks.escape(created.name)}* is ready (`{created.agent_id}`). "
-                f"Start a call: `{self.command} call {created.name}`"
-            )
-        except OneInboxError as exc:
-            text = f"OneInbox could not create the agent: {exc}"
-        await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
-
     async def _domain(self, respond: AsyncRespond, work: Awaitable[Any]) -> Any:
         """Run domain work; a failure becomes a clear ephemeral answer (never a secret)."""
-        try:
-            return await work
-        except LimitReached as reached:
-            await respond(text=limit_message(reached))
-        except UnknownAgentError as exc:
-            await respond(
-                text=f"I don't know the agent `{blocks.escape(exc.ref)}`. "
-                f"`{self.command} agents` lists the ones you can use."
-            )
-        except UnknownCallError as exc:
-            await respond(text=f"I don't know call `{blocks.escape(exc.call_id)}`.")
-        except OneInboxError as exc:
-            await respond(text=f"OneInbox said no: {blocks.escape(str(exc))}")
-        except Exception:
-            log.exception("slack.command_failed")
-            await respond(text="Something went wrong on the gateway; its log has the details.")
-        return None
-
-    def _refusal(self) -> str:
-        admins = ", ".join(f"<@{user}>" for user in sorted(self.admins))
-        return (
-            "Sorry, creating and changing agents is limited to this gateway's Slack admins "
-            f"({admins}). Ask one of them, or use `{self.command} call <agent>` to start a call."
-        )
-
-
-async def _with_ticket(ticket: Ticket, work: Callable[[Ticket], Awaitable[None]]) -> None:
-    try:
-        await work(ticket)
-    finally:
-        ticket.done()
-
-
-async def _in_turn(work: Coroutine[Any, Any, None], ticket: Ticket) -> None:
-    try:
-        async with ticket.turn():
-            await work
-    finally:
-        work.close()  # cancelled while waiting its turn: never started, nothing to warn
-
-
-async def _done(work: Awaitable[None]) -> bool:
-    await work
-    return True
-
-
-def _modal_value(values: dict[str, Any], key: str) -> str | None:
-    block = values.get(key) or {}
-    element = block.get(key) or {}
-    value = element.get("value")
-    return str(value) if value else None
+        return await answer_failures(respond, work, self.command)

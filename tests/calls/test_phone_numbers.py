@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.calls.phone import InvalidPhoneNumber, mask, to_e164, valid_region
+from gateway.phone import InvalidPhoneNumber, mask, to_e164, valid_region
 from gateway.settings import SettingsError, load_settings
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
-from gateway.plugins import settings_classes
-from gateway.settings import Settings
+from gateway.settings import Settings, settings_classes
 
 
 def _classes() -> list[type[BaseSettings]]:

@@ -48,6 +48,11 @@ def start(tmp_path: Path, toml: str) -> None:
             "https",
         ),
         (
+            f'agent = "a"\n{BEARER}\nnotify = [{{ callback_url = "https://10.0.0.7/hook" }}]',
+            "notify.0.callback_url",
+            "private or internal",
+        ),
+        (
             f'agent="a"\n{BEARER}\nnotify=[{{slack_channel = "C1", callback_url = "https://a"}}]',
             "notify.0",
             "exactly one",

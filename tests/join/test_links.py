@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -13,16 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.calls.link_crypto import TokenBox
-from gateway.calls.links import (
-    JoinCredentials,
-    JoinLinks,
-    template_problem,
-    token_expiry,
-)
+from gateway.calls.link_janitor import LinkJanitor
+from gateway.calls.links import JoinCredentials, JoinLinks, token_expiry
 from gateway.calls.states import CallState
 from gateway.http.retry_after import retry_after_header
-from gateway.join.janitor import LinkJanitor
 from gateway.limits.buckets import Budget, RateLimiter
+from gateway.settings import template_problem
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, JoinLinkRow, utcnow
 
@@ -227,3 +224,30 @@ async def link_row(db: Database, link_id: str) -> JoinLinkRow:
         row = await session.get(JoinLinkRow, link_id)
     assert row is not None
     return row
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "a.b",
+        "a.b.c.d",
+        "x.!!!.y",
+        "x." + base64.urlsafe_b64encode(b"not json").decode() + ".y",
+        "x." + base64.urlsafe_b64encode(b"[1, 2]").decode() + ".y",
+        "x." + base64.urlsafe_b64encode(b'{"exp": true}').decode() + ".y",
+        "x." + base64.urlsafe_b64encode(b'{"exp": "1700000000"}').decode() + ".y",
+        "x." + base64.urlsafe_b64encode(b'{"exp": 1e300}').decode() + ".y",
+        "x." + base64.urlsafe_b64encode(b'{"sub": "no exp"}').decode() + ".y",
+    ],
+)
+def test_a_token_without_a_readable_expiry_has_none(token: str) -> None:
+    assert token_expiry(token) is None
+
+
+def test_the_expiry_read_is_the_one_pyjwt_reads() -> None:
+    token = participant_token(600)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert token_expiry(token) == datetime.fromtimestamp(claims["exp"], UTC)
+    unpadded = token.rstrip("=")  # JWT segments carry no padding; it is restored
+    assert token_expiry(unpadded) == datetime.fromtimestamp(claims["exp"], UTC)

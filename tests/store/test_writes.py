@@ -135,3 +135,46 @@ async def test_a_burst_of_sqlite_writes_lets_the_loop_serve_others_between_batch
         assert ticks >= 9  # the loop ran between every two of the ten batches
     finally:
         await db.dispose()
+
+
+async def test_prepared_statements_write_what_sqlalchemy_would(database_url: str) -> None:
+    """Defaults of omitted columns, JSON and UTC datetimes, literal values and row counts are
+    the same through `Prepared` as through SQLAlchemy (on SQLite it runs on the driver)."""
+    from gateway.store.prepared import Prepared
+    from gateway.store.tables import CallRow, utcnow
+
+    calls: sa.Table = CallRow.__table__  # type: ignore[assignment]
+    insert = Prepared(sa.insert(calls))
+    finish = Prepared(
+        sa.update(calls)
+        .where(calls.c.id == sa.bindparam("w_id"), calls.c.state == "started")
+        .values(state="live", origin_context=sa.bindparam("w_context", type_=sa.JSON))
+    )
+    now = utcnow()
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        row = {
+            "id": "call_prepared",
+            "agent_id": "agt_1",
+            "origin_kind": "hook",
+            "origin_name": "lead",
+            "destinations": [{"kind": "callback", "key": "k", "config": {"n": 1}}],
+            "state": "started",
+            "created_at": now,
+            "next_poll_at": now,
+        }
+        assert await db.write(lambda conn: insert.execute(conn, row)) == 1
+        params = {"w_id": "call_prepared", "w_context": {"thread": "1.2"}}
+        assert await db.write(lambda conn: finish.execute(conn, params)) == 1
+        assert await db.write(lambda conn: finish.execute(conn, params)) == 0  # not started now
+        async with db.read() as session:
+            stored = await session.get(CallRow, "call_prepared")
+        assert stored is not None
+        assert stored.call_type == "web" and stored.poll_count == 0  # defaults filled in
+        assert stored.destinations == row["destinations"]
+        assert stored.origin_context == {"thread": "1.2"} and stored.state == "live"
+        assert stored.created_at == now and stored.created_at.tzinfo is not None
+        assert stored.updated_at is not None
+    finally:
+        await db.dispose()

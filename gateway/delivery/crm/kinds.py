@@ -20,7 +20,7 @@ from gateway.calls.commands import DestinationSpec
 from gateway.delivery.crm.failures import AuthHint, CrmFailure
 from gateway.delivery.registry import DeliveryOutcome
 from gateway.logging import redactor
-from gateway.plugins import discover
+from gateway.plugins import installed
 from gateway.validation import first_problem
 
 
@@ -114,7 +114,7 @@ def credential(config: Mapping[str, Any], key: str, auth: AuthHint) -> str:
 def write_back_kinds() -> dict[str, WriteBackKind]:
     """Every write-back kind the installed integrations declare (their `write_backs`)."""
     found: dict[str, WriteBackKind] = {}
-    for integration in discover():
+    for integration in installed():
         for kind in getattr(integration, "write_backs", ()):
             if kind.kind in found:
                 raise ValueError(f"write-back kind {kind.kind!r} is declared twice")
