@@ -216,6 +216,10 @@ def _gateway(
         argv, {**env, "DATABASE_URL": url}, gw_url + "/healthz", work / f"{name}.log"
     )
     try:
+        if workers > 1:
+            # /healthz answers as soon as one worker is up; wrk's connections would all go to
+            # it while the others still start. Wait until every worker serves.
+            _wait_for_workers(gw_url, workers)
         script = work / "hook.lua"
         before = _count_calls(url)
         if dashboard:
@@ -230,6 +234,20 @@ def _gateway(
     finally:
         stop_process(proc)
     return result
+
+
+def _wait_for_workers(url: str, workers: int, timeout: float = 60.0) -> None:
+    """Until `/metrics` counts `workers` worker processes that finished starting."""
+    deadline = time.monotonic() + timeout
+    seen = 0.0
+    while time.monotonic() < deadline:
+        for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+            if line.startswith("gateway_workers_serving "):
+                seen = float(line.split()[-1])
+        if seen >= workers:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"only {seen:g} of {workers} gateway workers started in {timeout:g} s")
 
 
 def _measure(work: Path) -> dict[str, Any]:

@@ -90,9 +90,11 @@ def create_app(settings: Settings, *, config: GatewayConfig | None = None) -> St
             await worker.start()
         settle_heap()
         log.info("gateway.started", local_mode=settings.local_mode, identity=ctx.identity)
+        ctx.metrics.serving.inc()
         try:
             yield
         finally:
+            ctx.metrics.serving.dec()
             for worker in reversed(workers):
                 await worker.stop()
             await ctx.drain(timeout=10)

@@ -23,6 +23,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
@@ -63,6 +64,12 @@ class GatewayMetrics:
             ProcessCollector(registry=r)
             PlatformCollector(registry=r)
             GCCollector(registry=r)
+        self.serving = Gauge(
+            "gateway_workers_serving",
+            "Worker processes of this instance that finished starting and serve requests.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.requests = Counter(
             "gateway_http_requests",
             "HTTP requests answered, by route template and status.",

@@ -28,6 +28,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -136,6 +137,14 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class _Stale(Exception):
+    """The write connection was dead before anything was committed: retry on a fresh one."""
+
+
+def _is_stale(exc: BaseException) -> bool:
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 class _Busy(Exception):
     """SQLite's write lock is held by another process: run the batch where waiting is fine."""
 
@@ -185,6 +194,14 @@ class Database:
                 )
                 event.listen(self._inline_engine, "connect", _sqlite_no_wait)
                 event.listen(self._inline_engine, "begin", _sqlite_begin)
+        # PostgreSQL's write batches have a pool of their own without a ping per checkout (a
+        # round trip per batch): one batch at a time runs, and a connection found dead before
+        # anything was committed is replaced and the batch run again (see `_commit_batch`).
+        self._write_engine: AsyncEngine | None = None
+        if self.dialect != "sqlite":
+            self._write_engine = create_async_engine(
+                url, echo=echo, pool_size=2, max_overflow=2, pool_pre_ping=False
+            )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
@@ -264,8 +281,16 @@ class Database:
         if self.dialect == "sqlite":
             async with self._turn, self.engine.connect() as conn:
                 return await conn.run_sync(lambda c: self._run_units_on(c, units))
-        async with self.engine.connect() as conn:
-            return await conn.run_sync(lambda c: self._run_units_on(c, units))
+        engine = self._write_engine or self.engine
+        for fresh in (False, True):
+            try:
+                async with engine.connect() as conn:
+                    return await conn.run_sync(
+                        partial(self._run_units_on, units=units, stale_fails=not fresh)
+                    )
+            except _Stale:
+                log.info("store.write_connection_replaced")
+        raise AssertionError("unreachable: a fresh connection never raises _Stale")
 
     def _run_units(
         self, engine: sa.Engine, units: list[Unit], *, busy_fails: bool = False
@@ -274,18 +299,29 @@ class Database:
             return self._run_units_on(conn, units, busy_fails=busy_fails)
 
     def _run_units_on(
-        self, conn: sa.Connection, units: list[Unit], *, busy_fails: bool = False
+        self,
+        conn: sa.Connection,
+        units: list[Unit],
+        *,
+        busy_fails: bool = False,
+        stale_fails: bool = False,
     ) -> list[tuple[bool, Any]]:
         """All units in one transaction; if one raises, each runs again in its own.
 
         `busy_fails`: SQLite's write lock held elsewhere raises `_Busy` (nothing committed).
+        `stale_fails`: a connection that turns out dead before the commit raises `_Stale`
+        (nothing committed; a failed commit may have been applied, so it is never retried).
         """
+        committing = False
         try:
             with conn.begin():
                 results = [unit(conn) for unit in units]
+                committing = True
         except Exception as exc:
             if busy_fails and _is_busy(exc):
                 raise _Busy from exc
+            if stale_fails and not committing and _is_stale(exc):
+                raise _Stale from exc
             if len(units) == 1:
                 return [(False, exc)]
             return [
@@ -378,6 +414,8 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+        if self._write_engine is not None:
+            await self._write_engine.dispose()
         for engine in (self._batch_engine, self._inline_engine):
             if engine is not None:
                 engine.dispose()

@@ -90,6 +90,11 @@ def test_two_workers_report_one_total_process_metrics_and_no_created_series(
         timeout=30,
         what="both workers",
     )
+    wait_until(
+        lambda: scrape(gateway.url)[1].get(("gateway_workers_serving",)) == 2,
+        timeout=30,
+        what="both workers serving",
+    )
     sent = 0
     # Fresh connections until both workers have answered some (the kernel picks the worker).
     while len([n for n in readyz_by_worker(metrics_dir).values() if n > 0]) < 2 and sent < 400:

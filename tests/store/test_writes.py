@@ -178,3 +178,31 @@ async def test_prepared_statements_write_what_sqlalchemy_would(database_url: str
         assert stored.updated_at is not None
     finally:
         await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_write_connection_that_died_is_replaced_and_nothing_is_lost(
+    postgres_url: str,
+) -> None:
+    """The write batches' pool pings no connection before use: one the server ended since
+    (a restart, a failover) fails before anything is committed, and the batch runs again on
+    a fresh connection."""
+    import asyncpg
+
+    db = Database(postgres_url)
+    try:
+        await db.migrate()
+        assert await db.write(partial(_remember, "before")) == "before"
+        admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        assert ended >= 1  # the pooled write connection among them
+        assert await db.write(partial(_remember, "after")) == "after"
+        assert await db.write(_keys) == ["after", "before"]
+    finally:
+        await db.dispose()
