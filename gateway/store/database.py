@@ -53,6 +53,9 @@ T = TypeVar("T")
 Unit = Callable[[sa.Connection], Any]
 # Units committed together at most; more wait for the next batch.
 MAX_BATCH = 256
+# At most this many in a batch run in the event loop's thread (SQLite), which serves other
+# requests between two batches: a burst of writes never holds it for long in one go.
+INLINE_BATCH = 16
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_ENTRY_POINTS = "oneinbox_gateway.migrations"
@@ -246,8 +249,9 @@ class Database:
         return await future
 
     async def _drain(self) -> None:
+        size = MAX_BATCH if self._inline_engine is None else INLINE_BATCH
         while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            batch, self._pending = self._pending[:size], self._pending[size:]
             try:
                 outcomes = await self._commit_batch([unit for unit, _ in batch])
             except BaseException as exc:  # the commit itself failed: every unit failed
@@ -264,6 +268,8 @@ class Database:
                     future.set_result(value)
                 else:
                     future.set_exception(value)
+            if self._pending:
+                await asyncio.sleep(0)  # let the loop serve others before the next batch
 
     async def _commit_batch(self, units: list[Unit]) -> list[tuple[bool, Any]]:
         if self._batch_engine is not None and self._inline_engine is not None:
