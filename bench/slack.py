@@ -270,10 +270,14 @@ def run() -> list[dict[str, Any]]:
 
 
 def _started(sim_url: str) -> int:
-    """Calls OneInbox has started so far."""
-    bearer = {"Authorization": f"Bearer {SIM_KEY}"}
-    answer = httpx.get(f"{sim_url}/v1/calls", params={"limit": 1}, headers=bearer, timeout=10)
-    return int(answer.json()["total"])
+    """Calls OneInbox has started so far: its `POST /v1/calls/web` answered 2xx.
+
+    Read from the simulator's own counters, which no fault delays: a `/v1` look-up waits out
+    the upstream latency itself, so sampling with one saw the count only every 2.7 s.
+    """
+    stats = httpx.get(f"{sim_url}/_sim/stats", timeout=10).json()
+    answered = stats["by_status"].get("POST /v1/calls/web", {})
+    return sum(n for status, n in answered.items() if status.startswith("2"))
 
 
 def _settled(sim_url: str, *, quiet_s: float = 3.0, limit_s: float = 180.0) -> int:
@@ -299,7 +303,7 @@ def _drain(gw_url: str, sim_url: str, script: Path) -> dict[str, Any]:
         samples.append((time.monotonic(), _started(sim_url) - base))
         if samples[-1][1] >= 0.9 * accepted:
             break
-        time.sleep(0.2)
+        time.sleep(0.1)
 
     def first(share: float) -> float | None:
         return next((t for t, n in samples if n >= share * accepted), None)
@@ -336,6 +340,13 @@ def _rows(gw: dict[str, Any], floor: dict[str, Any], cards: int) -> list[dict[st
             "value": ms(gw["p99_us"]),
             "unit": "ms",
             "compared_with": f"floor {ms(floor['p99_us'])} ms; goal < 50 ms",
+        },
+        {
+            "name": "slack ack p99 in the drain burst",
+            "value": ms(drain["burst_p99_us"]),
+            "unit": "ms",
+            "compared_with": f"the {DRAIN_BURST_S} s burst whose starts are timed above; "
+            "goal < 50 ms",
         },
         {
             "name": "slack commands/s",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -39,10 +39,10 @@ from gateway.logging import redactor
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import OneInboxError, UpstreamUnavailableError
 from gateway.oneinbox.models import WebCall
+from gateway.store import call_destinations
 from gateway.store import idempotency as intents
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.deliveries import DeliveryRepository
 from gateway.store.idempotency import Claim, Intent
 from gateway.store.tables import utcnow
 
@@ -183,7 +183,11 @@ class CallService:
         return claim, PendingStart(intent, reservation)
 
     async def start_web_call(
-        self, command: StartWebCall, *, pending: PendingStart | None = None
+        self,
+        command: StartWebCall,
+        *,
+        pending: PendingStart | None = None,
+        in_flight: AbstractAsyncContextManager[object] | None = None,
     ) -> StartedCall:
         """Start a web call upstream and store it with its join link, intent first.
 
@@ -193,7 +197,8 @@ class CallService:
         Then the call, its join link and the key's answer are written together. When OneInbox
         certainly started nothing the key is released; when that is unknown (no answer, a 5xx,
         the store failing afterwards) the intent stays for the reconciler, which finds the
-        call by its start id.
+        call by its start id. `in_flight` is entered around the upstream request alone (a
+        caller's bound on its starts in flight), within the same deadline as the request.
         """
         if pending is None:
             claim, pending = await self.claim_start(
@@ -201,21 +206,26 @@ class CallService:
             )
             assert claim.outcome == "claimed", claim
         try:
-            started = await self._start_web_call(command, pending.intent)
+            started = await self._start_web_call(command, pending.intent, in_flight)
         except BaseException:
             await asyncio.shield(pending.reservation.cancel())
             raise
         await pending.reservation.settle()
         return started
 
-    async def _start_web_call(self, command: StartWebCall, intent: Intent) -> StartedCall:
+    async def _start_web_call(
+        self,
+        command: StartWebCall,
+        intent: Intent,
+        in_flight: AbstractAsyncContextManager[object] | None,
+    ) -> StartedCall:
         metadata = {
             **command.metadata,
             "gateway_origin": command.origin.kind,
             "gateway_origin_name": command.origin.name,
             START_ID: intent.start_id,
         }
-        web_call = await self._ask_upstream(command, intent, metadata)
+        web_call = await self._ask_upstream(command, intent, metadata, in_flight)
         token = web_call.participant_token or ""
         redactor.add(token)
         now = utcnow()
@@ -272,12 +282,16 @@ class CallService:
         )
 
     async def _ask_upstream(
-        self, command: StartWebCall, intent: Intent, metadata: dict[str, Any]
+        self,
+        command: StartWebCall,
+        intent: Intent,
+        metadata: dict[str, Any],
+        in_flight: AbstractAsyncContextManager[object] | None,
     ) -> WebCall:
         """`POST /v1/calls/web` within half the intent's grace (the reconciler waits the
         whole grace, so it never looks while this request may still be answered)."""
         try:
-            async with asyncio.timeout(self.intent_grace / 2):
+            async with asyncio.timeout(self.intent_grace / 2), in_flight or nullcontext():
                 return await self.client.start_web_call(
                     intent.agent_id,
                     variables=command.variables or None,
@@ -324,10 +338,15 @@ class CallService:
         """Merge `changes` into the config of the call's destination `key` (and of its queued
         deliveries), and `origin_context` into the call's: how an integration points a result
         somewhere it learned of after the start (a Slack card's thread)."""
-        async with self.db.session() as session:
-            calls = CallRepository(session)
-            if await calls.merge_destination_config(call_id, key, changes, origin_context or {}):
-                await DeliveryRepository(session).merge_pending_config(call_id, key, changes)
+        await self.db.write(
+            partial(
+                call_destinations.merge_config,
+                call_id=call_id,
+                key=key,
+                changes=changes,
+                origin_context=origin_context or {},
+            )
+        )
 
     async def stop_call(self, call_id: str) -> None:
         """Ask OneInbox to end a call the gateway started; the tracker sees the end."""

@@ -103,23 +103,6 @@ class CallRepository:
         result = await self.session.execute(stmt.limit(limit).offset(offset))
         return result.scalars().all()
 
-    async def merge_destination_config(
-        self, call_id: str, key: str, changes: dict[str, Any], origin_context: dict[str, Any]
-    ) -> bool:
-        """Merge `changes` into the config of the call's destination `key` and `origin_context`
-        into the call's own (row locked); False when there is no such call."""
-        row = await self.get(call_id, for_update=True)
-        if row is None:
-            return False
-        destinations = []
-        for item in row.destinations or []:
-            if isinstance(item, dict) and item.get("key") == key:
-                item = {**item, "config": {**(item.get("config") or {}), **changes}}
-            destinations.append(item)
-        row.destinations = destinations
-        row.origin_context = {**(row.origin_context or {}), **origin_context}
-        return True
-
     async def count_by_state(self) -> dict[str, int]:
         result = await self.session.execute(
             sa.select(CallRow.state, sa.func.count()).group_by(CallRow.state)

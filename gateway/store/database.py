@@ -24,7 +24,6 @@ import contextvars
 import fcntl
 import importlib.util
 import os
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -44,6 +43,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.store import sqlite
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -53,6 +54,9 @@ T = TypeVar("T")
 Unit = Callable[[sa.Connection], Any]
 # Units committed together at most; more wait for the next batch.
 MAX_BATCH = 256
+# At most this many in a batch run in the event loop's thread (SQLite), which serves other
+# requests between two batches: a burst of writes never holds it for long in one go.
+INLINE_BATCH = 16
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_ENTRY_POINTS = "oneinbox_gateway.migrations"
@@ -95,55 +99,12 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-    # Let SQLAlchemy, not the driver, say when a transaction begins (see _sqlite_begin).
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_no_wait(dbapi_connection: Any, _record: Any) -> None:
-    # The event loop's own connection: never wait for another process's write lock (the
-    # batch is handed to a thread that does, see `Database._commit_batch`).
-    _sqlite_pragmas(dbapi_connection, _record)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=0")
-    cursor.close()
-
-
-def _is_busy(exc: BaseException) -> bool:
-    """True for SQLite's "database is locked" (another connection holds the write lock)."""
-    orig = getattr(exc, "orig", exc)
-    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
-
-
-def _sqlite_begin_deferred(conn: sa.Connection) -> None:
-    # A read snapshot: in WAL mode it takes no lock and never waits for the writer.
-    conn.exec_driver_sql("BEGIN")
-
-
-def _sqlite_begin(conn: sa.Connection) -> None:
-    # The driver's own transaction handling starts no transaction before a SELECT, so the reads
-    # of one session would not see one snapshot. BEGIN IMMEDIATE takes the write lock up front:
-    # a session sees one consistent state, and writers of other processes wait (busy_timeout)
-    # instead of failing to upgrade a stale read snapshot.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 class _Stale(Exception):
     """The write connection was dead before anything was committed: retry on a fresh one."""
 
 
 def _is_stale(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
-
-
-class _Busy(Exception):
-    """SQLite's write lock is held by another process: run the batch where waiting is fine."""
 
 
 class Database:
@@ -171,26 +132,26 @@ class Database:
         # The batch engine of the event loop's thread on a SQLite file (busy_timeout=0).
         self._inline_engine: sa.Engine | None = None
         if self.dialect == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            event.listen(self.engine.sync_engine, "connect", sqlite.pragmas)
+            event.listen(self.engine.sync_engine, "begin", sqlite.begin_immediate)
             self.read_engine = create_async_engine(url, **kwargs)
-            event.listen(self.read_engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.read_engine.sync_engine, "begin", _sqlite_begin_deferred)
+            event.listen(self.read_engine.sync_engine, "connect", sqlite.pragmas)
+            event.listen(self.read_engine.sync_engine, "begin", sqlite.begin_deferred)
             if parsed.database and parsed.database != ":memory:":
                 sync_url = parsed.set(drivername="sqlite")
                 self._batch_engine = sa.create_engine(
                     sync_url, echo=echo, connect_args={"check_same_thread": False}
                 )
-                event.listen(self._batch_engine, "connect", _sqlite_pragmas)
-                event.listen(self._batch_engine, "begin", _sqlite_begin)
+                event.listen(self._batch_engine, "connect", sqlite.pragmas)
+                event.listen(self._batch_engine, "begin", sqlite.begin_immediate)
                 self._inline_engine = sa.create_engine(
                     sync_url,
                     echo=echo,
                     connect_args={"check_same_thread": False},
                     poolclass=sa.pool.StaticPool,
                 )
-                event.listen(self._inline_engine, "connect", _sqlite_no_wait)
-                event.listen(self._inline_engine, "begin", _sqlite_begin)
+                event.listen(self._inline_engine, "connect", sqlite.no_wait)
+                event.listen(self._inline_engine, "begin", sqlite.begin_immediate)
         # PostgreSQL's write batches have a pool of their own without a ping per checkout (a
         # round trip per batch): one batch at a time runs, and a connection found dead before
         # anything was committed is replaced and the batch run again (see `_commit_batch`).
@@ -246,8 +207,9 @@ class Database:
         return await future
 
     async def _drain(self) -> None:
+        size = MAX_BATCH if self._inline_engine is None else INLINE_BATCH
         while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            batch, self._pending = self._pending[:size], self._pending[size:]
             try:
                 outcomes = await self._commit_batch([unit for unit, _ in batch])
             except BaseException as exc:  # the commit itself failed: every unit failed
@@ -264,13 +226,15 @@ class Database:
                     future.set_result(value)
                 else:
                     future.set_exception(value)
+            if self._pending:
+                await asyncio.sleep(0)  # let the loop serve others before the next batch
 
     async def _commit_batch(self, units: list[Unit]) -> list[tuple[bool, Any]]:
         if self._batch_engine is not None and self._inline_engine is not None:
             async with self._turn:
                 try:
                     return self._run_units(self._inline_engine, units, busy_fails=True)
-                except _Busy:  # another process writes: wait for it in a thread
+                except sqlite.Busy:  # another process writes: wait for it in a thread
                     return await asyncio.to_thread(self._run_units, self._batch_engine, units)
         if self.dialect == "sqlite":
             async with self._turn, self.engine.connect() as conn:
@@ -302,7 +266,7 @@ class Database:
     ) -> list[tuple[bool, Any]]:
         """All units in one transaction; if one raises, each runs again in its own.
 
-        `busy_fails`: SQLite's write lock held elsewhere raises `_Busy` (nothing committed).
+        `busy_fails`: SQLite's write lock held elsewhere raises `sqlite.Busy` (nothing committed).
         `stale_fails`: a connection that turns out dead before the commit raises `_Stale`
         (nothing committed; a failed commit may have been applied, so it is never retried).
         """
@@ -312,8 +276,8 @@ class Database:
                 results = [unit(conn) for unit in units]
                 committing = True
         except Exception as exc:
-            if busy_fails and _is_busy(exc):
-                raise _Busy from exc
+            if busy_fails and sqlite.is_busy(exc):
+                raise sqlite.Busy from exc
             if stale_fails and not committing and _is_stale(exc):
                 raise _Stale from exc
             if len(units) == 1:

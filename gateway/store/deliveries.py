@@ -228,18 +228,6 @@ class DeliveryRepository:
         )
         return int(result.scalar_one())
 
-    async def merge_pending_config(self, call_id: str, key: str, changes: dict[str, Any]) -> None:
-        """Merge `changes` into the config of the call's not yet delivered deliveries to `key`."""
-        queued = await self.session.execute(
-            sa.select(DeliveryRow).where(
-                DeliveryRow.call_id == call_id,
-                DeliveryRow.destination_key == key,
-                DeliveryRow.delivered_at.is_(None),
-            )
-        )
-        for delivery in queued.scalars():
-            delivery.config = {**(delivery.config or {}), **changes}
-
     async def count_by_destination_and_state(self) -> dict[tuple[str, str], int]:
         """How many deliveries each (destination, state) has."""
         result = await self.session.execute(

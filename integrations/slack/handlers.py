@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateway.calls.commands import DestinationSpec, StartPhoneCall, StartWebCall
+from gateway.calls.commands import DestinationSpec, StartedCall, StartPhoneCall, StartWebCall
 from gateway.context import AppContext
 from gateway.phone import mask
 from gateway.store.calls import CallRepository
 from integrations.slack import blocks, grammar
 from integrations.slack.agent_admin import ADMIN_ONLY, AgentAdmin, modal_value
 from integrations.slack.answers import answer_failures, done
-from integrations.slack.backlog import Backlog
+from integrations.slack.backlog import Backlog, Ticket
 from integrations.slack.cards import attach_card, post_card, slack_destination
 from integrations.slack.dial import DialPolicy, number_to_dial
 from integrations.slack.invocation import Invocation
@@ -49,7 +50,8 @@ class SlackHandlers:
         self.redact = tuple(redact)
         self.auto_join = auto_join
         self.live_transcript = live_transcript  # `[slack] live_transcript`: the default
-        # Background work waits its turn here (see `backlog.py`).
+        # Background work waits its turn here (see `backlog.py`); a call's turn covers its
+        # upstream request only.
         self._backlog = Backlog(ctx, max_concurrent=max_concurrent, max_waiting=max_waiting)
         self.command = settings.slack_command
         self.admins = set(settings.slack_admin_users)
@@ -86,7 +88,8 @@ class SlackHandlers:
                 await ack(text=grammar.help_text(self.command))
             case grammar.CallCommand():
                 await ack(text=f"Starting a call with *{blocks.escape(command.agent)}*…")
-                self._spawn(self._call(command, inv, respond, client, bot_user_id), "call")
+                call = partial(self._call, command, inv, respond, client, bot_user_id)
+                self._backlog.spawn_with(call, "call")
             case grammar.DialCommand():
                 if not self.dialers.allows(inv.user_id):
                     await ack(text=self.dialers.refusal(self.command))
@@ -98,8 +101,8 @@ class SlackHandlers:
                     return
                 agent = blocks.escape(command.agent)
                 await ack(text=f"Dialling `{mask(number)}` with *{agent}*…")
-                work = self._dial(command, number, inv, respond, client, bot_user_id)
-                self._spawn(work, "dial")
+                dial = partial(self._dial, command, number, inv, respond, client, bot_user_id)
+                self._backlog.spawn_with(dial, "dial")
             case grammar.StopCommand():
                 await ack(text=f"Stopping call `{blocks.escape(command.call_id)}`…")
                 self._spawn(self._stop(command.call_id, respond), "stop")
@@ -176,18 +179,15 @@ class SlackHandlers:
         respond: AsyncRespond,
         client: AsyncWebClient,
         bot_user_id: str | None,
+        ticket: Ticket,
     ) -> None:
-        started = await self._domain(
-            respond,
-            self.ctx.calls.start_web_call(
-                StartWebCall(
-                    agent=command.agent,
-                    variables=dict(command.variables),
-                    origin=inv.origin,
-                    destinations=[self._destination(inv, command.live)],
-                )
-            ),
+        start = StartWebCall(
+            agent=command.agent,
+            variables=dict(command.variables),
+            origin=inv.origin,
+            destinations=[self._destination(inv, command.live)],
         )
+        started = await self._domain(respond, self._start_call(start, ticket))
         if started is None:
             return
         card = blocks.call_card(
@@ -198,6 +198,13 @@ class SlackHandlers:
         )
         await self._post_card(started.call_id, card, inv, respond, client, bot_user_id)
 
+    async def _start_call(self, start: StartWebCall, ticket: Ticket) -> StartedCall:
+        """The intent is stored while next in line; the turn covers the upstream request."""
+        await ticket.next_in_line()
+        claim, pending = await self.ctx.calls.claim_start(start, scope="start:slack", key=None)
+        assert claim.outcome == "claimed", claim  # no key of its own: its start id never clashes
+        return await self.ctx.calls.start_web_call(start, pending=pending, in_flight=ticket.turn())
+
     async def _dial(
         self,
         command: grammar.DialCommand,
@@ -206,20 +213,18 @@ class SlackHandlers:
         respond: AsyncRespond,
         client: AsyncWebClient,
         bot_user_id: str | None,
+        ticket: Ticket,
     ) -> None:
-        started = await self._domain(
-            respond,
-            self.ctx.calls.start_phone_call(
-                StartPhoneCall(
-                    agent=command.agent,
-                    to_number=number,
-                    from_number=self.ctx.settings.oneinbox_from_number,
-                    variables=dict(command.variables),
-                    origin=inv.origin,
-                    destinations=[self._destination(inv, command.live)],
-                )
-            ),
+        dial = StartPhoneCall(
+            agent=command.agent,
+            to_number=number,
+            from_number=self.ctx.settings.oneinbox_from_number,
+            variables=dict(command.variables),
+            origin=inv.origin,
+            destinations=[self._destination(inv, command.live)],
         )
+        async with ticket.turn():
+            started = await self._domain(respond, self.ctx.calls.start_phone_call(dial))
         if started is None:
             return
         card = blocks.phone_card(

@@ -15,7 +15,8 @@ class SlackOptions(BaseModel):
 
     # Join a public channel by itself (scope channels:join) instead of asking to be invited.
     auto_join: bool = True
-    # Slack commands worked on at once (each may wait seconds on OneInbox); the rest queue.
+    # Requests to OneInbox in flight at once for Slack commands (each may take seconds); as
+    # many commands again get ready meanwhile, the rest queue.
     max_concurrent_work: int = Field(default=200, ge=1, le=10_000)
     # Commands waiting for a turn; past this, new commands are turned away politely.
     max_waiting_work: int = Field(default=1000, ge=0, le=100_000)

@@ -101,6 +101,25 @@ def test_past_its_backlog_the_gateway_turns_commands_away_and_starts_nothing_for
     assert "Starting a call" in rig.command("call sales").text  # room again
 
 
+def test_a_call_gives_its_turn_back_once_started_so_a_slow_card_holds_up_no_other_start(
+    narrow_rig: SlackRig,
+) -> None:
+    rig = narrow_rig  # one start in flight at a time
+    rig.fake.hold_cards = True  # Slack takes the cards but does not answer
+    try:
+        for n in (1, 2, 3):
+            assert "Starting a call" in rig.command("call sales").text
+            wait_until(lambda n=n: rig.upstream_calls() == n, timeout=30, what=f"start {n}")
+        assert not [c for c in rig.stored_calls() if c.origin_context.get("card")]
+    finally:
+        rig.fake.hold_cards = False
+    wait_until(
+        lambda: len([c for c in rig.stored_calls() if c.origin_context.get("card")]) == 3,
+        timeout=30,
+        what="each call pointed at its card",
+    )
+
+
 def test_when_slack_refuses_the_card_it_still_reaches_the_user_via_response_url(
     rig: SlackRig,
 ) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gateway.store.database import Database
+from gateway.store.database import INLINE_BATCH, Database
 
 
 def _remember(key: str, conn: sa.Connection) -> str:
@@ -113,6 +113,26 @@ async def test_units_after_a_busy_batch_still_commit(tmp_path: Path, units: int)
         # The loop's own connection is usable again after the hand-over.
         assert await db.write(partial(_remember, "after")) == "after"
         assert await db.write(_keys) == sorted([*(f"u{i}" for i in range(units)), "after"])
+    finally:
+        await db.dispose()
+
+
+async def test_a_burst_of_sqlite_writes_lets_the_loop_serve_others_between_batches(
+    tmp_path: Path,
+) -> None:
+    """Batches run in the loop's thread take INLINE_BATCH units at most, and the loop runs
+    other tasks between two of them (an ack never waits for a whole burst's writes)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'burst.db'}")
+    try:
+        await db.migrate()
+        units = 10 * INLINE_BATCH
+        writes = asyncio.gather(*(db.write(partial(_remember, f"b{i}")) for i in range(units)))
+        ticks = 0
+        while not writes.done():
+            await asyncio.sleep(0)
+            ticks += 1
+        assert len(await writes) == units
+        assert ticks >= 9  # the loop ran between every two of the ten batches
     finally:
         await db.dispose()
 

@@ -83,6 +83,8 @@ class FakeSlack:
         self.faults: dict[str, list[Fault]] = {}
         # While set, a thread reply is stored but its answer is held back (a crash window).
         self.hold_thread_replies = False
+        # While set, a message posted in a channel (a card) is stored but its answer is held.
+        self.hold_cards = False
         self.limits: dict[str, tuple[float, int]] = {}
         self.limited: list[Recorded] = []  # calls answered 429 by the rate limits
         self._buckets: dict[tuple[str, str], Bucket] = {}
@@ -176,6 +178,9 @@ class FakeSlack:
             body = handler(args)
         if method == "chat.postMessage" and args.get("thread_ts"):
             while self.hold_thread_replies:
+                await asyncio.sleep(0.05)
+        elif method == "chat.postMessage":
+            while self.hold_cards:
                 await asyncio.sleep(0.05)
         return JSONResponse(body)
 
