@@ -21,18 +21,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench._postgres import count_calls, drop_database, postgres_base, scratch_database
 from bench._support import QUICK, run_wrk, scaled, start_process, stop_process
 
 API_KEY = "oi_sk_bench_0123456789"
@@ -96,78 +95,6 @@ def _wrk(url: str, script: Path) -> dict[str, Any]:
     return data
 
 
-def _postgres_base() -> str | None:
-    """A PostgreSQL server URL to make a scratch database on, if one answers."""
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    url = url or "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-    try:
-        import asyncio
-
-        import asyncpg
-
-        async def probe() -> None:
-            conn = await asyncpg.connect(_plain(url), timeout=2)
-            await conn.close()
-
-        asyncio.run(probe())
-    except Exception:
-        return None
-    return url
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def _scratch_database(base: str) -> tuple[str, str]:
-    """(gateway URL, name) of a fresh database on the server of `base`."""
-    import asyncio
-
-    import asyncpg
-
-    name = f"bench_hooks_{uuid.uuid4().hex[:10]}"
-    root = _plain(base).rsplit("/", 1)[0]
-
-    async def create() -> None:
-        conn = await asyncpg.connect(root + "/postgres")
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-
-    asyncio.run(create())
-    return base.rsplit("/", 1)[0] + "/" + name, name
-
-
-def _drop_database(base: str, name: str) -> None:
-    import asyncio
-
-    import asyncpg
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(_plain(base).rsplit("/", 1)[0] + "/postgres")
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-    asyncio.run(drop())
-
-
-def _count_calls(url: str) -> int:
-    if url.startswith("sqlite"):
-        with sqlite3.connect(url.split("///", 1)[1]) as conn:
-            return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
-    import asyncio
-
-    import asyncpg
-
-    async def count() -> int:
-        conn = await asyncpg.connect(_plain(url))
-        try:
-            return int(await conn.fetchval("SELECT count(*) FROM calls"))
-        finally:
-            await conn.close()
-
-    return asyncio.run(count())
-
-
 class DashboardProbe:
     """Fetches the dashboard over and over in a thread, keeping each latency in ms."""
 
@@ -221,7 +148,7 @@ def _gateway(
             # it while the others still start. Wait until every worker serves.
             _wait_for_workers(gw_url, workers)
         script = work / "hook.lua"
-        before = _count_calls(url)
+        before = count_calls(url)
         if dashboard:
             with DashboardProbe(gw_url) as probe:
                 result = _wrk(gw_url, script)
@@ -230,7 +157,7 @@ def _gateway(
             result["dashboard_n"] = len(probe.samples)
         else:
             result = _wrk(gw_url, script)
-        result["stored"] = _count_calls(url) - before
+        result["stored"] = count_calls(url) - before
     finally:
         stop_process(proc)
     return result
@@ -318,16 +245,16 @@ def _measure(work: Path) -> dict[str, Any]:
         }
         sqlite_url = f"sqlite+aiosqlite:///{work / 'gateway.db'}"
         found["sqlite"] = _gateway(work, "sqlite", env, sqlite_url, 1, dashboard=True)
-        postgres = None if QUICK else _postgres_base()
+        postgres = None if QUICK else postgres_base()
         if postgres is not None:
             for workers in (1, 2):
-                url, name = _scratch_database(postgres)
+                url, name = scratch_database(postgres)
                 try:
                     found[f"pg{workers}"] = _gateway(
                         work, f"pg{workers}", env, url, workers, dashboard=False
                     )
                 finally:
-                    _drop_database(postgres, name)
+                    drop_database(postgres, name)
         direct_body = {"agent_id": agent, "variables": {"customer_name": "Ada"}}
         direct = _script(work, "direct", "/v1/calls/web", f"Bearer {API_KEY}", direct_body)
         found["direct"] = _wrk(sim_url, direct)
