@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
+
+from gateway.store.database import Database
 
 PG_SKIP_REASON = (
     "PostgreSQL tests need TEST_DATABASE_URL "
@@ -62,6 +64,17 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """Each test that takes this runs on SQLite and on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated store on each of SQLite and PostgreSQL (see `database_url`)."""
+    database = Database(database_url)
+    await database.migrate()
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ died is handed on marked `uncertain` (so Slack checks its thread before posting 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -20,16 +19,6 @@ from gateway.store.deliveries import DeliveryRepository
 from gateway.store.tables import CallRow, DeliveryRow, utcnow
 
 CALLS = 40
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def finished_calls(db: Database, outbox: Outbox, count: int) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,16 +29,6 @@ def participant_token(expires_in: int, call_id: str = "call_1") -> str:
     now = int(time.time())
     claims = {"exp": now + expires_in, "iat": now, "call_id": call_id, "video": {"room": "r"}}
     return jwt.encode(claims, "the-upstream-key-not-ours-0123456789", algorithm="HS256")
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def links(ttl: int = 900, template: str | None = None) -> JoinLinks:

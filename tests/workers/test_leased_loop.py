@@ -5,10 +5,9 @@ which hold until the test lets them go. Every wait is for a condition, with a de
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from gateway.store.call_leases import CallLeaseRepository
@@ -18,16 +17,6 @@ from gateway.workers import LeasedLoop
 
 FOLLOWED = ["started"]
 DEADLINE = 10.0
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def due_calls(db: Database, ids: list[str]) -> None:
