@@ -1,17 +1,16 @@
 """CallTracker: follows every call to its end by polling OneInbox within a budget.
 
-One loop per process, not one coroutine per call: it claims the calls that are due from the
-store in batches (a lease in `next_poll_at` itself: a claimed call is not due again until
-the lease runs out, so a crashed worker's calls come back by themselves; on PostgreSQL the
-batch is chosen with `FOR UPDATE SKIP LOCKED`, so replicas split the work). Each look costs
-a token of the `UpstreamBudget` (`POLL_BUDGET_PER_SECOND`), so however many calls are
-tracked, OneInbox sees a steady, bounded rate. Webhook hints move a call to the front.
+One loop per process (a `LeasedLoop`, gateway/workers.py), not one coroutine per call: it
+claims the calls that are due from the store in batches (a lease in `next_poll_at` itself:
+a claimed call is not due again until the lease runs out, so a crashed worker's calls come
+back by themselves; on PostgreSQL the batch is chosen with `FOR UPDATE SKIP LOCKED`, so
+replicas split the work). Each look costs a token of the `UpstreamBudget`
+(`POLL_BUDGET_PER_SECOND`), so however many calls are tracked, OneInbox sees a steady,
+bounded rate. Webhook hints move a call to the front.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 from datetime import datetime, timedelta
 
@@ -26,11 +25,14 @@ from gateway.oneinbox.errors import NotFoundError, OneInboxError, RateLimitedErr
 from gateway.store.call_leases import CallLeaseRepository
 from gateway.store.database import Database
 from gateway.store.tables import utcnow
+from gateway.workers import LeasedLoop
 
 log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=60)
 MAX_PAUSE = 60.0
+# How long looks in flight may finish when the tracker stops (the rest are looked at again).
+STOP_GRACE_SECONDS = 5.0
 
 
 class CallTracker:
@@ -55,43 +57,34 @@ class CallTracker:
         self.outbox = outbox
         self.identity = identity
         self.budget = budget
-        self.idle_seconds = idle_seconds
-        # About a second of work in hand: enough to keep the budget busy, little enough
-        # that a hinted call never queues behind many ordinary ones.
-        self.concurrency = max(4, math.ceil(budget.rate))
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._loop_task: asyncio.Task[None] | None = None
-        self._inflight: set[asyncio.Task[None]] = set()
+        self.loop = LeasedLoop(
+            self.name,
+            claim=self.claim_due,
+            handle=self._look_at,
+            label=lambda claimed: claimed[0],
+            # About a second of work in hand: enough to keep the budget busy, little enough
+            # that a hinted call never queues behind many ordinary ones.
+            concurrency=max(4, math.ceil(budget.rate)),
+            idle_seconds=idle_seconds,
+            grace=STOP_GRACE_SECONDS,
+        )
 
     async def start(self) -> None:
         """Start the loop; on SQLite first take back calls a dead process had claimed."""
         if not self.db.is_postgres:
             async with self.db.session() as session:
                 await CallLeaseRepository(session, POLLED).release()
-        self._stopping = False
-        self._loop_task = asyncio.create_task(self._run(), name=self.name)
+        await self.loop.start()
 
     async def stop(self) -> None:
         """Stop claiming; looks in flight get a moment, the rest come back after restart."""
-        self._stopping = True
-        self._wake.set()
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-            self._loop_task = None
-        if self._inflight:
-            _, pending = await asyncio.wait(set(self._inflight), timeout=5)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self.loop.stop()
         async with self.db.session() as session:
             await CallLeaseRepository(session, POLLED).release(self.identity)
 
     def wake(self) -> None:
         """Look for due calls now (a webhook hint arrived)."""
-        self._wake.set()
+        self.loop.wake()
 
     async def hint(self, call_id: str) -> bool:
         """Make a call due before all others; False when it is unknown or no longer tracked."""
@@ -110,33 +103,8 @@ class CallTracker:
             )
         return [(call_id, leased_until) for call_id in ids]
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            free = self.concurrency - len(self._inflight)
-            claimed: list[tuple[str, datetime]] = []
-            if free > 0:
-                try:
-                    claimed = await self.claim_due(free)
-                except Exception:
-                    log.exception("tracker.claim_failed")
-            for call_id, leased_until in claimed:
-                task = asyncio.create_task(self.look(call_id, leased_until), name=f"poll:{call_id}")
-                self._inflight.add(task)
-                task.add_done_callback(self._finished)
-            if claimed and len(claimed) == free:
-                # More may be due: go on as soon as a slot frees up.
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._inflight.discard(task)
-        self._wake.set()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("tracker.look_crashed", task=task.get_name(), exc_info=task.exception())
+    async def _look_at(self, claimed: tuple[str, datetime]) -> None:
+        await self.look(*claimed)
 
     async def look(self, call_id: str, leased_until: datetime) -> None:
         """Read one call upstream (one budget token) and apply what it says."""

@@ -1,10 +1,11 @@
 """The outbox: queued deliveries of call results, claimed with leases and tried on a schedule.
 
 Rows are written in the transaction that finishes a call (`enqueue_for`), so a result is
-never lost between "the call is over" and "someone was told". Workers claim due rows with a
-lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas share the work without ever
-holding the same row; on SQLite one process owns the outbox). A row is tried at least once
-per claim and keeps its id across tries, which destinations use to stay effectively-once.
+never lost between "the call is over" and "someone was told". Workers (a `LeasedLoop`,
+gateway/workers.py) claim due rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+replicas share the work without ever holding the same row; on SQLite one process owns the
+outbox). A row is tried at least once per claim and keeps its id across tries, which
+destinations use to stay effectively-once.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gateway.store.database import Database
 from gateway.store.deliveries import ClaimedDelivery, DeliveryRepository, DeliveryState
 from gateway.store.endpoints import EndpointRepository
 from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
+from gateway.workers import LeasedLoop
 
 # A delivery's config key: result fields added after the delivery was queued (a recording
 # that became available later), which its tries leave out so that every try of it, retries
@@ -47,6 +49,7 @@ LEASE = timedelta(seconds=60)
 ATTEMPT_TIMEOUT_SECONDS = 30.0
 # How long a delivery whose destination kind is not registered waits before looking again.
 UNREGISTERED_RECHECK = timedelta(seconds=60)
+# How long tries in flight may finish when the outbox stops (the rest are given back uncertain).
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 # Told of every try: (destination kind, what became of the delivery, seconds it took).
@@ -90,10 +93,15 @@ class Outbox:
         self.health = EndpointHealth(self.options.disable_after)
         self.alerts = DisableAlerts()
         self.attempt_observers: list[AttemptObserver] = []
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._loop_task: asyncio.Task[None] | None = None
-        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self.loop = LeasedLoop(
+            self.name,
+            claim=self.claim_due,
+            handle=self.run_one,
+            label=lambda item: item.row.id,
+            concurrency=self.options.concurrency,
+            idle_seconds=self.options.idle_seconds,
+            grace=SHUTDOWN_GRACE_SECONDS,
+        )
 
     # Queueing (inside the caller's transaction)
 
@@ -127,7 +135,7 @@ class Outbox:
 
     def wake(self) -> None:
         """Look for due deliveries now (e.g. right after the tracker queued some)."""
-        self._wake.set()
+        self.loop.wake()
 
     # Worker
 
@@ -138,30 +146,11 @@ class Outbox:
                 released = await DeliveryRepository(session).expire_all_leases()
             if released:
                 log.info("outbox.leases_recovered", count=released)
-        self._stopping = False
-        self._loop_task = asyncio.create_task(self._run(), name=self.name)
+        await self.loop.start()
 
     async def stop(self) -> None:
         """Stop claiming, let tries in flight finish for up to 10 s, then give leases back."""
-        self._stopping = True
-        self._wake.set()
-        if self._loop_task is not None:
-            # Let the loop finish its turn: a claim it committed is launched, not orphaned.
-            _, running = await asyncio.wait({self._loop_task}, timeout=5)
-            for task in running:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            self._loop_task = None
-        if not self._inflight:
-            return
-        _, pending = await asyncio.wait(
-            set(self._inflight.values()), timeout=SHUTDOWN_GRACE_SECONDS
-        )
-        unfinished = [d for d, task in self._inflight.items() if task in pending]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        unfinished = [item.row.id for item in await self.loop.stop()]
         if unfinished:
             async with self.db.session() as session:
                 await DeliveryRepository(session).release_leases(
@@ -169,42 +158,8 @@ class Outbox:
                 )
             log.warning("outbox.stopped_with_unfinished", count=len(unfinished))
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                claimed = await self.claim_due()
-            except Exception:
-                log.exception("outbox.claim_failed")
-                claimed = []
-            for item in claimed:
-                self._launch(item)
-            if claimed and len(self._inflight) < self.options.concurrency:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.options.idle_seconds)
-
-    def _launch(self, item: ClaimedDelivery) -> None:
-        delivery_id = item.row.id
-        task = asyncio.create_task(self.run_one(item), name=f"delivery:{delivery_id}")
-        self._inflight[delivery_id] = task
-
-        def done(finished: asyncio.Task[None]) -> None:
-            self._inflight.pop(delivery_id, None)
-            self._wake.set()  # a slot is free
-            if not finished.cancelled() and finished.exception() is not None:
-                log.error(
-                    "outbox.try_crashed", delivery_id=delivery_id, exc_info=finished.exception()
-                )
-
-        task.add_done_callback(done)
-
-    async def claim_due(self, limit: int | None = None) -> list[ClaimedDelivery]:
-        """Lease due deliveries for this worker (no more than it has free slots for)."""
-        free = self.options.concurrency - len(self._inflight)
-        limit = min(free, limit) if limit is not None else free
-        if limit <= 0 or self._stopping:
-            return []
+    async def claim_due(self, limit: int) -> list[ClaimedDelivery]:
+        """Lease up to `limit` due deliveries for this worker."""
         async with self.db.session() as session:
             return await DeliveryRepository(session).claim_due(
                 self.identity, limit=limit, lease=LEASE, skip_locked=self.db.is_postgres
