@@ -57,6 +57,8 @@ MAX_BATCH = 256
 # At most this many in a batch run in the event loop's thread (SQLite), which serves other
 # requests between two batches: a burst of writes never holds it for long in one go.
 INLINE_BATCH = 16
+# Batches the loop's own SQLite connection commits between two checkpoints (in a thread).
+CHECKPOINT_EVERY = 200
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_ENTRY_POINTS = "oneinbox_gateway.migrations"
@@ -131,6 +133,8 @@ class Database:
         self._batch_engine: sa.Engine | None = None
         # The batch engine of the event loop's thread on a SQLite file (busy_timeout=0).
         self._inline_engine: sa.Engine | None = None
+        self._inline_commits = 0
+        self._checkpointing: asyncio.Task[None] | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", sqlite.pragmas)
             event.listen(self.engine.sync_engine, "begin", sqlite.begin_immediate)
@@ -164,6 +168,7 @@ class Database:
         self.readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self.checkpoints = 0  # WAL checkpoints run in a thread (SQLite file)
         self.batches = 0  # write batches committed (a metric; units / batches = batch size)
 
     @property
@@ -233,9 +238,13 @@ class Database:
         if self._batch_engine is not None and self._inline_engine is not None:
             async with self._turn:
                 try:
-                    return self._run_units(self._inline_engine, units, busy_fails=True)
+                    outcomes = self._run_units(self._inline_engine, units, busy_fails=True)
                 except sqlite.Busy:  # another process writes: wait for it in a thread
                     return await asyncio.to_thread(self._run_units, self._batch_engine, units)
+            self._inline_commits += 1
+            if self._inline_commits % CHECKPOINT_EVERY == 0:
+                self._checkpoint_soon(self._batch_engine)
+            return outcomes
         if self.dialect == "sqlite":
             async with self._turn, self.engine.connect() as conn:
                 return await conn.run_sync(lambda c: self._run_units_on(c, units))
@@ -249,6 +258,21 @@ class Database:
             except _Stale:
                 log.info("store.write_connection_replaced")
         raise AssertionError("unreachable: a fresh connection never raises _Stale")
+
+    def _checkpoint_soon(self, engine: sa.Engine) -> None:
+        """Copy the WAL into the database file in a thread (the loop's own connection never
+        does: a checkpoint's fsync would stall every request for milliseconds)."""
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._checkpointing = asyncio.create_task(self._checkpoint(engine), name="store.checkpoint")
+
+    async def _checkpoint(self, engine: sa.Engine) -> None:
+        try:
+            await asyncio.to_thread(sqlite.checkpoint, engine)
+        except Exception:  # the next one copies what this one could not
+            log.warning("store.checkpoint_failed", exc_info=True)
+            return
+        self.checkpoints += 1
 
     def _run_units(
         self, engine: sa.Engine, units: list[Unit], *, busy_fails: bool = False
@@ -366,6 +390,9 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self._checkpointing is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpointing
         if self._writer is not None and not self._writer.done():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._writer), timeout=10)

@@ -206,3 +206,38 @@ async def test_a_write_connection_that_died_is_replaced_and_nothing_is_lost(
         assert await db.write(_keys) == ["after", "before"]
     finally:
         await db.dispose()
+
+
+async def test_the_loops_connection_never_checkpoints_and_the_wal_is_copied_in_a_thread(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint's fsync stalls whoever commits; the loop's connection never checkpoints,
+    a thread does every CHECKPOINT_EVERY batches, so the WAL does not grow without bound."""
+    from gateway.store import database as store
+
+    path = tmp_path / "wal.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        await db.migrate()
+        wal = Path(str(path) + "-wal")
+        for batch in range(store.CHECKPOINT_EVERY * 3):
+            await db.write(partial(_remember, f"w{batch}"))
+        async with asyncio.timeout(10):
+            while db._checkpointing is not None and not db._checkpointing.done():
+                await asyncio.sleep(0.01)
+        assert db.checkpoints >= 1
+        assert db._inline_engine is not None
+        with db._inline_engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        other = sqlite3.connect(path)
+        try:
+            assert other.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0] == (
+                store.CHECKPOINT_EVERY * 3
+            )
+            # A connection of its own checkpoints as SQLite does by default.
+            assert other.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        finally:
+            other.close()
+        assert wal.exists()
+    finally:
+        await db.dispose()
