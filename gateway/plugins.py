@@ -8,7 +8,7 @@ Three entry point groups, so that adding a platform touches its own folder and
 - `oneinbox_gateway.destinations`: a factory per destination kind
   (`callback`, `log`, `slack`, …), resolved by the destination registry;
 - `oneinbox_gateway.migrations`: the Alembic versions folder of an integration that owns
-  tables (read by the store, see `gateway.store.database.alembic_config`).
+  tables (read by the store, see `gateway.store.revisions.alembic_config`).
 
 This module knows no part of the app (settings, context), so settings, metrics and delivery
 read the integrations' parts from it. The core never imports `integrations`.

@@ -11,7 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from gateway.store.database import Database, alembic_config
+from gateway.store.database import Database
+from gateway.store.revisions import alembic_config
 
 
 def migrate_processes(database_url: str, tmp_path: Path, count: int) -> list[subprocess.Popen[str]]:
