@@ -76,7 +76,10 @@ class Prepared:
             if fallback is None:
                 # A value written into the statement (`.values(state="done")`, a WHERE literal).
                 fallback = _missing(name) if bind.required else _constant(bind.effective_value)
-            order.append((name, bind.type.bind_processor(dialect), fallback))
+            # The dialect's own form of the type (a generic DateTime has no processor; SQLite's
+            # renders the text SQLAlchemy stores, not the driver's default adapter's).
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            order.append((name, process, fallback))
         return compiled.string, order
 
 

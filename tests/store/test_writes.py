@@ -176,6 +176,16 @@ async def test_prepared_statements_write_what_sqlalchemy_would(database_url: str
         assert stored.origin_context == {"thread": "1.2"} and stored.state == "live"
         assert stored.created_at == now and stored.created_at.tzinfo is not None
         assert stored.updated_at is not None
+        if db.dialect == "sqlite":  # the same text as SQLAlchemy's own statements store
+            async with db.session() as session:
+                session.add(CallRow(**{**row, "id": "call_orm", "destinations": []}))
+            texts = await db.write(
+                lambda conn: conn.exec_driver_sql(
+                    "SELECT id, created_at FROM calls ORDER BY id"
+                ).all()
+            )
+            assert texts[0][1] == texts[1][1]  # call_orm, call_prepared: one format
+            assert "+" not in texts[1][1]
     finally:
         await db.dispose()
 
