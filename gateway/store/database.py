@@ -97,6 +97,7 @@ class Database:
         # The batch engine of the event loop's thread on a SQLite file (busy_timeout=0).
         self._inline_engine: sa.Engine | None = None
         self._inline_commits = 0
+        self._inline_conn: sa.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", sqlite.pragmas)
@@ -201,7 +202,7 @@ class Database:
         if self._batch_engine is not None and self._inline_engine is not None:
             async with self._turn:
                 try:
-                    outcomes = self._run_units(self._inline_engine, units, busy_fails=True)
+                    outcomes = self._run_inline(self._inline_engine, units)
                 except sqlite.Busy:  # another process writes: wait for it in a thread
                     return await asyncio.to_thread(self._run_units, self._batch_engine, units)
             self._inline_commits += 1
@@ -221,6 +222,12 @@ class Database:
             except _Stale:
                 log.info("store.write_connection_replaced")
         raise AssertionError("unreachable: a fresh connection never raises _Stale")
+
+    def _run_inline(self, engine: sa.Engine, units: list[Unit]) -> list[tuple[bool, Any]]:
+        """A batch on the loop's own connection, kept open from one batch to the next."""
+        if self._inline_conn is None or self._inline_conn.closed:
+            self._inline_conn = engine.connect()
+        return self._run_units_on(self._inline_conn, units, busy_fails=True)
 
     def _checkpoint_soon(self, engine: sa.Engine) -> None:
         """Copy the WAL into the database file in a thread (the loop's own connection never
@@ -364,6 +371,8 @@ class Database:
             await self.read_engine.dispose()
         if self._write_engine is not None:
             await self._write_engine.dispose()
+        if self._inline_conn is not None:
+            self._inline_conn.close()
         for engine in (self._batch_engine, self._inline_engine):
             if engine is not None:
                 engine.dispose()
