@@ -29,10 +29,11 @@ from gateway.delivery.health import DisableAlerts, EndpointHealth
 from gateway.delivery.redact import redact_result
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
 from gateway.delivery.schedule import RetrySchedule
+from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.deliveries import ClaimedDelivery, DeliveryRepository, DeliveryState
 from gateway.store.endpoints import EndpointRepository
-from gateway.store.tables import CallRow, DeliveryAttemptRow, DeliveryRow, utcnow
+from gateway.store.tables import CallRow, DeliveryRow, utcnow
 from gateway.workers import LeasedLoop
 
 # A delivery's config key: result fields added after the delivery was queued (a recording
@@ -171,7 +172,7 @@ class Outbox:
         """Try one claimed delivery and record how it went."""
         row = item.row
         async with self.db.session() as session:
-            call = await session.get(CallRow, row.call_id)
+            call = await CallRepository(session).get(row.call_id)
             stored = call.result if call is not None else None
         if stored is None:
             await self._record(
@@ -233,16 +234,14 @@ class Outbox:
     async def _record(self, row: DeliveryRow, outcome: DeliveryOutcome, seconds: float) -> None:
         now = utcnow()
         async with self.db.session() as session:
-            session.add(
-                DeliveryAttemptRow(
-                    delivery_id=row.id,
-                    at=now,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    duration_ms=round(seconds * 1000),
-                    worker=self.identity,
-                    signed_by=list(outcome.signed_by) or None,
-                )
+            await DeliveryRepository(session).add_attempt(
+                row.id,
+                at=now,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                duration_ms=round(seconds * 1000),
+                worker=self.identity,
+                signed_by=list(outcome.signed_by) or None,
             )
             # Lock the call, then the endpoint, then the delivery: the order of every writer.
             await CallMachine(session).get(row.call_id, for_update=True)

@@ -114,6 +114,30 @@ class DeliveryRepository:
         await self.session.flush()
         return claimed
 
+    async def add_attempt(
+        self,
+        delivery_id: str,
+        *,
+        at: datetime,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: int,
+        worker: str,
+        signed_by: list[str] | None,
+    ) -> None:
+        """Record one try of a delivery (kept for the dashboard, `ops` and replays)."""
+        self.session.add(
+            DeliveryAttemptRow(
+                delivery_id=delivery_id,
+                at=at,
+                status_code=status_code,
+                error=error,
+                duration_ms=duration_ms,
+                worker=worker,
+                signed_by=signed_by,
+            )
+        )
+
     async def get(self, delivery_id: str, *, for_update: bool = False) -> DeliveryRow | None:
         stmt = sa.select(DeliveryRow).where(DeliveryRow.id == delivery_id)
         if for_update:

@@ -66,3 +66,46 @@ def test_the_rule_sees_a_statement_import(tmp_path: Path) -> None:
         "1: import sqlalchemy",
         "2: from sqlalchemy import select",
     ]
+
+
+# What a session does that is a query or a write of its own (rows changed through their
+# attributes, as the state machine does, are fine: a repository found them).
+SESSION_CALLS = {"get", "add", "add_all", "delete", "execute", "scalar", "scalars", "merge"}
+
+
+def _session_queries(path: Path) -> list[str]:
+    """`line: session.<method>` for each query a module makes on a session directly."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SESSION_CALLS
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "session"
+        ):
+            found.append((node.lineno, f"{node.lineno}: session.{node.func.attr}"))
+    return [text for _, text in sorted(found)]
+
+
+def test_no_session_is_queried_outside_the_store() -> None:
+    offenders = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name.startswith(SQL_HOMES) or "/migrations/" in name:
+                continue
+            offenders += [f"{name}:{found}" for found in _session_queries(path)]
+    assert offenders == [], "ask a repository in gateway/store/ instead"
+
+
+def test_the_session_rule_sees_a_direct_query(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "async def f(session, repo):\n"
+        "    await session.get(Row, 1)\n"
+        "    session.add(Row())\n"
+        "    await repo.get(1)\n"
+        "    await session.commit()\n"
+    )
+    assert _session_queries(module) == ["2: session.get", "3: session.add"]
