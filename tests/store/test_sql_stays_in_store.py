@@ -8,6 +8,7 @@ the session type a unit of work is passed around as, its errors, and its URL par
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,14 +44,17 @@ def _sql_imports(path: Path) -> list[str]:
     return found
 
 
-def test_no_sqlalchemy_statement_is_built_outside_the_store() -> None:
-    offenders = []
+def _outside_the_store() -> Iterator[tuple[str, Path]]:
+    """(repository-relative name, path) of every module where no statement may be built."""
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             name = path.relative_to(ROOT).as_posix()
-            if name.startswith(SQL_HOMES) or "/migrations/" in name:
-                continue
-            offenders += [f"{name}:{found}" for found in _sql_imports(path)]
+            if not name.startswith(SQL_HOMES) and "/migrations/" not in name:
+                yield name, path
+
+
+def test_no_sqlalchemy_statement_is_built_outside_the_store() -> None:
+    offenders = [f"{n}:{found}" for n, path in _outside_the_store() for found in _sql_imports(path)]
     assert offenders == [], "move these queries into a repository in gateway/store/"
 
 
@@ -89,13 +93,9 @@ def _session_queries(path: Path) -> list[str]:
 
 
 def test_no_session_is_queried_outside_the_store() -> None:
-    offenders = []
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            name = path.relative_to(ROOT).as_posix()
-            if name.startswith(SQL_HOMES) or "/migrations/" in name:
-                continue
-            offenders += [f"{name}:{found}" for found in _session_queries(path)]
+    offenders = [
+        f"{n}:{found}" for n, path in _outside_the_store() for found in _session_queries(path)
+    ]
     assert offenders == [], "ask a repository in gateway/store/ instead"
 
 
