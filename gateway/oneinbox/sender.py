@@ -47,6 +47,9 @@ class Sender:
     ) -> None:
         self._http = http
         self._direct = direct
+        # The client's headers are fixed when it is built: copied once, not per request.
+        self._plain_headers = dict(http.headers)
+        self._json_headers = {**self._plain_headers, "Content-Type": "application/json"}
         self._timeout = timeout
         self._base_url = base_url
         self._api_key = api_key
@@ -130,13 +133,13 @@ class Sender:
         url = self._base_url + path
         if params:
             url += "?" + urlencode(params)
-        headers = dict(self._http.headers)
+        headers = self._plain_headers
         content = None
         if json is not None:
             # As httpx encodes `json=`: compact, UTF-8, no NaN.
             text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
             content = text.encode()
-            headers["Content-Type"] = "application/json"
+            headers = self._json_headers
         return await self._direct.request(
             method, url, headers=headers, content=content, timeout=self._timeout
         )
