@@ -103,7 +103,13 @@ def local_gateway(tmp_path: Path, config_toml: str, **overrides: Any) -> Iterato
 
 
 def simulator_process(tmp_path: Path, *args: str) -> GatewayProcess:
-    """`python -m gateway simulate` on a free port (start() it, stop() it)."""
+    """`python -m gateway simulate` on a free port (start() it, stop() it).
+
+    Its analysis is ready 0.3 s after a call ends unless `args` say otherwise (the CLI's
+    default, 2 s, would only make every test that waits for a result wait longer).
+    """
+    if "--analysis-delay" not in args:
+        args = ("--analysis-delay", "0.3", *args)
     proc = GatewayProcess(
         {"LOG_FORMAT": "json", "LOG_LEVEL": "warning"},
         log_path=tmp_path / "simulator.log",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from gateway.logging import configure_logging
 from gateway.settings import Settings, load_settings
 from gateway.store.database import Database
 from gateway.upstream import LOCAL_API_KEY, SIMULATOR_MOUNT
-from tests.support.servers import ServerThread, free_port
+from tests.support.servers import ServerThread, bound_socket
 
 T = TypeVar("T")
 
@@ -110,7 +111,30 @@ def running_gateway(
     `configure_logs` sets logging up as `serve` does (in the settings' LOG_FORMAT and
     LOG_LEVEL, JSON at info by default, the secrets pinned).
     """
-    port = port or free_port()
+    sock = bound_socket(port or 0)  # the port is ours before PUBLIC_BASE_URL names it
+    try:
+        server, app, loaded, database_url = _gateway_on(
+            sock, tmp_path, toml, configure_logs, settings
+        )
+    except BaseException:
+        sock.close()
+        raise
+    server.start()
+    try:
+        yield RunningGateway(server, app, loaded, database_url)
+    finally:
+        server.stop()
+
+
+def _gateway_on(
+    sock: socket.socket,
+    tmp_path: Path,
+    toml: str | None,
+    configure_logs: bool,
+    settings: dict[str, Any],
+) -> tuple[ServerThread, Starlette, Settings, str]:
+    """The (not yet started) server of `running_gateway`, on the port `sock` holds."""
+    port = int(sock.getsockname()[1])
     config_path = None
     if toml is not None:
         config_path = tmp_path / f"gateway-{uuid.uuid4().hex[:6]}.toml"
@@ -134,10 +158,4 @@ def running_gateway(
             secrets=loaded.secret_values(),
         )
     app = create_app(loaded)
-    server = ServerThread(app)
-    server.port = server.server.config.port = port
-    server.start()
-    try:
-        yield RunningGateway(server, app, loaded, str(values["database_url"]))
-    finally:
-        server.stop()
+    return ServerThread(app, sock=sock), app, loaded, str(values["database_url"])

@@ -19,10 +19,28 @@ import uvicorn
 
 
 def free_port() -> int:
-    """A port the kernel just handed out on 127.0.0.1 (closed again before it is returned)."""
+    """A port the kernel just handed out on 127.0.0.1 (closed again before it is returned).
+
+    For a child process only: it is free again until the child binds it. A server of the
+    test's own takes `bound_socket()`, which holds its port from the start.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def bound_socket(port: int = 0) -> socket.socket:
+    """A socket bound on 127.0.0.1 (an ephemeral port unless `port`), for `ServerThread`:
+    its port is the test's from now on, so no other test (or xdist worker) can take it
+    between the moment a URL names it and the moment the server listens."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def wait_until(
@@ -46,10 +64,19 @@ def wait_until(
 
 
 class ServerThread:
-    """An ASGI app served by uvicorn in a background thread on an ephemeral port."""
+    """An ASGI app served by uvicorn in a background thread on an ephemeral port (or on the
+    one `sock` is bound to)."""
 
-    def __init__(self, app: Any, *, lifespan: str = "on", ws: str = "websockets-sansio") -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        app: Any,
+        *,
+        lifespan: str = "on",
+        ws: str = "websockets-sansio",
+        sock: socket.socket | None = None,
+    ) -> None:
+        self.sock = sock or bound_socket()
+        self.port = int(self.sock.getsockname()[1])
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
@@ -59,7 +86,9 @@ class ServerThread:
             ws=ws,
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -80,6 +109,7 @@ class ServerThread:
         if self.thread.is_alive():
             self.server.force_exit = True
             self.thread.join(timeout=5)
+        self.sock.close()  # uvicorn closes it on shutdown; not if it never started
 
 
 @contextlib.contextmanager
