@@ -105,8 +105,18 @@ def test_flags_read_as_flags_in_help(gateway_env: dict[str, str]) -> None:
 
 @pytest.fixture
 def migrated(gateway_env: dict[str, str]) -> None:
-    done = cli("db", "migrate", env=gateway_env)
-    assert done.returncode == 0, done.stderr
+    """The store at the newest schema, migrated in-process as `db migrate` does (which
+    tests/deploy/test_db_migrate.py runs as a process): a child's start-up per test bought
+    nothing here."""
+
+    async def migrate() -> None:
+        db = Database(gateway_env["DATABASE_URL"])
+        try:
+            await db.migrate()
+        finally:
+            await db.dispose()
+
+    asyncio.run(migrate())
 
 
 T0 = datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC)
