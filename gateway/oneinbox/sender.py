@@ -21,7 +21,7 @@ from gateway.oneinbox.retry import (
     certainly_not_sent,
     fits_deadline,
 )
-from gateway.oneinbox.transport import OneInboxTransport
+from gateway.oneinbox.transport import OneInboxTransport, Reply
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +85,7 @@ class Sender:
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
         creates: bool = False,
-    ) -> httpx.Response:
+    ) -> Reply:
         """Send with retries; ``creates`` limits retries to requests that never arrived."""
         attempt = 0
         while True:
@@ -127,7 +127,7 @@ class Sender:
 
     async def _request(
         self, method: str, path: str, json: Any, params: Mapping[str, str | int] | None
-    ) -> httpx.Response:
+    ) -> Reply:
         if self._direct is None:
             return await self._http.request(method, path, json=json, params=params)
         url = self._base_url + path
