@@ -4,7 +4,6 @@ server's `Retry-After`, the caller's deadline) and a report of every attempt."""
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -13,6 +12,7 @@ from urllib.parse import urlencode
 import httpx
 import structlog
 
+from gateway import jsontext
 from gateway.http.retry_after import parse_retry_after
 from gateway.oneinbox import failures
 from gateway.oneinbox.retry import (
@@ -136,9 +136,7 @@ class Sender:
         headers = self._plain_headers
         content = None
         if json is not None:
-            # As httpx encodes `json=`: compact, UTF-8, no NaN.
-            text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            content = text.encode()
+            content = jsontext.dumps_bytes(json)  # compact UTF-8, as httpx encodes `json=`
             headers = self._json_headers
         return await self._direct.request(
             method, url, headers=headers, content=content, timeout=self._timeout

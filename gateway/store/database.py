@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway import jsontext
 from gateway.store import sqlite
 from gateway.store.revisions import alembic_config
 
@@ -79,7 +80,8 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo}
+        # JSON columns are written by orjson (see `gateway.jsontext`).
+        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": jsontext.dumps}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -108,13 +110,17 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 sync_url = parsed.set(drivername="sqlite")
                 self._batch_engine = sa.create_engine(
-                    sync_url, echo=echo, connect_args={"check_same_thread": False}
+                    sync_url,
+                    echo=echo,
+                    json_serializer=jsontext.dumps,
+                    connect_args={"check_same_thread": False},
                 )
                 event.listen(self._batch_engine, "connect", sqlite.pragmas)
                 event.listen(self._batch_engine, "begin", sqlite.begin_immediate)
                 self._inline_engine = sa.create_engine(
                     sync_url,
                     echo=echo,
+                    json_serializer=jsontext.dumps,
                     connect_args={"check_same_thread": False},
                     poolclass=sa.pool.StaticPool,
                 )
@@ -126,7 +132,12 @@ class Database:
         self._write_engine: AsyncEngine | None = None
         if self.dialect != "sqlite":
             self._write_engine = create_async_engine(
-                url, echo=echo, pool_size=2, max_overflow=2, pool_pre_ping=False
+                url,
+                echo=echo,
+                json_serializer=jsontext.dumps,
+                pool_size=2,
+                max_overflow=2,
+                pool_pre_ping=False,
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
