@@ -71,7 +71,7 @@ def app_from_environment() -> Starlette:
     from gateway.config import ConfigError
 
     try:
-        app = create_app(settings_or_exit())
+        app = create_app(settings_or_exit(cache_loggers=True))
     except ConfigError as exc:  # an integration's table is wrong: one line, exit 2
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
