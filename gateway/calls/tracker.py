@@ -20,7 +20,7 @@ import structlog
 from gateway.calls.budget import UpstreamBudget
 from gateway.calls.progress import HINTED_AT, CallProgress, Step
 from gateway.calls.queue import ResultQueue
-from gateway.calls.states import POLLED
+from gateway.calls.states import POLLED, UNPOLLED
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import NotFoundError, OneInboxError, RateLimitedError
 from gateway.store.call_leases import CallLeaseRepository, claim_due_calls
@@ -101,7 +101,7 @@ class CallTracker:
         ids = await self.db.write(
             partial(
                 claim_due_calls,
-                states=POLLED,
+                unfollowed=UNPOLLED,
                 owner=self.identity,
                 limit=limit,
                 until=leased_until,

@@ -20,26 +20,33 @@ from gateway.store.tables import CallRow, utcnow
 
 def claim_due_calls(
     conn: sa.Connection,
-    states: Collection[str],
+    unfollowed: Collection[str],
     owner: str,
     *,
     limit: int,
     until: datetime,
     skip_locked: bool,
 ) -> list[str]:
-    """`CallLeaseRepository.claim_due` as a unit of `Database.write`: committed with the
-    other writes waiting (the hooks' claims and records), no session and no thread hop."""
-    stmt = _due(list(states), limit, skip_locked)
+    """Lease up to `limit` due calls to `owner` until `until`, earliest due first: a unit of
+    `Database.write`, committed with the other writes waiting (the hooks' claims and records).
+
+    `unfollowed`: the states the tracker no longer looks at. Said as `state NOT IN` them
+    rather than `IN` the followed ones: SQLite, with no statistics, would then pick the index
+    on `state` and sort every followed call on each claim (1.1 ms at 4,500 calls, growing with
+    them); as `NOT IN` it walks `next_poll_at`'s index and stops at `limit` (0.03 ms).
+    """
+    stmt = due_query(list(unfollowed), limit, skip_locked)
     ids: list[str] = list(conn.execute(stmt).scalars())
     if ids:
         conn.execute(_lease(ids, owner, until))
     return ids
 
 
-def _due(states: list[str], limit: int, skip_locked: bool) -> sa.Select[Any]:
+def due_query(unfollowed: list[str], limit: int, skip_locked: bool) -> sa.Select[Any]:
+    """The due calls, earliest first (see `claim_due_calls`)."""
     stmt = (
         sa.select(CallRow.id)
-        .where(CallRow.state.in_(states), CallRow.next_poll_at <= utcnow())
+        .where(CallRow.state.not_in(unfollowed), CallRow.next_poll_at <= utcnow())
         .order_by(CallRow.next_poll_at)
         .limit(limit)
     )

@@ -16,7 +16,7 @@ from gateway.store.database import Database
 from gateway.store.tables import CallRow, utcnow
 from gateway.workers import LeasedLoop
 
-FOLLOWED = ["started"]
+UNFOLLOWED = ["delivered", "lost"]  # the calls here are all `started`
 DEADLINE = 10.0
 
 
@@ -66,7 +66,7 @@ class Rig:
         claimed = await self.db.write(
             partial(
                 claim_due_calls,
-                states=FOLLOWED,
+                unfollowed=UNFOLLOWED,
                 owner=self.owner,
                 limit=limit,
                 until=utcnow() + timedelta(seconds=60),
