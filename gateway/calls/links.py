@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import secrets
 import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calls.link_crypto import TokenBox
@@ -37,7 +37,7 @@ def token_expiry(token: str) -> datetime | None:
         return None
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims = json.loads(payload)
+        claims = orjson.loads(payload)  # an `exp` over 64 bits is a float: overflow, None
     except (ValueError, binascii.Error):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None

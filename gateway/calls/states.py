@@ -28,6 +28,7 @@ TERMINAL = frozenset({CallState.DELIVERED, CallState.LOST})
 # States in which the tracker still looks at a call upstream (`expired`: it was stopped and
 # its end record is still to be read).
 POLLED = frozenset({CallState.STARTED, CallState.LIVE, CallState.ENDED, CallState.EXPIRED})
+UNPOLLED = frozenset(CallState) - POLLED
 # States in which someone may still join the call (or, in local mode, end it by hand).
 JOINABLE = frozenset({CallState.STARTED, CallState.LIVE})
 # The first look at a new call: soon enough to notice a quick end, late enough to cost little.

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 
 from gateway.calls.budget import UpstreamBudget
 from gateway.calls.progress import HINTED_AT, CallProgress, Step
 from gateway.calls.queue import ResultQueue
-from gateway.calls.states import POLLED
+from gateway.calls.states import POLLED, UNPOLLED
 from gateway.oneinbox.client import OneInboxClient
 from gateway.oneinbox.errors import NotFoundError, OneInboxError, RateLimitedError
-from gateway.store.call_leases import CallLeaseRepository
+from gateway.store.call_leases import CallLeaseRepository, claim_due_calls
 from gateway.store.database import Database
 from gateway.store.tables import utcnow
 from gateway.workers import LeasedLoop
@@ -97,10 +98,16 @@ class CallTracker:
     async def claim_due(self, limit: int) -> list[tuple[str, datetime]]:
         """Lease up to `limit` due calls (hinted ones first); (call id, lease end) pairs."""
         leased_until = utcnow() + LEASE
-        async with self.db.session() as session:
-            ids = await CallLeaseRepository(session, POLLED).claim_due(
-                self.identity, limit=limit, until=leased_until, skip_locked=self.db.is_postgres
+        ids = await self.db.write(
+            partial(
+                claim_due_calls,
+                unfollowed=UNPOLLED,
+                owner=self.identity,
+                limit=limit,
+                until=leased_until,
+                skip_locked=self.db.is_postgres,
             )
+        )
         return [(call_id, leased_until) for call_id in ids]
 
     async def _look_at(self, claimed: tuple[str, datetime]) -> None:

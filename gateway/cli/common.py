@@ -43,8 +43,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def settings_or_exit(**overrides: Any) -> Settings:
-    """The settings, or one line naming the wrong one and exit 2."""
+def settings_or_exit(*, cache_loggers: bool = False, **overrides: Any) -> Settings:
+    """The settings, or one line naming the wrong one and exit 2 (logging configured;
+    `cache_loggers` in a server's process, see `configure_logging`)."""
     # Lazily (start-up speed): pydantic-settings and every integration's settings.
     from gateway.config import ConfigError, load_config
     from gateway.logging import configure_logging
@@ -56,7 +57,10 @@ def settings_or_exit(**overrides: Any) -> Settings:
     except (SettingsError, ConfigError) as exc:
         fail(str(exc))
     configure_logging(
-        fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values()
+        fmt=settings.log_format,
+        level=settings.log_level,
+        secrets=settings.secret_values(),
+        cache=cache_loggers,
     )
     return settings
 

@@ -9,6 +9,7 @@ other commands, see `gateway.cli.common`), not to break a cycle.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
@@ -71,10 +72,16 @@ def app_from_environment() -> Starlette:
     from gateway.config import ConfigError
 
     try:
-        app = create_app(settings_or_exit())
+        app = create_app(settings_or_exit(cache_loggers=True))
     except ConfigError as exc:  # an integration's table is wrong: one line, exit 2
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    # What start-up made (modules, the app, SQLAlchemy's and pydantic's structures) lives as
+    # long as the process: out of the cyclic collector's reach, a full collection scans only
+    # what requests made since. Measured on the hooks benchmark: 35 ms instead of 300-350 ms
+    # per full collection, each one a pause of every request in flight.
+    gc.collect()
+    gc.freeze()
     lines: list[str] = app.state.banner_lines
     _BANNER_LINES[:] = lines  # e.g. the demo hook's curl, shown with the banner
     return app

@@ -3,8 +3,8 @@ header size limit (431) before any route sees the request."""
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Callable
 
 import structlog
@@ -47,7 +47,7 @@ class RequestContextMiddleware:
             return
         incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else ""
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or os.urandom(16).hex()  # as uuid4().hex, a third of the time
         status = 500
         started = time.perf_counter()
         responded = False

@@ -19,6 +19,7 @@ from gateway.oneinbox.errors import (
     parse_detail,
 )
 from gateway.oneinbox.retry import certainly_not_sent
+from gateway.oneinbox.transport import Reply
 from gateway.validation import problems
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -35,7 +36,7 @@ def scrub(text: str, secret: str) -> str:
 
 def error_from(
     endpoint: str,
-    response: httpx.Response,
+    response: Reply,
     attempts: int,
     *,
     secret: str,

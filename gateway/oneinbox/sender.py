@@ -4,7 +4,6 @@ server's `Retry-After`, the caller's deadline) and a report of every attempt."""
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -13,6 +12,7 @@ from urllib.parse import urlencode
 import httpx
 import structlog
 
+from gateway import jsontext
 from gateway.http.retry_after import parse_retry_after
 from gateway.oneinbox import failures
 from gateway.oneinbox.retry import (
@@ -21,7 +21,7 @@ from gateway.oneinbox.retry import (
     certainly_not_sent,
     fits_deadline,
 )
-from gateway.oneinbox.transport import OneInboxTransport
+from gateway.oneinbox.transport import OneInboxTransport, Reply
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +85,7 @@ class Sender:
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
         creates: bool = False,
-    ) -> httpx.Response:
+    ) -> Reply:
         """Send with retries; ``creates`` limits retries to requests that never arrived."""
         attempt = 0
         while True:
@@ -127,7 +127,7 @@ class Sender:
 
     async def _request(
         self, method: str, path: str, json: Any, params: Mapping[str, str | int] | None
-    ) -> httpx.Response:
+    ) -> Reply:
         if self._direct is None:
             return await self._http.request(method, path, json=json, params=params)
         url = self._base_url + path
@@ -136,9 +136,7 @@ class Sender:
         headers = self._plain_headers
         content = None
         if json is not None:
-            # As httpx encodes `json=`: compact, UTF-8, no NaN.
-            text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            content = text.encode()
+            content = jsontext.dumps_bytes(json)  # compact UTF-8, as httpx encodes `json=`
             headers = self._json_headers
         return await self._direct.request(
             method, url, headers=headers, content=content, timeout=self._timeout

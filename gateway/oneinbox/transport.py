@@ -21,12 +21,47 @@ starting a call twice), and a refused connection becomes `httpx.ConnectError` (n
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
+
+
+class Reply(Protocol):
+    """What the sender reads of an answer: an `httpx.Response` or a `RawReply`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """An answer read whole off aiohttp: what the sender reads of an `httpx.Response` (status,
+    headers, text, JSON) without building one (measured: 4% of the event loop per hook)."""
+
+    status_code: int
+    headers: Mapping[str, str]  # aiohttp's case-insensitive headers
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 class OneInboxTransport(AiohttpTransport):
@@ -54,7 +89,7 @@ class OneInboxTransport(AiohttpTransport):
         headers: Mapping[str, str],
         content: bytes | None,
         timeout: float,
-    ) -> httpx.Response:
+    ) -> RawReply:
         """One request on the pool, its body read whole; httpx's exceptions on failure."""
         if not isinstance(self.client, aiohttp.ClientSession):
             self.client = self.get_client()
@@ -71,7 +106,7 @@ class OneInboxTransport(AiohttpTransport):
                 timeout=limits,
             ) as answer:
                 body = await answer.read()
-        return httpx.Response(answer.status, headers=answer.raw_headers, content=body)
+        return RawReply(answer.status, answer.headers, body)
 
 
 @contextlib.contextmanager

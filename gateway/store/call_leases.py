@@ -10,11 +10,56 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.tables import CallRow, utcnow
+
+
+def claim_due_calls(
+    conn: sa.Connection,
+    unfollowed: Collection[str],
+    owner: str,
+    *,
+    limit: int,
+    until: datetime,
+    skip_locked: bool,
+) -> list[str]:
+    """Lease up to `limit` due calls to `owner` until `until`, earliest due first: a unit of
+    `Database.write`, committed with the other writes waiting (the hooks' claims and records).
+
+    `unfollowed`: the states the tracker no longer looks at. Said as `state NOT IN` them
+    rather than `IN` the followed ones: SQLite, with no statistics, would then pick the index
+    on `state` and sort every followed call on each claim (1.1 ms at 4,500 calls, growing with
+    them); as `NOT IN` it walks `next_poll_at`'s index and stops at `limit` (0.03 ms).
+    """
+    stmt = due_query(list(unfollowed), limit, skip_locked)
+    ids: list[str] = list(conn.execute(stmt).scalars())
+    if ids:
+        conn.execute(_lease(ids, owner, until))
+    return ids
+
+
+def due_query(unfollowed: list[str], limit: int, skip_locked: bool) -> sa.Select[Any]:
+    """The due calls, earliest first (see `claim_due_calls`)."""
+    stmt = (
+        sa.select(CallRow.id)
+        .where(CallRow.state.not_in(unfollowed), CallRow.next_poll_at <= utcnow())
+        .order_by(CallRow.next_poll_at)
+        .limit(limit)
+    )
+    return stmt.with_for_update(skip_locked=True) if skip_locked else stmt
+
+
+def _lease(ids: list[str], owner: str, until: datetime) -> sa.Update:
+    return (
+        sa.update(CallRow)
+        .where(CallRow.id.in_(ids))
+        .values(next_poll_at=until, lease_owner=owner, lease_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class CallLeaseRepository:
@@ -23,28 +68,6 @@ class CallLeaseRepository:
     def __init__(self, session: AsyncSession, states: Collection[str]) -> None:
         self.session = session
         self.states = [str(s) for s in states]
-
-    async def claim_due(
-        self, owner: str, *, limit: int, until: datetime, skip_locked: bool
-    ) -> list[str]:
-        """Lease up to `limit` due calls to `owner` until `until`, earliest due first."""
-        stmt = (
-            sa.select(CallRow.id)
-            .where(CallRow.state.in_(self.states), CallRow.next_poll_at <= utcnow())
-            .order_by(CallRow.next_poll_at)
-            .limit(limit)
-        )
-        if skip_locked:
-            stmt = stmt.with_for_update(skip_locked=True)
-        ids = list((await self.session.execute(stmt)).scalars().all())
-        if ids:
-            await self.session.execute(
-                sa.update(CallRow)
-                .where(CallRow.id.in_(ids))
-                .values(next_poll_at=until, lease_owner=owner, lease_expires_at=until)
-                .execution_options(synchronize_session=False)
-            )
-        return ids
 
     async def release(self, owner: str | None = None) -> int:
         """Make the leased calls (of `owner`, or of anyone) due now; returns how many."""

@@ -8,9 +8,10 @@ from urllib.parse import quote
 
 import structlog
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gateway import jsontext
 from gateway.context import AppContext
 from gateway.http.body import read_body
 from gateway.http.errors import HTTPProblem
@@ -47,7 +48,8 @@ class HookEndpoint:
     def signed_url(self, request: Request, name: str) -> str:
         """The URL the sender called, rebuilt from PUBLIC_BASE_URL (not the Host header)."""
         url = f"{self.ctx.settings.public_base}/hooks/{quote(name, safe='')}"
-        query = request.url.query
+        # The raw query as sent (what `request.url.query` holds, without parsing the whole URL).
+        query = request.scope.get("query_string", b"").decode()
         return f"{url}?{query}" if query else url
 
     async def handle(self, request: Request) -> Response:
@@ -166,4 +168,8 @@ def _key_from(hook: Hook, document: Mapping[str, object]) -> str:
 
 
 def _json(answer: Answer) -> Response:
-    return JSONResponse(answer.body, status_code=answer.status)
+    return Response(
+        jsontext.dumps_bytes(answer.body),
+        status_code=answer.status,
+        media_type="application/json",
+    )

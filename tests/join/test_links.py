@@ -75,6 +75,30 @@ async def test_a_link_is_opaque_and_its_credentials_are_sealed(db: Database) -> 
     assert other.reveal(row) is None
 
 
+def test_sealed_credentials_open_with_their_key_only_and_old_fernet_values_still_open() -> None:
+    import hashlib
+
+    from cryptography.fernet import Fernet
+
+    box = TokenBox(b"a-secret-key-for-tests")
+    sealed = box.seal(SERVER_URL)
+    assert sealed.startswith("v2.") and SERVER_URL not in sealed
+    assert sealed != box.seal(SERVER_URL)  # a fresh nonce each time
+    assert box.open(sealed) == SERVER_URL
+    assert TokenBox(b"another-key").open(sealed) is None
+    # A flipped byte in the ciphertext, a cut value, garbage: refused, never a wrong plaintext.
+    raw = bytearray(base64.urlsafe_b64decode(sealed[3:]))
+    raw[-1] ^= 1
+    assert box.open("v2." + base64.urlsafe_b64encode(bytes(raw)).decode()) is None
+    assert box.open(sealed[:20]) is None
+    assert box.open("v2.!!!") is None
+    # What an earlier release stored (Fernet, keyed the same way) still opens.
+    digest = hashlib.sha256(b"oneinbox-gateway/join-links/v1\x00a-secret-key-for-tests").digest()
+    old = Fernet(base64.urlsafe_b64encode(digest)).encrypt(SERVER_URL.encode()).decode()
+    assert box.open(old) == SERVER_URL
+    assert TokenBox(b"another-key").open(old) is None
+
+
 async def test_a_link_never_outlives_the_participant_token(db: Database) -> None:
     join = links(ttl=900)
     short = JoinCredentials(SERVER_URL, participant_token(120))

@@ -1,5 +1,5 @@
 """`LeasedLoop`, the claim loop the call tracker and the outbox share: it leases calls from a
-real store here (`CallLeaseRepository`), and the items are handled by the test's own coroutines,
+real store here (`claim_due_calls`), and the items are handled by the test's own coroutines,
 which hold until the test lets them go. Every wait is for a condition, with a deadline."""
 
 from __future__ import annotations
@@ -7,15 +7,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 import sqlalchemy as sa
 
-from gateway.store.call_leases import CallLeaseRepository
+from gateway.store.call_leases import claim_due_calls
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, utcnow
 from gateway.workers import LeasedLoop
 
-FOLLOWED = ["started"]
+UNFOLLOWED = ["delivered", "lost"]  # the calls here are all `started`
 DEADLINE = 10.0
 
 
@@ -62,13 +63,16 @@ class Rig:
         if self.claim_fails > 0:
             self.claim_fails -= 1
             raise RuntimeError("the store is away")
-        async with self.db.session() as session:
-            claimed = await CallLeaseRepository(session, FOLLOWED).claim_due(
-                self.owner,
+        claimed = await self.db.write(
+            partial(
+                claim_due_calls,
+                unfollowed=UNFOLLOWED,
+                owner=self.owner,
                 limit=limit,
                 until=utcnow() + timedelta(seconds=60),
                 skip_locked=self.db.is_postgres,
             )
+        )
         await self._note(lambda: setattr(self, "claims_done", self.claims_done + 1))
         return claimed
 
