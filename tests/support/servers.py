@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -63,6 +64,32 @@ def wait_until(
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server whose main loop `wake()` ends at once: uvicorn's own looks at
+    `should_exit` every 0.1 s, which every test that starts a server paid on its way out."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _woken: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._woken = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), timeout=0.1)
+            should_exit = await self.on_tick(counter)
+
+    def wake(self) -> None:
+        """From any thread: have the main loop look at `should_exit` now."""
+        loop, woken = self._loop, self._woken
+        if loop is not None and woken is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(woken.set)
+
+
 class ServerThread:
     """An ASGI app served by uvicorn in a background thread on an ephemeral port (or on the
     one `sock` is bound to)."""
@@ -85,7 +112,7 @@ class ServerThread:
             log_level="warning",
             ws=ws,
         )
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )
@@ -97,7 +124,12 @@ class ServerThread:
     def start(self) -> ServerThread:
         self.thread.start()
         try:
-            wait_until(lambda: self.server.started, timeout=15, what=f"server on {self.port}")
+            wait_until(
+                lambda: self.server.started,
+                timeout=15,
+                interval=0.01,  # an attribute read: looking often costs nothing
+                what=f"server on {self.port}",
+            )
         except BaseException:
             self.stop()
             raise
@@ -105,6 +137,7 @@ class ServerThread:
 
     def stop(self) -> None:
         self.server.should_exit = True
+        self.server.wake()
         self.thread.join(timeout=10)
         if self.thread.is_alive():
             self.server.force_exit = True
