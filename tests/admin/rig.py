@@ -88,6 +88,18 @@ class AdminRig(RunningGateway):
         row: DeliveryRow | None = self.run(read)
         return row
 
+    def replayed(self, delivery_id: str) -> DeliveryRow:
+        """The delivery just after its replay: queued again with its tries started over. The
+        replay wakes this gateway's running outbox, which may already have made the first try
+        of the new round (a seeded destination fails, so it stays at one)."""
+        row = self.delivery(delivery_id)
+        assert row is not None
+        if row.attempts == 0:
+            assert row.state == "pending" and row.next_attempt_at is not None, row.state
+        else:
+            assert row.attempts == 1, (row.state, row.attempts)  # seeded dead after 5
+        return row
+
     def calls(self) -> list[CallRow]:
         async def read(session: Any) -> list[CallRow]:
             return list((await session.execute(sa.select(CallRow))).scalars())
