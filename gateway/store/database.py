@@ -21,14 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import fcntl
-import os
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -43,7 +40,7 @@ from sqlalchemy.ext.asyncio import (
 
 from gateway import jsontext
 from gateway.store import sqlite
-from gateway.store.revisions import alembic_config
+from gateway.store.migrate import migrate
 
 log = structlog.get_logger(__name__)
 
@@ -64,9 +61,6 @@ POSTGRES_WRITERS = 3
 # Batches the loop's own SQLite connection commits between two checkpoints (in a thread).
 CHECKPOINT_EVERY = 200
 
-# An arbitrary constant: the PostgreSQL advisory lock that serialises migrations.
-MIGRATION_LOCK_ID = 0x6F6E6562
-_SQLITE_MIGRATION_LOCK = threading.Lock()
 _HOLDS_TURN: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "holds_sqlite_turn", default=False
 )
@@ -323,53 +317,9 @@ class Database:
         return [(True, result) for result in results]
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest revision; replicas that start together wait in turn.
-
-        PostgreSQL: an advisory lock. SQLite: a lock file beside the database (and a process-wide
-        lock, since POSIX file locks do not exclude each other within one process).
-        """
-        if self.is_postgres:
-            await self._migrate_locked()
-            return
-        lock_file = await asyncio.to_thread(self._lock_sqlite)
-        try:
-            await self._migrate_locked()
-        finally:
-            lock_file.close()
-            _SQLITE_MIGRATION_LOCK.release()
-
-    def _lock_sqlite(self) -> IO[bytes]:
-        _SQLITE_MIGRATION_LOCK.acquire()
-        database = make_url(self.url).database or ":memory:"
-        path = Path(database + ".migrate.lock") if database != ":memory:" else None
-        handle = path.open("ab") if path else open(os.devnull, "ab")  # noqa: SIM115
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        return handle
-
-    async def _migrate_locked(self) -> None:
-        async with self.engine.connect() as conn:
-            if self.is_postgres:
-                await conn.execute(
-                    sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID}
-                )
-                await conn.commit()
-            try:
-                await conn.run_sync(self._upgrade)
-                await conn.commit()
-            finally:
-                if self.is_postgres:
-                    await conn.execute(
-                        sa.text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
-                    )
-                    await conn.commit()
-        log.info("store.migrated", dialect=self.dialect)
-
-    def _upgrade(self, connection: sa.Connection) -> None:
-        config = alembic_config(self.url)
-        config.attributes["connection"] = connection
-        from alembic import command  # lazily (start-up speed), as in `alembic_config`
-
-        command.upgrade(config, "head")
+        """Bring the schema to the newest revision; replicas that start together wait in turn
+        (see `gateway.store.migrate`)."""
+        await migrate(self.engine, self.url)
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
