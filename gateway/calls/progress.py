@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from gateway.calls.queue import ResultQueue
 from gateway.calls.result import CallResult
 from gateway.calls.states import POLLED, CallState, IllegalTransition
 from gateway.oneinbox.models import Call
+from gateway.store.call_leases import next_look, reschedule_quiet
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, utcnow
@@ -86,6 +88,37 @@ class CallProgress:
         # Results carry the gateway's own recording link, never OneInbox's expiring URL.
         self.recordings = recordings
         self.transcript = transcript
+
+    async def quiet(self, call_id: str, upstream: Call, leased_until: datetime) -> bool:
+        """Apply a look that moves nothing (the call still waits for someone, or is still
+        live) as one write unit batched with the others; False when the look means more
+        (then `apply` it). Most looks are quiet: an ORM session for each held SQLite's write
+        lock across several thread hops, and the hooks' writes waited behind it (measured:
+        15-20% of the hooks' throughput while calls were followed).
+        """
+        status = (upstream.status or "").lower()
+        if status in ("failed", "completed"):
+            return False
+
+        def plan(state: str, polls: int, created_at: datetime) -> float | None:
+            if state == CallState.LIVE:
+                return self.timing.backoff(polls)
+            if state != CallState.STARTED or status == "in_progress":
+                return None  # a transition (joined, expired, ...): not quiet
+            deadline = created_at + timedelta(seconds=self.timing.join_timeout)
+            left = (deadline - utcnow()).total_seconds()
+            return None if left <= 0 else min(self.timing.backoff(polls), left)
+
+        return await self.db.write(
+            partial(
+                reschedule_quiet,
+                call_id=call_id,
+                upstream_status=upstream.status,
+                leased_until=leased_until,
+                plan=plan,
+                lock=self.db.is_postgres,
+            )
+        )
 
     async def apply(self, call_id: str, upstream: Call, leased_until: datetime) -> Step:
         """Move the call as far as the upstream record allows; schedule the next look."""
@@ -219,9 +252,7 @@ class CallProgress:
             row.next_poll_at = None
             return
         planned = utcnow() + timedelta(seconds=next_in)
-        current = row.next_poll_at
-        hinted = current is not None and current < leased_until and current < planned
-        row.next_poll_at = current if hinted else planned
+        row.next_poll_at = next_look(row.next_poll_at, leased_until, planned)
 
     async def lost(self, call_id: str) -> None:
         """OneInbox answers 404: the call is `lost` (no result can be built)."""

@@ -133,6 +133,8 @@ class CallTracker:
             delay = self.progress.timing.poll_interval
             await self.progress.retry_later(call_id, leased_until, delay, str(exc)[:500])
             return
+        if await self.progress.quiet(call_id, upstream, leased_until):
+            return
         step = await self.progress.apply(call_id, upstream, leased_until)
         await self._act(call_id, step)
 

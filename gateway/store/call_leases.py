@@ -8,8 +8,8 @@ is the caller's (the state machine's) business: it passes them in.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +60,55 @@ def _lease(ids: list[str], owner: str, until: datetime) -> sa.Update:
         .values(next_poll_at=until, lease_owner=owner, lease_expires_at=until)
         .execution_options(synchronize_session=False)
     )
+
+
+# (state, polls so far, created at) -> seconds until the next look, or None: not quiet.
+QuietPlan = Callable[[str, int, datetime], float | None]
+
+
+def next_look(current: datetime | None, leased_until: datetime, planned: datetime) -> datetime:
+    """The next look at a call: `planned`, unless a webhook hint asked for an earlier one
+    while the call was leased (a hint moves `next_poll_at` before the lease's end)."""
+    hinted = current is not None and current < leased_until and current < planned
+    return current if hinted and current is not None else planned
+
+
+def reschedule_quiet(
+    conn: sa.Connection,
+    *,
+    call_id: str,
+    upstream_status: str | None,
+    leased_until: datetime,
+    plan: QuietPlan,
+    lock: bool,
+) -> bool:
+    """A look that moved nothing: count it and plan the next one, as a unit of
+    `Database.write`. False (nothing written) when `plan` says the call is not quiet (or it
+    is gone): the caller then applies the look in full.
+    """
+    stmt = sa.select(
+        CallRow.state, CallRow.poll_count, CallRow.created_at, CallRow.next_poll_at
+    ).where(CallRow.id == call_id)
+    row = conn.execute(stmt.with_for_update() if lock else stmt).first()
+    if row is None:
+        return False
+    next_in = plan(row.state, row.poll_count, row.created_at)
+    if next_in is None:
+        return False
+    planned = utcnow() + timedelta(seconds=next_in)
+    conn.execute(
+        sa.update(CallRow)
+        .where(CallRow.id == call_id, CallRow.state == row.state)
+        .values(
+            poll_count=row.poll_count + 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            next_poll_at=next_look(row.next_poll_at, leased_until, planned),
+            upstream_status=upstream_status,
+            last_error=None,
+        )
+    )
+    return True
 
 
 class CallLeaseRepository:

@@ -8,7 +8,7 @@ from functools import partial
 import sqlalchemy as sa
 
 from gateway.calls.states import UNPOLLED, CallState
-from gateway.store.call_leases import claim_due_calls, due_query
+from gateway.store.call_leases import claim_due_calls, due_query, next_look, reschedule_quiet
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, utcnow
 
@@ -85,5 +85,54 @@ async def test_sqlite_walks_the_next_poll_index_instead_of_sorting_every_followe
         found = await db.write(plan)
         assert "ix_calls_next_poll_at" in found, found
         assert "TEMP B-TREE" not in found, found
+    finally:
+        await db.dispose()
+
+
+async def test_a_quiet_look_counts_and_plans_the_next_one_keeping_a_hint(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        await _calls(db, [("quiet", CallState.STARTED, -1), ("moved", CallState.LIVE, -1)])
+        assert len(await db.write(_claim(2))) == 2  # both leased to w1
+        leased_until = utcnow() + timedelta(seconds=60)
+        seen: list[tuple[str, int]] = []
+
+        def plan(state: str, polls: int, created_at: object) -> float | None:
+            seen.append((state, polls))
+            return 30.0 if state == CallState.STARTED else None
+
+        def look(call_id: str) -> partial[bool]:
+            return partial(
+                reschedule_quiet,
+                call_id=call_id,
+                upstream_status="queued",
+                leased_until=leased_until,
+                plan=plan,
+                lock=db.is_postgres,
+            )
+
+        assert await db.write(look("quiet")) is True
+        assert await db.write(look("moved")) is False  # not quiet: nothing written
+        assert await db.write(look("nobody")) is False
+        assert seen == [("started", 0), ("live", 0)]
+        async with db.read() as session:
+            rows = {r.id: r for r in (await session.execute(sa.select(CallRow))).scalars()}
+        row = rows["quiet"]
+        assert (row.poll_count, row.lease_owner, row.upstream_status) == (1, None, "queued")
+        assert row.next_poll_at is not None
+        assert utcnow() + timedelta(seconds=25) < row.next_poll_at < leased_until
+        assert rows["moved"].poll_count == 0 and rows["moved"].lease_owner == "w1"
+        # A webhook's hint (a look wanted before the lease ends) survives a quiet look.
+        hint = utcnow() - timedelta(days=1)
+        async with db.session() as session:
+            (await session.get(CallRow, "quiet")).next_poll_at = hint  # type: ignore[union-attr]
+        assert await db.write(look("quiet")) is True
+        assert next_look(hint, leased_until, utcnow()) == hint
+        async with db.read() as session:
+            again = await session.get(CallRow, "quiet")
+        assert again is not None and again.poll_count == 2 and again.next_poll_at == hint
     finally:
         await db.dispose()
