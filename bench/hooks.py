@@ -10,7 +10,8 @@ signed-callback destination):
   (PostgreSQL cases need a server at BENCH_DATABASE_URL or TEST_DATABASE_URL, else skipped);
 - OneInbox direct (`POST /v1/calls/web` straight at the simulator), for scale.
 
-Reported: accepted hooks/s and p50 of each, the gateway ÷ floor ratios (goals: throughput
+Each server gets a 2 s warm-up (other keys) before its measured run. Reported: accepted hooks/s
+and p50 of each, the gateway ÷ floor ratios (goals: throughput
 >= 0.5x, p50 <= 2x), PostgreSQL two workers ÷ one (goal >= 1.5x), lost hooks (a 202 with no
 stored call, a non-202, a socket error), and the dashboard's p99 while the SQLite gateway runs
 hooks at full speed (reads must not starve behind writes): a second run on the same gateway,
@@ -41,6 +42,7 @@ TOKEN = "bench-hook-token-0123456789"
 ADMIN = "bench-admin-token-0123456789"
 CONNECTIONS = 16
 DURATION_S = scaled(8)
+WARM_UP_S = scaled(2)
 ROOT = Path(__file__).resolve().parents[1]
 
 LUA = """
@@ -150,6 +152,7 @@ def _gateway(
             # it while the others still start. Wait until every worker serves.
             _wait_for_workers(gw_url, workers)
         script = work / "hook.lua"
+        _warm_up(work, gw_url, script)
         before = count_calls(url)
         # Hooks alone first, as the floor runs: the ratios compare like with like.
         result = _wrk(gw_url, script)
@@ -171,11 +174,17 @@ def _gateway(
     return result
 
 
-def _fresh_keys(work: Path, script: Path) -> Path:
+def _fresh_keys(work: Path, script: Path, prefix: str = "again") -> Path:
     """A copy of `script` whose keys differ from the first run's (wrk seeds Lua alike)."""
-    again = work / f"again-{script.name}"
-    again.write_text(script.read_text().replace('"bench-%s-', '"again-%s-'))
+    again = work / f"{prefix}-{script.name}"
+    again.write_text(script.read_text().replace('"bench-%s-', f'"{prefix}-%s-'))
     return again
+
+
+def _warm_up(work: Path, url: str, script: Path) -> None:
+    """Requests with other keys before the measured run, for the floor and the gateway alike:
+    start-up costs (connection pools, first-use compilation, caches) are not steady state."""
+    run_wrk(url, _fresh_keys(work, script, "warm"), connections=CONNECTIONS, seconds=WARM_UP_S)
 
 
 def _wait_for_workers(url: str, workers: int, timeout: float = 60.0) -> None:
@@ -234,6 +243,7 @@ def _measure(work: Path) -> dict[str, Any]:
             work / "floor.log",
         )
         try:
+            _warm_up(work, f"http://127.0.0.1:{floor_port}", work / "hook.lua")
             found["floor"] = _wrk(f"http://127.0.0.1:{floor_port}", work / "hook.lua")
         finally:
             stop_process(floor)
