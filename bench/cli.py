@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-RUNS = 7
+from bench._support import scaled
+
+RUNS = scaled(7, 2)  # a quick run (make test) only checks that it still runs
 SCRIPT = Path(sys.executable).with_name("oneinbox-gateway")
 COMMANDS: list[tuple[str, list[str], str]] = [
     ("--version", ["--version"], "goal < 0.5 s"),
@@ -89,7 +91,7 @@ def run() -> list[dict[str, Any]]:
         cold = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
         cold.pop("PYTHONPYCACHEPREFIX")
         for name, args in (("--version", ["--version"]), ("calls list", ["calls", "list"])):
-            runs = [_time([str(SCRIPT), *args], cold) for _ in range(3)]
+            runs = [_time([str(SCRIPT), *args], cold) for _ in range(scaled(3))]
             rows.append(
                 {
                     "name": f"oneinbox-gateway {name}, no bytecode cache: median wall",
