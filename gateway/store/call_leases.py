@@ -69,8 +69,9 @@ QuietPlan = Callable[[str, int, datetime], float | None]
 def next_look(current: datetime | None, leased_until: datetime, planned: datetime) -> datetime:
     """The next look at a call: `planned`, unless a webhook hint asked for an earlier one
     while the call was leased (a hint moves `next_poll_at` before the lease's end)."""
-    hinted = current is not None and current < leased_until and current < planned
-    return current if hinted and current is not None else planned
+    if current is not None and current < leased_until and current < planned:
+        return current
+    return planned
 
 
 def reschedule_quiet(

@@ -128,8 +128,9 @@ class Database:
                 event.listen(self._inline_engine, "connect", sqlite.no_wait)
                 event.listen(self._inline_engine, "begin", sqlite.begin_immediate)
         # PostgreSQL's write batches have a pool of their own without a ping per checkout (a
-        # round trip per batch): one batch at a time runs, and a connection found dead before
-        # anything was committed is replaced and the batch run again (see `_commit_batch`).
+        # round trip per batch), a connection for each of the `POSTGRES_WRITERS` batches that
+        # may run at once; one found dead before anything was committed is replaced and the
+        # batch run again (see `_commit_batch`).
         self._write_engine: AsyncEngine | None = None
         if self.dialect != "sqlite":
             self._write_engine = create_async_engine(
