@@ -22,6 +22,9 @@ def test_thirty_hinted_calls_are_read_at_the_budgets_pace(
     with local_gateway(
         tmp_path, config, poll_budget_per_second=BUDGET, poll_interval_seconds=30
     ) as gw:
+        # The joins' hints go to the webhook the gateway registers as it starts: without it
+        # the calls would wait for the 30 s poll (seen on a loaded CI machine).
+        wait_until(gw.sim_webhooks, what="webhook registered")
         call_ids = [gw.start_call()["call_id"] for _ in range(CALLS)]
         for call_id in call_ids:
             gw.join_call(call_id)  # each join sends a call.started hint: all due at once

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import uvicorn
 
 
@@ -28,6 +29,37 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+PORT_ATTEMPTS = 3
+
+
+class PortTakenError(RuntimeError):
+    """Another process took the port a child server was given before the child bound it."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} was taken by another process before the gateway bound it")
+
+
+def listening_pids(port: int) -> set[int]:
+    """The processes that hold a socket listening on TCP `port` (any address)."""
+    return {
+        conn.pid
+        for conn in psutil.net_connections(kind="tcp")
+        if conn.status == psutil.CONN_LISTEN
+        and conn.laddr
+        and conn.laddr.port == port
+        and conn.pid is not None
+    }
+
+
+def listens(pid: int, port: int) -> bool:
+    """True when process `pid` holds a socket listening on TCP `port`."""
+    try:
+        sockets = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.NoSuchProcess:
+        return False
+    return any(s.status == psutil.CONN_LISTEN and s.laddr.port == port for s in sockets)
 
 
 def bound_socket(port: int = 0) -> socket.socket:
@@ -167,6 +199,7 @@ class GatewayProcess:
         log_path: Path | None = None,
         cwd: Path | None = None,
     ) -> None:
+        self._port_chosen = port is None  # ours to choose: another may be tried
         self.port = port or free_port()
         self.cwd = cwd
         self.env = {**os.environ, **env}
@@ -180,6 +213,24 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, ready_path: str = "/healthz", timeout: float = 60) -> GatewayProcess:
+        """Start and wait until this process (not another that took the port) answers.
+
+        A port from `free_port()` is free only until someone binds it: in a parallel run
+        another test's server may take it while the child starts (the child then exits, and
+        the other server answers its health check). When the port was ours to choose, the
+        child tries again on a fresh one.
+        """
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                return self._start_once(ready_path, timeout)
+            except PortTakenError:
+                if not self._port_chosen or attempt == PORT_ATTEMPTS - 1:
+                    raise
+                taken, self.port = str(self.port), free_port()
+                self.args = [str(self.port) if a == taken else a for a in self.args]
+        raise AssertionError("unreachable")
+
+    def _start_once(self, ready_path: str, timeout: float) -> GatewayProcess:
         out: Any = subprocess.DEVNULL
         if self.log_path is not None:
             self._log_file = self.log_path.open("ab")
@@ -193,16 +244,22 @@ class GatewayProcess:
             cwd=self.cwd,
         )
 
-        def ready() -> bool:
+        def settled() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"gateway exited with {self.proc.returncode}; see {self.log_path}"
-                )
+                return True  # exited: no use waiting
+            if not listens(self.proc.pid, self.port):
+                return False  # not bound yet (another process may hold the port)
             return httpx.get(self.url + ready_path, timeout=1).status_code == 200
 
         try:
-            wait_until(ready, timeout=timeout, what=f"gateway on {self.port}")
+            wait_until(settled, timeout=timeout, what=f"gateway on {self.port}")
+            if self.proc.poll() is not None:
+                if listening_pids(self.port):
+                    raise PortTakenError(self.port)  # by another process
+                raise RuntimeError(
+                    f"gateway exited with {self.proc.returncode}; see {self.log_path}"
+                )
         except BaseException:
             self.stop()  # a process that was too slow to answer must not outlive the test
             raise
