@@ -13,7 +13,10 @@ signed-callback destination):
 Each server gets a 2 s warm-up (other keys) before its measured run. Reported: accepted hooks/s
 and p50 of each, the gateway ÷ floor ratios (goals: throughput
 >= 0.5x, p50 <= 2x), PostgreSQL two workers ÷ one (goal >= 1.5x), lost hooks (a 202 with no
-stored call, a non-202, a socket error), and the dashboard's p99 while the SQLite gateway runs
+stored call, a non-202, a socket error), the CPU each server process spent per accepted hook
+(gateway ÷ floor: steadier than hooks/s, which depend on how busy the machine is; the floor
+is bound by the two cores it shares with wrk and the upstream, the gateway by its one), and
+the dashboard's p99 while the SQLite gateway runs
 hooks at full speed (reads must not starve behind writes): a second run on the same gateway,
 so that the ratios compare the gateway and the floor doing the same work. Bounded to about a
 minute and a half.
@@ -93,10 +96,27 @@ def _script(work: Path, name: str, path: str, auth: str, body: dict[str, Any]) -
     return script
 
 
-def _wrk(url: str, script: Path) -> dict[str, Any]:
+def _wrk(url: str, script: Path, pid: int | None = None) -> dict[str, Any]:
+    """One measured run; with `pid`, also the CPU that server (and its workers) spent on each
+    accepted hook, a figure that moves far less with the machine's speed than hooks/s."""
+    before = _cpu_seconds(pid) if pid is not None else 0.0
     data = run_wrk(url, script, connections=CONNECTIONS, seconds=DURATION_S)
     data["rps"] = data["accepted"] / (data["duration_us"] / 1e6)
+    if pid is not None:
+        data["cpu_ms"] = 1000 * (_cpu_seconds(pid) - before) / max(data["accepted"], 1)
     return data
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process `pid` and of its children (workers)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        times = each.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 class DashboardProbe:
@@ -155,7 +175,7 @@ def _gateway(
         _warm_up(work, gw_url, script)
         before = count_calls(url)
         # Hooks alone first, as the floor runs: the ratios compare like with like.
-        result = _wrk(gw_url, script)
+        result = _wrk(gw_url, script, proc.pid)
         result["stored"] = count_calls(url) - before
         if dashboard:
             # Then again with the dashboard loaded over and over: do reads starve?
@@ -244,7 +264,7 @@ def _measure(work: Path) -> dict[str, Any]:
         )
         try:
             _warm_up(work, f"http://127.0.0.1:{floor_port}", work / "hook.lua")
-            found["floor"] = _wrk(f"http://127.0.0.1:{floor_port}", work / "hook.lua")
+            found["floor"] = _wrk(f"http://127.0.0.1:{floor_port}", work / "hook.lua", floor.pid)
         finally:
             stop_process(floor)
         (work / "gateway.toml").write_text(
@@ -337,6 +357,13 @@ def run() -> list[dict[str, Any]]:
                 "unit": "ratio",
                 "compared_with": f"goal <= 2; gateway p50 {got['p50_us'] / 1000:.2f} ms, "
                 f"p99 {got['p99_us'] / 1000:.2f} ms",
+            },
+            {
+                "name": f"CPU per hook gateway ÷ floor ({label})",
+                "value": round(got["cpu_ms"] / max(floor["cpu_ms"], 1e-9), 2),
+                "unit": "ratio",
+                "compared_with": f"gateway {got['cpu_ms']:.3f} ms (all workers), floor "
+                f"{floor['cpu_ms']:.3f} ms of CPU per accepted hook, server processes only",
             },
             {
                 "name": f"hooks lost ({label})",

@@ -7,7 +7,6 @@ call start (intent, upstream request, stored answer) is here.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -157,7 +156,7 @@ class CallService:
         reservation = await self.limits.reserve(usage)
         try:
             agent_id, agent_name = await self.agents.resolve(command.agent)
-            start_id = "gst_" + secrets.token_urlsafe(18)
+            start_id = intents.new_start_id("gst_")
             intent = Intent(
                 scope=scope,
                 key=key if key is not None else start_id,

@@ -46,6 +46,24 @@ class ClaimedDelivery:
     uncertain: bool
 
 
+def due_deliveries(now: datetime, limit: int, skip_locked: bool) -> sa.Select[Any]:
+    """Pending deliveries due at `now` whose lease (if any) ran out, earliest first; none
+    whose endpoint is disabled. On SQLite it walks `ix_deliveries_state_next_attempt_at` and
+    stops at `limit` (tests/store/test_delivery_claim.py checks the plan)."""
+    stmt = (
+        sa.select(DeliveryRow)
+        .where(
+            DeliveryRow.state == str(DeliveryState.PENDING),
+            DeliveryRow.next_attempt_at <= now,
+            sa.or_(DeliveryRow.lease_expires_at.is_(None), DeliveryRow.lease_expires_at <= now),
+            ~disabled_target(),
+        )
+        .order_by(DeliveryRow.next_attempt_at)
+        .limit(limit)
+    )
+    return stmt.with_for_update(skip_locked=True) if skip_locked else stmt
+
+
 class DeliveryRepository:
     """Queries of the `deliveries` and `delivery_attempts` tables."""
 
@@ -88,19 +106,7 @@ class DeliveryRepository:
         A row whose endpoint is disabled is never claimed (it is being moved to `held`).
         """
         now = utcnow()
-        stmt = (
-            sa.select(DeliveryRow)
-            .where(
-                DeliveryRow.state == str(DeliveryState.PENDING),
-                DeliveryRow.next_attempt_at <= now,
-                sa.or_(DeliveryRow.lease_expires_at.is_(None), DeliveryRow.lease_expires_at <= now),
-                ~disabled_target(),
-            )
-            .order_by(DeliveryRow.next_attempt_at)
-            .limit(limit)
-        )
-        if skip_locked:
-            stmt = stmt.with_for_update(skip_locked=True)
+        stmt = due_deliveries(now, limit, skip_locked)
         rows = list((await self.session.execute(stmt)).scalars().all())
         claimed: list[ClaimedDelivery] = []
         for row in rows:

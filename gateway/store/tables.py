@@ -111,14 +111,20 @@ class DeliveryRow(Base):
     """The outbox: one row per (call, destination), delivered at least once with a stable id."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (sa.UniqueConstraint("call_id", "destination_key", name="uq_delivery_dest"),)
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "destination_key", name="uq_delivery_dest"),
+        # The outbox's claim (pending, due, earliest first) walks it and stops at its limit;
+        # by `state` alone SQLite sorted every pending delivery on each claim. It also serves
+        # what looked deliveries up by state.
+        sa.Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # the webhook-id
     call_id: Mapped[str] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     destination: Mapped[str] = mapped_column(sa.String(32))  # registry name: callback, slack, log
     destination_key: Mapped[str] = mapped_column(sa.String(512))  # identifies the target
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # never a secret, only *_env
-    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    state: Mapped[str] = mapped_column(sa.String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     lease_owner: Mapped[str | None] = mapped_column(sa.String(64))

@@ -7,7 +7,6 @@ is started, so bad input changes nothing. Each item then runs under its idempote
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -228,8 +227,8 @@ class HookRunner:
         if plan.key is None:
             return await self._execute(hook, plan)
         scope = f"hook:{hook.name}"
-        intent = Intent(scope, plan.key, plan.fingerprint, "gsa_" + secrets.token_urlsafe(18),
-                        agent_id="", detail={})  # fmt: skip
+        start_id = intents.new_start_id("gsa_")
+        intent = Intent(scope, plan.key, plan.fingerprint, start_id, agent_id="", detail={})
         grace = self.ctx.calls.intent_grace
         claim = await self.ctx.db.write(partial(intents.claim, intent=intent, grace=grace))
         if claim.outcome != "claimed":
