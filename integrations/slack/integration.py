@@ -36,18 +36,21 @@ class SlackIntegration:
     def setup(self, ctx: AppContext) -> Contribution:
         """The `/slack/*` routes, and opening and closing the Web API session."""
         # Lazily (start-up speed, see the module's docstring).
-        from integrations.slack.alerts import disabled_alert
-        from integrations.slack.bolt_app import INSTALL_PATH, build_bolt_app, routes
-        from integrations.slack.handlers import SlackHandlers
-        from integrations.slack.installations import token_sealer
         from integrations.slack.options import slack_options
-        from integrations.slack.workspace import SlackWorkspaces
 
         options = slack_options(ctx.config)
         settings = ctx.settings.section(SlackSettings)
         if not settings.enabled:
             log.info("slack.disabled", reason="no SLACK_SIGNING_SECRET with a token or client id")
             return Contribution()
+        # Only once Slack is on: slack-bolt and the handlers take ~0.3 s to import, which
+        # every gateway without Slack paid at start. Lazily (start-up speed).
+        from integrations.slack.alerts import disabled_alert
+        from integrations.slack.bolt_app import INSTALL_PATH, build_bolt_app, routes
+        from integrations.slack.handlers import SlackHandlers
+        from integrations.slack.installations import token_sealer
+        from integrations.slack.workspace import SlackWorkspaces
+
         oauth = settings.slack_bot_token is None
         sealer = token_sealer(ctx.settings) if oauth else None
         workspaces = SlackWorkspaces.from_settings(settings, ctx.db, sealer)
