@@ -1,17 +1,56 @@
-"""Shared fixtures: real databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set)."""
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set).
+
+Also, for the whole test process: httpx clients share one default TLS context (see
+`share_default_tls_context`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
+import httpx._transports.default as httpx_transports
 import pytest
 from sqlalchemy.engine import make_url
 
 from gateway.store.database import Database
+
+
+def share_default_tls_context() -> None:
+    """Every httpx client of the test process gets the same default TLS context.
+
+    httpx loads the CA bundle into a fresh context for each client: ~15-20 ms of CPU for
+    every top-level `httpx.get` a test (or a `wait_until` poll) makes, and for each of the
+    four clients an in-process app builds, though the tests only speak plain HTTP on loopback.
+    The shared context is the one httpx builds by default (the same CA bundle, chosen by the
+    same `SSL_CERT_FILE`/`SSL_CERT_DIR`, the same checks), one per value of those variables;
+    clients asking for anything else (`verify=False`, a context, a client certificate) still
+    get theirs built by httpx. Child processes (`serve`, the CLI) are not affected.
+    """
+    original = httpx.create_ssl_context
+
+    @functools.cache
+    def default(trust_env: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+        return original(verify=True, trust_env=trust_env)  # reads the same variables
+
+    def create_ssl_context(
+        verify: ssl.SSLContext | str | bool = True, cert: object = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is True and cert is None:
+            env = os.environ
+            return default(trust_env, env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR"))
+        return original(verify=verify, cert=cert, trust_env=trust_env)  # type: ignore[arg-type]
+
+    httpx_transports.create_ssl_context = create_ssl_context
+
+
+share_default_tls_context()
 
 PG_SKIP_REASON = (
     "PostgreSQL tests need TEST_DATABASE_URL "
