@@ -24,7 +24,7 @@ from typing import Any
 
 from bench._support import scaled
 
-RUNS = scaled(7, 2)  # a quick run (make test) only checks that it still runs
+RUNS = scaled(7, 1)  # a quick run (make test) only checks that it still runs
 SCRIPT = Path(sys.executable).with_name("oneinbox-gateway")
 COMMANDS: list[tuple[str, list[str], str]] = [
     ("--version", ["--version"], "goal < 0.5 s"),
