@@ -105,7 +105,9 @@ class WebhookDispatcher:
             )
             if outcome.startswith("2"):
                 return
-            log.info("simulator.webhook_failed", url=hook.url, outcome=outcome, attempt=attempt + 1)
+            # Never the query: a receiver's URL may carry its secret there (`?token=`).
+            where = hook.url.split("?", 1)[0]
+            log.info("simulator.webhook_failed", url=where, outcome=outcome, attempt=attempt + 1)
             if attempt < retries:
                 await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
 

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.store.prepared import Prepared
+from gateway.store.record_statement import record_in_one
 from gateway.store.tables import CallEventRow, CallRow, IdempotencyKeyRow, JoinLinkRow, utcnow
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -182,6 +183,12 @@ def record(
     detail: str,
 ) -> Recorded:
     """Store the call, its first event and join link, and the key's answer, together."""
+    if conn.dialect.name == "postgresql":  # one round trip, not four (the usual case)
+        recorded = record_in_one(
+            conn, start_id=start_id, call=call, link=link, status=status, body=body, detail=detail
+        )
+        if recorded:
+            return Recorded("recorded")
     done = _finish(conn, start_id, call["id"], status, body)
     if done != 1:
         row = conn.execute(sa.select(KEYS).where(KEYS.c.start_id == start_id)).first()

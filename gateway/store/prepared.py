@@ -1,6 +1,7 @@
 """Prepared statements for the hot path: compiled by SQLAlchemy once, run on the driver.
 
-A keyed hook is five statements (claim, finish, call, event, join link). Executed through
+A keyed hook is five statements on SQLite (claim, finish, call, event, join link), two on
+PostgreSQL (the last four are one, see `record_statement`). Executed through
 SQLAlchemy's Connection, even with the compiled form cached, each costs about 100 µs of the
 event loop's time; on the `sqlite3` cursor it is about 20 µs (measured: bench/README.md).
 `Prepared` keeps SQLAlchemy's SQL text, parameter order, column defaults and type processing
@@ -27,9 +28,9 @@ DRIVERS = frozenset({"pysqlite", "asyncpg"})
 
 class Prepared:
     """One INSERT/UPDATE/DELETE, executed with a dict of parameters; `execute` returns the
-    number of rows it changed."""
+    number of rows it changed. (Or a statement that returns rows, run with `first`.)"""
 
-    def __init__(self, statement: UpdateBase) -> None:
+    def __init__(self, statement: UpdateBase | sa.Select[Any]) -> None:
         self.statement = statement
         self._table: sa.Table | None = getattr(statement, "table", None)
         self._is_insert = isinstance(statement, sa.Insert)
@@ -40,15 +41,7 @@ class Prepared:
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
         if conn.dialect.driver not in DRIVERS:
             return int(conn.execute(self.statement, dict(params)).rowcount)
-        names = tuple(params)
-        form = self._forms.get((conn.dialect.name, names))
-        if form is None:
-            form = self._forms[(conn.dialect.name, names)] = self._compile(conn.dialect, names)
-        sql, order = form
-        values = []
-        for name, process, default in order:
-            value = params[name] if name in params else default()
-            values.append(process(value) if process is not None else value)
+        sql, values = self._bound(conn.dialect, params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, values)
@@ -56,12 +49,37 @@ class Prepared:
         finally:
             cursor.close()
 
+    def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
+        """Run a statement that returns rows (a SELECT, or DML with RETURNING); its first row,
+        or None."""
+        if conn.dialect.driver not in DRIVERS:
+            return conn.execute(self.statement, dict(params)).first()
+        sql, values = self._bound(conn.dialect, params)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, values)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def _bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        names = tuple(params)
+        form = self._forms.get((dialect.name, names))
+        if form is None:
+            form = self._forms[(dialect.name, names)] = self._compile(dialect, names)
+        sql, order = form
+        values = []
+        for name, process, default in order:
+            value = params[name] if name in params else default()
+            values.append(process(value) if process is not None else value)
+        return sql, values
+
     def _compile(self, dialect: Dialect, names: tuple[str, ...]) -> tuple[str, list[Any]]:
         keys = list(names)
         defaults: dict[str, Callable[[], Any]] = {}
         if (self._is_insert or self._is_update) and self._table is not None:
             for column in self._table.columns:
-                found = _client_default(column.default if self._is_insert else column.onupdate)
+                found = client_default(column.default if self._is_insert else column.onupdate)
                 if column.key not in names and found is not None:
                     keys.append(column.key)
                     defaults[column.key] = found
@@ -83,7 +101,7 @@ class Prepared:
         return compiled.string, order
 
 
-def _client_default(default: Any) -> Callable[[], Any] | None:
+def client_default(default: Any) -> Callable[[], Any] | None:
     """What SQLAlchemy fills in for an omitted column (its Python-side `default` on INSERT,
     its `onupdate` on UPDATE), or None."""
     if not isinstance(default, sa.ColumnDefault):

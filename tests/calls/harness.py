@@ -182,7 +182,8 @@ def remote_env(
 
 
 def read_store(database_url: str, call_id: str) -> dict[str, Any]:
-    """A call's row, events and deliveries, read with a connection of the test's own."""
+    """A call's row, events and deliveries, read with a connection of the test's own: a
+    snapshot that takes no write lock (the gateway's writes never wait for the test)."""
     import asyncio
 
     from gateway.store.calls import CallRepository
@@ -192,7 +193,7 @@ def read_store(database_url: str, call_id: str) -> dict[str, Any]:
     async def read() -> dict[str, Any]:
         db = Database(database_url)
         try:
-            async with db.session() as session:
+            async with db.read() as session:
                 calls = CallRepository(session)
                 row = await calls.get(call_id)
                 assert row is not None

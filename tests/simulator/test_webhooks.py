@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from structlog.testing import capture_logs
 
 from tests.simulator.harness import RunningSimulator, fixture
 from tests.support.servers import ServerThread, serve_app, wait_until
@@ -94,3 +95,21 @@ def test_an_unreachable_receiver_changes_nothing(sim: RunningSimulator) -> None:
     call_id = sim.new_call(sim.new_agent()["id"])["id"]
     assert sim.api("POST", f"/v1/calls/{call_id}/stop").status_code == 200
     wait_until(lambda: sim.call(call_id)["analysis"], what="analysis despite the dead hook")
+
+
+def test_a_failed_delivery_is_logged_without_the_receivers_query(sim: RunningSimulator) -> None:
+    sim.configure(webhook_retries=0)
+    hook = register(sim, "http://127.0.0.1:9/hook?token=receiver-secret-42", ["call.ended"])
+    call_id = sim.new_call(sim.new_agent()["id"])["id"]
+    with capture_logs() as captured:
+        assert sim.api("POST", f"/v1/calls/{call_id}/stop").status_code == 200
+        wait_until(
+            lambda: sim.api("GET", f"/v1/webhooks/{hook['id']}/deliveries").json(),
+            what="the failed delivery",
+        )
+        failed = wait_until(
+            lambda: [e for e in captured if e["event"] == "simulator.webhook_failed"],
+            what="its log line",
+        )
+    assert failed[0]["url"] == "http://127.0.0.1:9/hook"
+    assert "receiver-secret-42" not in repr(captured)
