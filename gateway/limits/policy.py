@@ -14,10 +14,12 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 
 from gateway.limits.rules import DAILY, GATEWAY_SUBJECT, LIVE_CALLS, LimitRules, Rule, Usage
+from gateway.store import usage as counters
 from gateway.store.database import Database
 from gateway.store.tables import utcnow
 from gateway.store.usage import CounterKey, UsageRepository
@@ -94,8 +96,7 @@ class Reservation:
             return
         self.done = True
         if self.hold_id is not None:
-            async with self.limits.db.session() as session:
-                await UsageRepository(session).release(self.hold_id)
+            await self.limits.db.write(partial(counters.release, hold_id=self.hold_id))
 
     async def cancel(self) -> None:
         """The call never started: give every count and the live hold back."""
@@ -104,12 +105,8 @@ class Reservation:
         self.done = True
         if not self.keys and self.hold_id is None:
             return
-        async with self.limits.db.session() as session:
-            usage = UsageRepository(session)
-            for key in self.keys:
-                await usage.give_back(key)
-            if self.hold_id is not None:
-                await usage.release(self.hold_id)
+        give_back = partial(counters.give_back, keys=list(self.keys), hold_id=self.hold_id)
+        await self.limits.db.write(give_back)
 
 
 @dataclass(frozen=True)
@@ -154,38 +151,43 @@ class CallLimits:
         now = self.clock()
         period, resets_at = self.rules.period(now)
         rules = self.rules.rules_for(usage)
+        takes = [
+            counters.Take(CounterKey(rule.scope, rule.subject, rule.kind, period), rule.allowed)
+            for rule in rules
+        ]
+        cap = self.rules.live_calls
+        hold = None
+        if cap is not None:
+            expires = now + timedelta(seconds=HOLD_SECONDS)
+            hold = counters.Hold(secrets.token_hex(8), cap, LIVE_STATES, expires)
+        purge = self._purged_period != period  # once a day per process
         try:
-            async with self.db.session() as session:
-                repo = UsageRepository(session)
-                for rule in rules:
-                    key = CounterKey(rule.scope, rule.subject, rule.kind, period)
-                    if await repo.take(key, limit=rule.allowed, resets_at=resets_at) is None:
-                        raise self._daily_reached(rule, resets_at, now)
-                    reservation.keys.append(key)
-                cap = self.rules.live_calls
-                if cap is not None:
-                    hold_id = secrets.token_hex(8)
-                    expires = now + timedelta(seconds=HOLD_SECONDS)
-                    taken = await repo.hold(
-                        hold_id, cap=cap, live_states=LIVE_STATES, expires_at=expires, now=now
-                    )
-                    if taken is None:
-                        raise LimitReached(
-                            limit=LIVE_CALLS,
-                            scope="gateway",
-                            subject=GATEWAY_SUBJECT,
-                            allowed=cap,
-                            resets_at=None,
-                            retry_after=LIVE_RETRY_AFTER_SECONDS,
-                        )
-                    reservation.hold_id = hold_id
-                if self._purged_period != period:  # once a day per process
-                    await repo.purge(now - KEEP_COUNTERS)
-                    await repo.purge_holds(now)
-                    self._purged_period = period
-        except LimitReached as reached:  # the transaction rolled back: nothing was counted
-            reservation.keys.clear()
-            reservation.hold_id = None
+            refused = await self.db.write(
+                partial(
+                    counters.reserve,
+                    takes=takes,
+                    resets_at=resets_at,
+                    hold=hold,
+                    now=now,
+                    purge_before=now - KEEP_COUNTERS if purge else None,
+                )
+            )
+            if refused is not None and refused < len(takes):
+                raise self._daily_reached(rules[refused], resets_at, now)
+            if refused is not None:
+                raise LimitReached(
+                    limit=LIVE_CALLS,
+                    scope="gateway",
+                    subject=GATEWAY_SUBJECT,
+                    allowed=cap or 0,
+                    resets_at=None,
+                    retry_after=LIVE_RETRY_AFTER_SECONDS,
+                )
+            reservation.keys.extend(take.key for take in takes)
+            reservation.hold_id = hold.hold_id if hold is not None else None
+            if purge:
+                self._purged_period = period
+        except LimitReached as reached:  # rolled back to a savepoint: nothing was counted
             log.info("limits.refused", limit=reached.limit, scope=reached.scope, kind=usage.kind)
             if self.on_refused is not None:
                 self.on_refused(reached)

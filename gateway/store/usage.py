@@ -5,6 +5,11 @@ limit RETURNING used`: of two replicas racing for the last call of a day, exactl
 row back. Live calls are the calls in a live state plus the holds of calls being started; a
 hold is taken under a transaction-wide lock (an advisory lock on PostgreSQL; SQLite sessions
 already begin with `BEGIN IMMEDIATE`), so two replicas cannot both take the last place.
+
+Taking and giving back are units of `Database.write` (`reserve`, `give_back`, `release`),
+committed with the hooks' other writes: as an ORM session each reservation held SQLite's
+write lock across several thread hops (measured: 2.4 ms of CPU per hook with daily limits
+set, against 0.43 ms without). The reads (`UsageRepository`) stay in sessions.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.store.prepared import Prepared
 from gateway.store.tables import CallRow, LiveCallHoldRow, UsageCounterRow, utcnow
 
 # An arbitrary constant: the PostgreSQL advisory lock that serialises taking live-call holds.
@@ -35,49 +41,10 @@ class CounterKey:
 
 
 class UsageRepository:
-    """The `usage_counters` and `live_call_holds` tables, inside the caller's transaction."""
+    """Reads of the `usage_counters` and `live_call_holds` tables (the writes are units)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    @property
-    def _dialect(self) -> str:
-        bind = self.session.bind
-        return bind.dialect.name if bind is not None else "sqlite"
-
-    async def take(self, key: CounterKey, *, limit: int, resets_at: datetime) -> int | None:
-        """Add one to the counter unless it is at `limit`: the new count, or None when full."""
-        if limit <= 0:
-            return None
-        module: Any = postgresql if self._dialect == "postgresql" else sqlite
-        table = UsageCounterRow.__table__
-        stmt = (
-            module.insert(UsageCounterRow)
-            .values(
-                scope=key.scope,
-                subject=key.subject,
-                kind=key.kind,
-                period=key.period,
-                used=1,
-                resets_at=resets_at,
-            )
-            .on_conflict_do_update(
-                index_elements=["scope", "subject", "kind", "period"],
-                set_={"used": table.c.used + 1},
-                where=table.c.used < limit,
-            )
-            .returning(table.c.used)
-        )
-        used = (await self.session.execute(stmt)).scalar_one_or_none()
-        return int(used) if used is not None else None
-
-    async def give_back(self, key: CounterKey) -> None:
-        """Take one off the counter again (the call it was taken for never started)."""
-        await self.session.execute(
-            sa.update(UsageCounterRow)
-            .where(*_matches(key), UsageCounterRow.used > 0)
-            .values(used=UsageCounterRow.used - 1)
-        )
 
     async def used(self, keys: Iterable[CounterKey]) -> dict[CounterKey, int]:
         """The current count of each of `keys` (0 when never taken)."""
@@ -102,67 +69,148 @@ class UsageRepository:
         )
         return result.scalars().all()
 
-    async def purge(self, before: datetime) -> int:
-        """Delete counters of periods that ended before `before`; returns how many went."""
-        result: Any = await self.session.execute(
-            sa.delete(UsageCounterRow).where(UsageCounterRow.resets_at < before)
-        )
-        return int(result.rowcount or 0)
-
     async def live(self, live_states: Sequence[str], *, now: datetime | None = None) -> int:
         """Calls in one of `live_states` plus unexpired holds of calls being started."""
-        now = now or utcnow()
-        calls = (
-            sa.select(sa.func.count())
-            .select_from(CallRow)
-            .where(CallRow.state.in_(live_states))
-            .scalar_subquery()
-        )
-        holds = (
-            sa.select(sa.func.count())
-            .select_from(LiveCallHoldRow)
-            .where(LiveCallHoldRow.expires_at > now)
-            .scalar_subquery()
-        )
-        return int((await self.session.execute(sa.select(calls + holds))).scalar_one())
+        return int((await self.session.execute(_live_count(live_states, now))).scalar_one())
 
-    async def hold(
-        self,
-        hold_id: str,
-        *,
-        cap: int,
-        live_states: Sequence[str],
-        expires_at: datetime,
-        now: datetime | None = None,
-    ) -> int | None:
-        """Take a place under the cap of `cap` live calls: the live count with it, or None.
 
-        Serialised across replicas for the rest of the caller's transaction.
-        """
-        if cap <= 0:
-            return None
-        if self._dialect == "postgresql":
-            await self.session.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": LIVE_HOLD_LOCK_ID}
-            )
-        live = await self.live(live_states, now=now)
-        if live >= cap:
-            return None
-        await self.session.execute(
-            sa.insert(LiveCallHoldRow).values(id=hold_id, expires_at=expires_at)
+@dataclass(frozen=True)
+class Take:
+    """One counter to add one to, unless it is at `limit`."""
+
+    key: CounterKey
+    limit: int
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A place under the cap of `cap` live calls, kept until `expires_at` at the latest."""
+
+    hold_id: str
+    cap: int
+    live_states: Sequence[str]
+    expires_at: datetime
+
+
+def reserve(
+    conn: sa.Connection,
+    *,
+    takes: Sequence[Take],
+    resets_at: datetime,
+    hold: Hold | None,
+    now: datetime,
+    purge_before: datetime | None,
+) -> int | None:
+    """Take every counter and the hold, or none of them: a unit of `Database.write`.
+
+    None when all were taken; else the index in `takes` of the first full counter, or
+    `len(takes)` when the live-call cap is reached (what was taken before is rolled back to a
+    savepoint, so the batch's other units still commit). `purge_before`: also delete counters
+    of periods that ended before it, and expired holds.
+    """
+    # A lone counter that is full changed nothing: only several steps need a savepoint.
+    savepoint = conn.begin_nested() if len(takes) + (hold is not None) > 1 else None
+    refused: int | None = None
+    for index, take in enumerate(takes):
+        if not _take(conn, take, resets_at):
+            refused = index
+            break
+    if refused is None and hold is not None and not _hold(conn, hold, now):
+        refused = len(takes)
+    if savepoint is not None:
+        if refused is not None:
+            savepoint.rollback()
+            return refused
+        savepoint.commit()
+    elif refused is not None:
+        return refused
+    if purge_before is not None:
+        conn.execute(sa.delete(UsageCounterRow).where(UsageCounterRow.resets_at < purge_before))
+        conn.execute(sa.delete(LiveCallHoldRow).where(LiveCallHoldRow.expires_at <= now))
+    return None
+
+
+def give_back(conn: sa.Connection, *, keys: Sequence[CounterKey], hold_id: str | None) -> None:
+    """Take one off each counter again and drop the hold: the call never started."""
+    for key in keys:
+        conn.execute(
+            sa.update(UsageCounterRow)
+            .where(*_matches(key), UsageCounterRow.used > 0)
+            .values(used=UsageCounterRow.used - 1)
         )
-        return live + 1
+    if hold_id is not None:
+        release(conn, hold_id=hold_id)
 
-    async def purge_holds(self, now: datetime | None = None) -> int:
-        """Delete expired holds (left by a process that died while starting a call)."""
-        result: Any = await self.session.execute(
-            sa.delete(LiveCallHoldRow).where(LiveCallHoldRow.expires_at <= (now or utcnow()))
+
+def release(conn: sa.Connection, *, hold_id: str) -> None:
+    """Drop a hold: its call is stored (and counts itself) or never started."""
+    conn.execute(sa.delete(LiveCallHoldRow).where(LiveCallHoldRow.id == hold_id))
+
+
+def _take(conn: sa.Connection, take: Take, resets_at: datetime) -> bool:
+    """Add one to the counter unless it is at its limit; False when it is full."""
+    if take.limit <= 0:
+        return False
+    key = take.key
+    values = {
+        "scope": key.scope,
+        "subject": key.subject,
+        "kind": key.kind,
+        "period": key.period,
+        "used": 1,
+        "resets_at": resets_at,
+        "u_limit": take.limit,
+    }
+    return _TAKE[conn.dialect.name].first(conn, values) is not None
+
+
+def _take_statement(module: Any) -> Prepared:
+    """`INSERT … ON CONFLICT DO UPDATE SET used = used + 1 WHERE used < :limit RETURNING`,
+    built once (per request it cost more than running it)."""
+    table = UsageCounterRow.__table__
+    return Prepared(
+        module.insert(table)
+        .on_conflict_do_update(
+            index_elements=["scope", "subject", "kind", "period"],
+            set_={"used": table.c.used + 1},
+            where=table.c.used < sa.bindparam("u_limit", type_=sa.Integer),
         )
-        return int(result.rowcount or 0)
+        .returning(table.c.used)
+    )
 
-    async def release(self, hold_id: str) -> None:
-        """Drop a hold: its call is stored (and counts itself) or never started."""
-        await self.session.execute(sa.delete(LiveCallHoldRow).where(LiveCallHoldRow.id == hold_id))
+
+_TAKE = {"postgresql": _take_statement(postgresql), "sqlite": _take_statement(sqlite)}
+
+
+def _hold(conn: sa.Connection, hold: Hold, now: datetime) -> bool:
+    """Take a place under the live-call cap, serialised across replicas for the rest of the
+    transaction; False when the cap is reached."""
+    if hold.cap <= 0:
+        return False
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": LIVE_HOLD_LOCK_ID})
+    live = int(conn.execute(_live_count(hold.live_states, now)).scalar_one())
+    if live >= hold.cap:
+        return False
+    conn.execute(sa.insert(LiveCallHoldRow).values(id=hold.hold_id, expires_at=hold.expires_at))
+    return True
+
+
+def _live_count(live_states: Sequence[str], now: datetime | None) -> sa.Select[Any]:
+    now = now or utcnow()
+    calls = (
+        sa.select(sa.func.count())
+        .select_from(CallRow)
+        .where(CallRow.state.in_(live_states))
+        .scalar_subquery()
+    )
+    holds = (
+        sa.select(sa.func.count())
+        .select_from(LiveCallHoldRow)
+        .where(LiveCallHoldRow.expires_at > now)
+        .scalar_subquery()
+    )
+    return sa.select(calls + holds)
 
 
 def _matches(key: CounterKey) -> list[sa.ColumnElement[bool]]:
