@@ -14,6 +14,7 @@ statement as it does for SQLAlchemy's own statements). Other drivers go through
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,6 +25,9 @@ from sqlalchemy.sql.dml import UpdateBase
 Processor = Callable[[Any], Any] | None
 # Drivers whose DB-API cursor takes the compiled SQL and positional values as they are.
 DRIVERS = frozenset({"pysqlite", "asyncpg"})
+# What `execute` and `first` read off the cursor.
+_ROWCOUNT = operator.attrgetter("rowcount")
+_FIRST_ROW = operator.methodcaller("fetchone")
 
 
 class Prepared:
@@ -41,24 +45,24 @@ class Prepared:
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
         if conn.dialect.driver not in DRIVERS:
             return int(conn.execute(self.statement, dict(params)).rowcount)
-        sql, values = self._bound(conn.dialect, params)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, values)
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        return int(self._run(conn, params, _ROWCOUNT))
 
     def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
         """Run a statement that returns rows (a SELECT, or DML with RETURNING); its first row,
         or None."""
         if conn.dialect.driver not in DRIVERS:
             return conn.execute(self.statement, dict(params)).first()
+        return self._run(conn, params, _FIRST_ROW)
+
+    def _run(
+        self, conn: sa.Connection, params: Mapping[str, Any], read: Callable[[Any], Any]
+    ) -> Any:
+        """Execute on the connection's DB-API cursor; what `read` takes from the cursor."""
         sql, values = self._bound(conn.dialect, params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, values)
-            return cursor.fetchone()
+            return read(cursor)
         finally:
             cursor.close()
 

@@ -117,13 +117,12 @@ def reserve(
             break
     if refused is None and hold is not None and not _hold(conn, hold, now):
         refused = len(takes)
-    if savepoint is not None:
-        if refused is not None:
+    if refused is not None:
+        if savepoint is not None:
             savepoint.rollback()
-            return refused
-        savepoint.commit()
-    elif refused is not None:
         return refused
+    if savepoint is not None:
+        savepoint.commit()
     if purge_before is not None:
         conn.execute(sa.delete(UsageCounterRow).where(UsageCounterRow.resets_at < purge_before))
         conn.execute(sa.delete(LiveCallHoldRow).where(LiveCallHoldRow.expires_at <= now))

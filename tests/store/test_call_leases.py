@@ -11,6 +11,7 @@ from gateway.calls.states import UNPOLLED, CallState
 from gateway.store.call_leases import claim_due_calls, due_query, next_look, reschedule_quiet
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, utcnow
+from tests.store.plans import sqlite_plan
 
 
 async def _calls(db: Database, rows: list[tuple[str, str, int | None]]) -> None:
@@ -71,22 +72,9 @@ async def test_due_followed_calls_are_leased_earliest_first(database_url: str) -
 async def test_sqlite_walks_the_next_poll_index_instead_of_sorting_every_followed_call(
     sqlite_url: str,
 ) -> None:
-    db = Database(sqlite_url)
-    try:
-        await db.migrate()
-
-        def plan(conn: sa.Connection) -> str:
-            stmt = due_query(list(UNPOLLED), 32, skip_locked=False)
-            sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
-            return " | ".join(
-                str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
-            )
-
-        found = await db.write(plan)
-        assert "ix_calls_next_poll_at" in found, found
-        assert "TEMP B-TREE" not in found, found
-    finally:
-        await db.dispose()
+    found = await sqlite_plan(sqlite_url, due_query(list(UNPOLLED), 32, skip_locked=False))
+    assert "ix_calls_next_poll_at" in found, found
+    assert "TEMP B-TREE" not in found, found
 
 
 async def test_a_quiet_look_counts_and_plans_the_next_one_keeping_a_hint(
