@@ -38,7 +38,7 @@ class StoreGauges(Collector):
     async def refresh(self, db: Database) -> None:
         """Read the store's counts (one short transaction)."""
         now = utcnow()
-        async with db.session() as session:
+        async with db.read() as session:
             calls = await CallRepository(session).count_by_state()
             deliveries = DeliveryRepository(session)
             by_destination = await deliveries.count_by_destination_and_state()

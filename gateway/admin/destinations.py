@@ -32,7 +32,7 @@ def destination_view(row: EndpointRow, held: int) -> DestinationView:
 
 async def list_destinations(db: Database, *, disabled_only: bool = False) -> list[DestinationView]:
     """Disabled first, then failing, then the rest, each with its count of held deliveries."""
-    async with db.session() as session:
+    async with db.read() as session:
         repo = EndpointRepository(session)
         rows: Sequence[EndpointRow] = await (repo.disabled() if disabled_only else repo.listing())
         held_by_target = await DeliveryRepository(session).held_by_target()

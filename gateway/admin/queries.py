@@ -61,14 +61,14 @@ async def list_calls(
     db: Database, *, limit: int, offset: int, state: str | None = None
 ) -> list[CallSummary]:
     """The newest calls first."""
-    async with db.session() as session:
+    async with db.read() as session:
         rows = await CallRepository(session).recent(limit=limit, offset=offset, state=state)
         return [call_summary(row) for row in rows]
 
 
 async def call_detail(db: Database, call_id: str) -> CallDetail | None:
     """A call with its timeline, result and deliveries (each with its attempts)."""
-    async with db.session() as session:
+    async with db.read() as session:
         calls = CallRepository(session)
         row = await calls.get(call_id)
         if row is None:
@@ -106,7 +106,7 @@ async def list_deliveries(
     failed: bool = False,
 ) -> list[DeliveryView]:
     """The newest deliveries first; `failed` keeps those the outbox gave up on."""
-    async with db.session() as session:
+    async with db.read() as session:
         repo = DeliveryRepository(session)
         rows = await repo.newest(limit=limit, offset=offset, state=state, gave_up=failed)
         signed = await repo.last_signed_by([row.id for row in rows])
@@ -130,13 +130,13 @@ async def replay_delivery(db: Database, delivery_id: str, *, by: str) -> Deliver
     return delivery_view(row)
 
 
-async def chart_points(db: Database, since: datetime) -> list[tuple[datetime, str, str | None]]:
-    """(created_at, state, outcome) of every call since `since`, for the dashboard's charts.
-
-    Only the outcome is read out of the stored result, so a day of calls stays cheap.
-    """
-    async with db.session() as session:
-        return await CallRepository(session).states_and_outcomes(since)
+async def day_counts(
+    db: Database, since: datetime, hour_starts: Sequence[datetime]
+) -> list[tuple[int, str, str | None, int]]:
+    """The dashboard's charts' figures: calls since `since` counted by hour (an index into
+    `hour_starts`, -1 before the first), state and outcome (see `CallRepository.day_counts`)."""
+    async with db.read() as session:
+        return await CallRepository(session).day_counts(since, hour_starts)
 
 
 def day_ago() -> datetime:

@@ -33,7 +33,7 @@ class BadQuery(ValueError):
 
 async def newest_calls(db: Database, limit: int) -> list[CallSummary]:
     """The first page of the calls list, unfiltered (the overview's recent calls)."""
-    async with db.session() as session:
+    async with db.read() as session:
         found = await CallSearchRepository(session).page(CallFilter(), limit=limit)
         return [call_summary(row) for row in found.rows]
 
@@ -43,7 +43,7 @@ async def calls_context(
 ) -> tuple[dict[str, Any], bool]:
     """The calls page's context, and whether the parameters were all right."""
     query = read_call_query(params)
-    async with db.session() as session:
+    async with db.read() as session:
         search = CallSearchRepository(session)
         choices = {
             "states": STATES,
@@ -85,7 +85,7 @@ async def rates_context(db: Database, window: str) -> dict[str, Any]:
     except ValueError as exc:
         raise BadQuery(str(exc)) from None
     since = utcnow() - span
-    async with db.session() as session:
+    async with db.read() as session:
         rates = SuccessRateRepository(session)
         origins = await rates.by_origin(since, succeeded=CALL_SUCCEEDED, failed=CALL_FAILED)
         destinations = await rates.by_destination(

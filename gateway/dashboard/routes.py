@@ -181,9 +181,10 @@ class Dashboard:
     async def overview(self, request: Request, session: DashboardSession) -> Response:
         db = self.ctx.db
         recent = await listing.newest_calls(db, RECENT_CALLS)
-        day = await queries.chart_points(db, queries.day_ago())
+        starts = charts.hour_starts(utcnow())
+        day = await queries.day_counts(db, queries.day_ago(), starts)
         failed = await queries.list_deliveries(db, limit=50, offset=0, failed=True)
-        async with db.session() as s:
+        async with db.read() as s:
             agents = [row.name for row in await AgentRepository(s).list()]
         agents = sorted(set(agents) | set(self.ctx.config.agents))
         return self.render(
@@ -194,8 +195,8 @@ class Dashboard:
                 "calls": recent,
                 "failed": failed,
                 "bars": charts.outcome_bars(day),
-                "hours": charts.calls_per_hour(day, utcnow()),
-                "day_total": len(day),
+                "hours": charts.calls_per_hour(day, starts),
+                "day_total": charts.total(day),
                 "agents": agents,
             },
             session=session,
@@ -261,7 +262,7 @@ class Dashboard:
         return transcript_response(self.ctx.db, call_id)
 
     async def _join_url(self, call_id: str) -> str | None:
-        async with self.ctx.db.session() as s:
+        async with self.ctx.db.read() as s:
             row = await JoinLinkRepository(s).for_call(call_id)
             if row is None or row.purged_at is not None:
                 return None

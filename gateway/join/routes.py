@@ -96,7 +96,7 @@ class JoinPage:
 
     async def page(self, request: Request) -> Response:
         """`GET /join/{link_id}`: the page, or the one 404 page for every dead link."""
-        async with self.ctx.db.session() as session:
+        async with self.ctx.db.read() as session:
             row = await self.ctx.links.find_live(session, request.path_params["link_id"])
         if row is None:
             return self.render(request, "expired.html", 404)
@@ -108,7 +108,7 @@ class JoinPage:
         self._limit(self.session_per_address, _client_address(request))
         await self._check_request(request)
         self._limit(self.session_per_link, link_id)
-        async with self.ctx.db.session() as session:
+        async with self.ctx.db.read() as session:
             row = await self.ctx.links.find_live(session, link_id)
         credentials = self.ctx.links.reveal(row) if row is not None else None
         if row is None or credentials is None:
@@ -155,7 +155,7 @@ class JoinPage:
         is filled in local mode only, where the page shows a simulated call instead of audio.
         """
         self._limit(self.progress_per_address, _client_address(request))
-        async with self.ctx.db.session() as session:
+        async with self.ctx.db.read() as session:
             row = await self.ctx.links.find_live(session, request.path_params["link_id"])
             if row is None:
                 raise _not_found()

@@ -211,7 +211,7 @@ class CallLimits:
             return []
         now = self.clock()
         period, resets_at = self.rules.period(now)
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             repo = UsageRepository(session)
             rows = [r for r in await repo.current(now=now) if r.period == period]
             live = await repo.live(LIVE_STATES, now=now) if self.rules.live_calls is not None else 0

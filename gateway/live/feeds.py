@@ -161,7 +161,7 @@ class LiveFeeder:
         await self._record(claimed, outcome)
 
     async def _feed(self, claimed: ClaimedFeed) -> LiveFeed:
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             call = await CallRepository(session).get(claimed.call_id)
             rows = await TranscriptRepository(session).turns(claimed.call_id)
         config: dict[str, Any] = {}

@@ -32,7 +32,7 @@ async def transcript_events(
     state = ""
     deadline = time.monotonic() + MAX_SECONDS
     while time.monotonic() < deadline:
-        async with db.session() as session:
+        async with db.read() as session:
             call = await CallRepository(session).get(call_id)
             turns = await TranscriptRepository(session).turns(call_id)
         for turn in turns:

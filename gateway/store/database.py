@@ -107,10 +107,12 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", sqlite.pragmas)
             event.listen(self.engine.sync_engine, "begin", sqlite.begin_immediate)
-            self.read_engine = create_async_engine(url, **kwargs)
-            event.listen(self.read_engine.sync_engine, "connect", sqlite.pragmas)
-            event.listen(self.read_engine.sync_engine, "begin", sqlite.begin_deferred)
             if parsed.database and parsed.database != ":memory:":
+                # Readers on a file of their own connections: a WAL snapshot each, no lock.
+                # (An in-memory database is one per connection: its reads stay on `engine`.)
+                self.read_engine = create_async_engine(url, **kwargs)
+                event.listen(self.read_engine.sync_engine, "connect", sqlite.pragmas)
+                event.listen(self.read_engine.sync_engine, "begin", sqlite.begin_deferred)
                 sync_url = parsed.set(drivername="sqlite")
                 self._batch_engine = sa.create_engine(
                     sync_url,

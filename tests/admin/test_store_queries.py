@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from gateway.admin import queries
+from gateway.dashboard.charts import calls_per_hour, hour_starts, outcome_bars, total
 from gateway.metrics import GatewayMetrics
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, DeliveryRow, utcnow
@@ -50,11 +51,10 @@ async def test_lists_charts_and_replay(database_url: str) -> None:
         calls = await queries.list_calls(db, limit=10, offset=0)
         assert [c.id for c in calls] == ["call_0", "call_1", "call_2"]
         assert (calls[0].outcome, calls[0].duration_seconds) == ("Interested", 42.0)
-        points = await queries.chart_points(db, queries.day_ago())
-        assert sorted(outcome or "-" for _, _, outcome in points) == [
-            "-",
-            "Interested",
-            "Interested",
+        counts = await queries.day_counts(db, queries.day_ago(), hour_starts(utcnow()))
+        assert sorted((state, outcome, n) for _, state, outcome, n in counts) == [
+            ("delivered", "Interested", 2),
+            ("live", None, 1),
         ]
         failed = await queries.list_deliveries(db, limit=10, offset=0, failed=True)
         assert [d.id for d in failed] == ["msg_0"]
@@ -79,3 +79,61 @@ async def test_store_gauges(database_url: str) -> None:
     (line,) = [x for x in text.splitlines() if x.startswith("gateway_oldest_due_delivery_seconds ")]
     age = float(line.split()[1])
     assert 89 <= age < 150
+
+
+async def test_the_charts_count_a_day_of_calls_by_hour_state_and_outcome(database_url: str) -> None:
+    db = Database(database_url)
+    await db.migrate()
+    now = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)
+    made = [
+        (datetime(2026, 11, 26, 12, 0, tzinfo=UTC), "delivered", "Booked"),  # before the day
+        (datetime(2026, 11, 26, 12, 45, tzinfo=UTC), "delivered", "Booked"),  # before 13:00
+        (datetime(2026, 11, 26, 13, 0, tzinfo=UTC), "failed", None),  # the first hour
+        (datetime(2026, 11, 27, 10, 59, 59, tzinfo=UTC), "delivered", "Booked"),
+        (datetime(2026, 11, 27, 11, 0, tzinfo=UTC), "delivered", "Not interested"),
+        (datetime(2026, 11, 27, 11, 5, tzinfo=UTC), "delivered", "Booked"),
+        (datetime(2026, 11, 27, 12, 10, tzinfo=UTC), "live", None),  # the current hour
+    ]
+    try:
+        async with db.session() as session:
+            for i, (created, state, outcome) in enumerate(made):
+                session.add(
+                    CallRow(
+                        id=f"call_{i}",
+                        agent_id="agt_1",
+                        origin_kind="hook",
+                        origin_name="crm",
+                        state=state,
+                        created_at=created,
+                        result={"outcome": outcome} if outcome else {"summary": "no outcome"},
+                    )
+                )
+        starts = hour_starts(now)
+        counts = await queries.day_counts(db, now - timedelta(hours=24), starts)
+    finally:
+        await db.dispose()
+
+    assert sorted(counts) == [
+        (-1, "delivered", "Booked", 1),
+        (0, "failed", None, 1),
+        (21, "delivered", "Booked", 1),
+        (22, "delivered", "Booked", 1),
+        (22, "delivered", "Not interested", 1),
+        (23, "live", None, 1),
+    ]
+    assert total(counts) == 6
+    columns = calls_per_hour(counts, starts)
+    assert [(c.label, c.count) for c in columns if c.count] == [
+        ("13:00", 1),
+        ("10:00", 1),
+        ("11:00", 2),
+        ("12:00", 1),
+    ]
+    assert max(c.height for c in columns) == columns[22].height > columns[21].height
+    bars = outcome_bars(counts)
+    assert [(b.label, b.count) for b in bars] == [
+        ("Booked", 3),
+        ("(failed)", 1),
+        ("(live)", 1),
+        ("Not interested", 1),
+    ]

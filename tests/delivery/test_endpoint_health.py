@@ -131,9 +131,13 @@ def test_a_destination_failing_too_long_is_disabled_holds_deliveries_and_is_enab
         assert all(r.verified for r in rx.accepted())
         wait_until(lambda: destinations(rig)[0]["status"] == "ok", timeout=10)
         assert destinations(rig)[0]["held"] == 0
-        metrics = scrape(rig)
+        # The receiver has both; the gateway counts an attempt once it has recorded it, a
+        # moment later (the race this waits out).
+        delivered = ("gateway_delivery_attempts_total", "callback", "delivered")
+        metrics = wait_until(
+            lambda: (m := scrape(rig)).get(delivered) == 2 and m, timeout=10, what="2 counted"
+        )
         assert metrics.get(("gateway_disabled_destinations", "callback"), 0) == 0
-        assert metrics[("gateway_delivery_attempts_total", "callback", "delivered")] == 2
         for call_id in (first, second):
             wait_until(lambda c=call_id: _state(rig, c) == "delivered", timeout=10)
         again = rig.api("POST", f"/api/destinations/{endpoint['id']}/enable").json()
