@@ -9,9 +9,11 @@ of N processes each keeping a copy that goes stale.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.limits.policy import CallLimits
 from gateway.store.calls import CallRepository
@@ -38,12 +40,18 @@ class StoreGauges(Collector):
     async def refresh(self, db: Database) -> None:
         """Read the store's counts (one short transaction)."""
         now = utcnow()
-        async with db.read() as session:
+
+        async def work(
+            session: AsyncSession,
+        ) -> tuple[dict[str, int], dict[tuple[str, str], int], datetime | None, dict[str, int]]:
             calls = await CallRepository(session).count_by_state()
             deliveries = DeliveryRepository(session)
             by_destination = await deliveries.count_by_destination_and_state()
             oldest = await deliveries.oldest_due(now)
             disabled = await EndpointRepository(session).disabled_counts()
+            return calls, by_destination, oldest, disabled
+
+        calls, by_destination, oldest, disabled = await db.reading(work)
         self.calls = {(state,): n for state, n in calls.items()}
         self.deliveries = {key: n for key, n in by_destination.items()}
         self.disabled = {(kind,): n for kind, n in disabled.items()}

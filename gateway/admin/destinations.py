@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway.admin.models import DestinationView, EnableAccepted, SentTestEvent
 from gateway.delivery.health import enable_endpoint, public_target
 from gateway.delivery.probe import CallbackTarget, ProbeResult, endpoint_target, send_test_event
@@ -32,12 +34,15 @@ def destination_view(row: EndpointRow, held: int) -> DestinationView:
 
 async def list_destinations(db: Database, *, disabled_only: bool = False) -> list[DestinationView]:
     """Disabled first, then failing, then the rest, each with its count of held deliveries."""
-    async with db.read() as session:
+
+    async def work(session: AsyncSession) -> list[DestinationView]:
         repo = EndpointRepository(session)
         rows: Sequence[EndpointRow] = await (repo.disabled() if disabled_only else repo.listing())
         held_by_target = await DeliveryRepository(session).held_by_target()
         held = {endpoint_id(kind, key): n for (kind, key), n in held_by_target.items()}
         return [destination_view(row, held.get(row.id, 0)) for row in rows]
+
+    return await db.reading(work)
 
 
 async def enable(db: Database, destination_id: str, *, by: str) -> EnableAccepted:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway.admin.models import (
     CallDetail,
     CallEvent,
@@ -61,32 +63,38 @@ async def list_calls(
     db: Database, *, limit: int, offset: int, state: str | None = None
 ) -> list[CallSummary]:
     """The newest calls first."""
-    async with db.read() as session:
+
+    async def work(session: AsyncSession) -> list[CallSummary]:
         rows = await CallRepository(session).recent(limit=limit, offset=offset, state=state)
         return [call_summary(row) for row in rows]
+
+    return await db.reading(work)
 
 
 async def call_detail(db: Database, call_id: str) -> CallDetail | None:
     """A call with its timeline, result and deliveries (each with its attempts)."""
-    async with db.read() as session:
-        calls = CallRepository(session)
-        row = await calls.get(call_id)
-        if row is None:
-            return None
-        events = await calls.events(call_id)
-        repo = DeliveryRepository(session)
-        deliveries = await repo.for_call(call_id)
-        attempts = await repo.attempts_of([d.id for d in deliveries])
-        summary = call_summary(row)
-        return CallDetail(
-            **summary.model_dump(),
-            origin_context=row.origin_context or {},
-            last_error=row.last_error,
-            live_at=row.live_at,
-            result=_masked(row.result),
-            events=[CallEvent.model_validate(e, from_attributes=True) for e in events],
-            deliveries=[_detail(d, attempts.get(d.id, [])) for d in deliveries],
-        )
+    return await db.reading(lambda session: _call_detail(session, call_id))
+
+
+async def _call_detail(session: AsyncSession, call_id: str) -> CallDetail | None:
+    calls = CallRepository(session)
+    row = await calls.get(call_id)
+    if row is None:
+        return None
+    events = await calls.events(call_id)
+    repo = DeliveryRepository(session)
+    deliveries = await repo.for_call(call_id)
+    attempts = await repo.attempts_of([d.id for d in deliveries])
+    summary = call_summary(row)
+    return CallDetail(
+        **summary.model_dump(),
+        origin_context=row.origin_context or {},
+        last_error=row.last_error,
+        live_at=row.live_at,
+        result=_masked(row.result),
+        events=[CallEvent.model_validate(e, from_attributes=True) for e in events],
+        deliveries=[_detail(d, attempts.get(d.id, [])) for d in deliveries],
+    )
 
 
 def _detail(row: DeliveryRow, attempts: Sequence[DeliveryAttemptRow]) -> DeliveryDetail:
@@ -106,10 +114,13 @@ async def list_deliveries(
     failed: bool = False,
 ) -> list[DeliveryView]:
     """The newest deliveries first; `failed` keeps those the outbox gave up on."""
-    async with db.read() as session:
+
+    async def work(session: AsyncSession) -> tuple[Sequence[DeliveryRow], dict[str, list[str]]]:
         repo = DeliveryRepository(session)
         rows = await repo.newest(limit=limit, offset=offset, state=state, gave_up=failed)
-        signed = await repo.last_signed_by([row.id for row in rows])
+        return rows, await repo.last_signed_by([row.id for row in rows])
+
+    rows, signed = await db.reading(work)
     views = [delivery_view(row) for row in rows]
     for view in views:
         view.signed_by = signed.get(view.id, [])
@@ -135,8 +146,7 @@ async def day_counts(
 ) -> list[tuple[int, str, str | None, int]]:
     """The dashboard's charts' figures: calls since `since` counted by hour (an index into
     `hour_starts`, -1 before the first), state and outcome (see `CallRepository.day_counts`)."""
-    async with db.read() as session:
-        return await CallRepository(session).day_counts(since, hour_starts)
+    return await db.reading(lambda session: CallRepository(session).day_counts(since, hour_starts))
 
 
 def day_ago() -> datetime:

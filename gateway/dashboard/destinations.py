@@ -31,8 +31,7 @@ log = structlog.get_logger(__name__)
 
 async def disabled_count(db: Database) -> int:
     """How many destinations are disabled now (for the banner)."""
-    async with db.read() as session:
-        return await EndpointRepository(session).disabled_total()
+    return await db.reading(lambda session: EndpointRepository(session).disabled_total())
 
 
 class DestinationPages:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway.admin.models import CallSummary
 from gateway.admin.queries import call_summary
 from gateway.calls.states import CallState
@@ -33,9 +35,12 @@ class BadQuery(ValueError):
 
 async def newest_calls(db: Database, limit: int) -> list[CallSummary]:
     """The first page of the calls list, unfiltered (the overview's recent calls)."""
-    async with db.read() as session:
+
+    async def work(session: AsyncSession) -> list[CallSummary]:
         found = await CallSearchRepository(session).page(CallFilter(), limit=limit)
         return [call_summary(row) for row in found.rows]
+
+    return await db.reading(work)
 
 
 async def calls_context(
@@ -43,7 +48,8 @@ async def calls_context(
 ) -> tuple[dict[str, Any], bool]:
     """The calls page's context, and whether the parameters were all right."""
     query = read_call_query(params)
-    async with db.read() as session:
+
+    async def work(session: AsyncSession) -> tuple[dict[str, Any], bool]:
         search = CallSearchRepository(session)
         choices = {
             "states": STATES,
@@ -60,22 +66,24 @@ async def calls_context(
             query.where, limit=query.limit, before=query.before, after=query.after
         )
         total = await search.count(query.where)
-    rows = found.rows
-    newer = older = None
-    if rows and found.newer:
-        newer = query.link(after=page_mark(rows[0].created_at, rows[0].id))
-    if rows and found.older:
-        older = query.link(before=page_mark(rows[-1].created_at, rows[-1].id))
-    if not rows and query.before is not None:
-        newer = query.link()  # past the end (the calls were purged): back to the newest
-    return {
-        **context,
-        "calls": [call_summary(row) for row in rows],
-        "total": total,
-        "newer": newer,
-        "older": older,
-        "newest": query.link() if found.newer else None,
-    }, True
+        rows = found.rows
+        newer = older = None
+        if rows and found.newer:
+            newer = query.link(after=page_mark(rows[0].created_at, rows[0].id))
+        if rows and found.older:
+            older = query.link(before=page_mark(rows[-1].created_at, rows[-1].id))
+        if not rows and query.before is not None:
+            newer = query.link()  # past the end (the calls were purged): back to the newest
+        return {
+            **context,
+            "calls": [call_summary(row) for row in rows],
+            "total": total,
+            "newer": newer,
+            "older": older,
+            "newest": query.link() if found.newer else None,
+        }, True
+
+    return await db.reading(work)
 
 
 async def rates_context(db: Database, window: str) -> dict[str, Any]:
@@ -85,12 +93,16 @@ async def rates_context(db: Database, window: str) -> dict[str, Any]:
     except ValueError as exc:
         raise BadQuery(str(exc)) from None
     since = utcnow() - span
-    async with db.read() as session:
+
+    async def work(session: AsyncSession) -> tuple[Any, Any]:
         rates = SuccessRateRepository(session)
         origins = await rates.by_origin(since, succeeded=CALL_SUCCEEDED, failed=CALL_FAILED)
         destinations = await rates.by_destination(
             since, succeeded=DELIVERY_SUCCEEDED, failed=DELIVERY_FAILED
         )
+        return origins, destinations
+
+    origins, destinations = await db.reading(work)
     return {
         "window": name,
         "windows": list(WINDOWS),

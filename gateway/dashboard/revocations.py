@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway.dashboard.session import DashboardSession
 from gateway.store.database import Database
 from gateway.store.idempotency import is_done, remember
@@ -30,6 +32,9 @@ async def revoke(db: Database, session: DashboardSession) -> None:
 
 async def is_revoked(db: Database, session: DashboardSession) -> bool:
     """True once the session has signed out."""
-    async with db.read() as s:
+
+    async def work(s: AsyncSession) -> bool:
         connection = await s.connection()
         return await connection.run_sync(lambda c: is_done(c, scope=SCOPE, key=_key(session)))
+
+    return await db.reading(work)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -30,6 +31,7 @@ from gateway.limits.buckets import Budget, RateLimiter
 from gateway.logging import redactor
 from gateway.oneinbox.errors import NotFoundError, OneInboxError
 from gateway.store.calls import CallRepository
+from gateway.store.tables import CallRow
 from gateway.store.transcripts import TranscriptRepository
 
 log = structlog.get_logger(__name__)
@@ -96,8 +98,8 @@ class JoinPage:
 
     async def page(self, request: Request) -> Response:
         """`GET /join/{link_id}`: the page, or the one 404 page for every dead link."""
-        async with self.ctx.db.read() as session:
-            row = await self.ctx.links.find_live(session, request.path_params["link_id"])
+        link_id = request.path_params["link_id"]
+        row = await self.ctx.db.reading(lambda s: self.ctx.links.find_live(s, link_id))
         if row is None:
             return self.render(request, "expired.html", 404)
         return self.render(request, "join.html", 200, agent_name=row.agent_name or "the agent")
@@ -108,8 +110,7 @@ class JoinPage:
         self._limit(self.session_per_address, _client_address(request))
         await self._check_request(request)
         self._limit(self.session_per_link, link_id)
-        async with self.ctx.db.read() as session:
-            row = await self.ctx.links.find_live(session, link_id)
+        row = await self.ctx.db.reading(lambda s: self.ctx.links.find_live(s, link_id))
         credentials = self.ctx.links.reveal(row) if row is not None else None
         if row is None or credentials is None:
             raise _not_found()
@@ -155,17 +156,23 @@ class JoinPage:
         is filled in local mode only, where the page shows a simulated call instead of audio.
         """
         self._limit(self.progress_per_address, _client_address(request))
-        async with self.ctx.db.read() as session:
-            row = await self.ctx.links.find_live(session, request.path_params["link_id"])
+        link_id = request.path_params["link_id"]
+        local = self.ctx.settings.local_mode
+
+        async def work(session: AsyncSession) -> tuple[CallRow | None, list[dict[str, Any]]]:
+            row = await self.ctx.links.find_live(session, link_id)
             if row is None:
                 raise _not_found()
             call = await CallRepository(session).get(row.call_id)
             turns = []
-            if self.ctx.settings.local_mode:
+            if local:
                 turns = [
                     {"role": turn.role, "text": turn.text, "final": turn.final}
                     for turn in await TranscriptRepository(session).turns(row.call_id)
                 ]
+            return call, turns
+
+        call, turns = await self.ctx.db.reading(work)
         over = call is None or CallState(call.state) not in JOINABLE
         return JSONResponse({"over": over, "turns": turns}, headers=NO_STORE)
 

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from functools import partial
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.limits.rules import DAILY, GATEWAY_SUBJECT, LIVE_CALLS, LimitRules, Rule, Usage
 from gateway.store import usage as counters
 from gateway.store.database import Database
-from gateway.store.tables import utcnow
+from gateway.store.tables import UsageCounterRow, utcnow
 from gateway.store.usage import CounterKey, UsageRepository
 
 log = structlog.get_logger(__name__)
@@ -211,10 +212,14 @@ class CallLimits:
             return []
         now = self.clock()
         period, resets_at = self.rules.period(now)
-        async with self.db.read() as session:
+
+        async def work(session: AsyncSession) -> tuple[list[UsageCounterRow], int]:
             repo = UsageRepository(session)
             rows = [r for r in await repo.current(now=now) if r.period == period]
             live = await repo.live(LIVE_STATES, now=now) if self.rules.live_calls is not None else 0
+            return rows, live
+
+        rows, live = await self.db.reading(work)
         used = {(r.scope, r.subject, r.kind): r.used for r in rows}
         subjects = {("gateway", GATEWAY_SUBJECT)} | {(r.scope, r.subject) for r in rows}
         subjects |= {("hook", name) for name in self.rules.hooks}

@@ -22,10 +22,13 @@ import structlog
 from gateway.calls.states import TERMINAL
 from gateway.delivery.redact import PersonalDataMask
 from gateway.delivery.registry import DestinationRegistry
-from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.tables import utcnow
-from gateway.store.transcripts import ClaimedFeed, LiveFeedRepository, TranscriptRepository
+from gateway.store.transcripts import (
+    ClaimedFeed,
+    LiveFeedRepository,
+    call_and_turns,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -161,9 +164,8 @@ class LiveFeeder:
         await self._record(claimed, outcome)
 
     async def _feed(self, claimed: ClaimedFeed) -> LiveFeed:
-        async with self.db.read() as session:
-            call = await CallRepository(session).get(claimed.call_id)
-            rows = await TranscriptRepository(session).turns(claimed.call_id)
+        call_id = claimed.call_id
+        call, rows = await self.db.reading(lambda session: call_and_turns(session, call_id))
         config: dict[str, Any] = {}
         for item in (call.destinations if call is not None else None) or []:
             if isinstance(item, dict) and item.get("key") == claimed.destination_key:

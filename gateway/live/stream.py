@@ -15,9 +15,8 @@ from collections.abc import AsyncIterator
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.transcripts import TranscriptRepository
+from gateway.store.transcripts import call_and_turns
 
 # States in which the call has its result (or never will): the stream ends.
 DONE_STATES = frozenset({"analyzed", "failed", "delivered", "lost"})
@@ -32,9 +31,7 @@ async def transcript_events(
     state = ""
     deadline = time.monotonic() + MAX_SECONDS
     while time.monotonic() < deadline:
-        async with db.read() as session:
-            call = await CallRepository(session).get(call_id)
-            turns = await TranscriptRepository(session).turns(call_id)
+        call, turns = await db.reading(lambda session: call_and_turns(session, call_id))
         for turn in turns:
             if shown.get(turn.turn) == turn.version:
                 continue

@@ -50,8 +50,7 @@ def status_routes(db: Database, links: StatusLinks) -> list[BaseRoute]:
         call_id = request.path_params["call_id"]
         if not links.verify(call_id, request.path_params["signature"]):
             raise _not_found()
-        async with db.read() as session:
-            row = await CallRepository(session).get(call_id)
+        row = await db.reading(lambda session: CallRepository(session).get(call_id))
         if row is None:
             raise _not_found()
         return JSONResponse(status_body(row), headers=HEADERS)

@@ -3,6 +3,8 @@
 Three ways in:
 - `read()`: a snapshot for reads. No lock is taken: on SQLite (WAL) readers never wait for
   the writer, so the dashboard and look-ups do not queue behind a burst of writes.
+  `reading(work)` is the same for read code run whole in one go: on a SQLite file in a
+  worker thread (one thread hop instead of several per statement).
 - `write(unit)`: the hot path's writes. `unit` is a plain function of a synchronous
   `sa.Connection`; units of many requests are committed together in one transaction (group
   commit) and each caller awaits its own unit's result. On a SQLite file the batch runs in the
@@ -21,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 import structlog
@@ -37,9 +39,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from gateway import jsontext
 from gateway.store import sqlite
+from gateway.store.immediate import ImmediateSession, run_at_once
 from gateway.store.migrate import migrate
 
 log = structlog.get_logger(__name__)
@@ -76,6 +80,27 @@ def _is_stale(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
+def _sqlite_file_engine(
+    url: sa.URL,
+    echo: bool,
+    on_connect: Callable[[Any, Any], None],
+    on_begin: Callable[[sa.Connection], None],
+    **kwargs: Any,
+) -> sa.Engine:
+    """A synchronous engine on a SQLite file over the standard `sqlite3` driver, usable from
+    any thread, with its connections' settings and how its transactions begin."""
+    engine = sa.create_engine(
+        url,
+        echo=echo,
+        json_serializer=jsontext.dumps,
+        connect_args={"check_same_thread": False},
+        **kwargs,
+    )
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    return engine
+
+
 class Database:
     """One engine and session factory for the whole process."""
 
@@ -101,6 +126,7 @@ class Database:
         self._batch_engine: sa.Engine | None = None
         # The batch engine of the event loop's thread on a SQLite file (busy_timeout=0).
         self._inline_engine: sa.Engine | None = None
+        self._thread_reads: sa.Engine | None = None
         self._inline_commits = 0
         self._inline_conn: sa.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
@@ -113,24 +139,13 @@ class Database:
                 self.read_engine = create_async_engine(url, **kwargs)
                 event.listen(self.read_engine.sync_engine, "connect", sqlite.pragmas)
                 event.listen(self.read_engine.sync_engine, "begin", sqlite.begin_deferred)
-                sync_url = parsed.set(drivername="sqlite")
-                self._batch_engine = sa.create_engine(
-                    sync_url,
-                    echo=echo,
-                    json_serializer=jsontext.dumps,
-                    connect_args={"check_same_thread": False},
+                file = partial(_sqlite_file_engine, parsed.set(drivername="sqlite"), echo)
+                # Reads run whole in a thread (`reading`): the standard driver, WAL snapshots.
+                self._thread_reads = file(sqlite.pragmas, sqlite.begin_deferred)
+                self._batch_engine = file(sqlite.pragmas, sqlite.begin_immediate)
+                self._inline_engine = file(
+                    sqlite.no_wait, sqlite.begin_immediate, poolclass=sa.pool.StaticPool
                 )
-                event.listen(self._batch_engine, "connect", sqlite.pragmas)
-                event.listen(self._batch_engine, "begin", sqlite.begin_immediate)
-                self._inline_engine = sa.create_engine(
-                    sync_url,
-                    echo=echo,
-                    json_serializer=jsontext.dumps,
-                    connect_args={"check_same_thread": False},
-                    poolclass=sa.pool.StaticPool,
-                )
-                event.listen(self._inline_engine, "connect", sqlite.no_wait)
-                event.listen(self._inline_engine, "begin", sqlite.begin_immediate)
         # PostgreSQL's write batches have a pool of their own without a ping per checkout (a
         # round trip per batch), a connection for each of the `POSTGRES_WRITERS` batches that
         # may run at once; one found dead before anything was committed is replaced and the
@@ -181,6 +196,22 @@ class Database:
         """A read-only session over one consistent snapshot; takes no write lock."""
         async with self.readers() as session, session.begin():
             yield session
+
+    async def reading(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`await work(session)` on a read snapshot, as `read()` gives; on a SQLite file, run
+        whole in a worker thread over the `sqlite3` driver: one thread hop for all of it,
+        where aiosqlite takes several per statement, each waiting a turn of the event loop
+        (see `gateway.store.immediate`). `work` must await nothing but its session."""
+        if self._thread_reads is None:
+            async with self.read() as session:
+                return await work(session)
+        return await asyncio.to_thread(self._read_at_once, self._thread_reads, work)
+
+    @staticmethod
+    def _read_at_once(engine: sa.Engine, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            facade = cast(AsyncSession, ImmediateSession(session))
+            return run_at_once(cast(Coroutine[Any, Any, T], work(facade)))
 
     async def write(self, unit: Callable[[sa.Connection], T]) -> T:
         """Run `unit(connection)` in a transaction shared with other callers' units; return
@@ -362,6 +393,8 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+        if self._thread_reads is not None:
+            self._thread_reads.dispose()
         if self._write_engine is not None:
             await self._write_engine.dispose()
         if self._inline_conn is not None:

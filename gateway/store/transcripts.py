@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.store.tables import LiveFeedRow, TranscriptTurnRow, utcnow
+from gateway.store.tables import CallRow, LiveFeedRow, TranscriptTurnRow, utcnow
 
 
 class TranscriptRepository:
@@ -49,6 +49,14 @@ class TranscriptRepository:
         row.version += 1
         await self.session.flush()
         return True
+
+
+async def call_and_turns(
+    session: AsyncSession, call_id: str
+) -> tuple[CallRow | None, Sequence[TranscriptTurnRow]]:
+    """A call (None if unknown) and its transcript's turns in order, in one read."""
+    call = await session.get(CallRow, call_id)
+    return call, await TranscriptRepository(session).turns(call_id)
 
 
 @dataclass(frozen=True)

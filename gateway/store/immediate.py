@@ -1,0 +1,65 @@
+"""An `AsyncSession`'s read API over a synchronous `Session`, for reads run whole in a thread.
+
+Read code is written once, against `AsyncSession` (`await session.execute(...)`). On a SQLite
+file, `Database.reading` runs such code in a worker thread over the standard `sqlite3` driver:
+every call below answers at once, so the coroutine never suspends and is driven to its end in
+one go (`run_at_once`). The page then costs the event loop one thread hop, where aiosqlite
+costs about four per statement; under load each hop waits a turn of a busy loop (measured on
+the dashboard while hooks run at full speed: see bench/README.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+
+class ImmediateConnection:
+    """`AsyncConnection.run_sync` over a synchronous connection."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(self._connection, *args, **kwargs)
+
+
+class ImmediateSession:
+    """What read code asks of an `AsyncSession`, answered by a synchronous `Session`."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._session.execute(statement, *args, **kwargs)
+
+    async def scalar(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._session.scalar(statement, *args, **kwargs)
+
+    async def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        return self._session.get(entity, ident, **kwargs)
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.get_bind(*args, **kwargs)
+
+    async def connection(self) -> ImmediateConnection:
+        return ImmediateConnection(self._session.connection())
+
+
+class Suspended(RuntimeError):
+    """Read code run at once awaited something that does not answer at once."""
+
+
+def run_at_once(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends (its awaits all answer at once)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise Suspended("read code run in a thread awaited more than its session")
