@@ -174,6 +174,11 @@ class Outbox:
         async with self.db.session() as session:
             call = await CallRepository(session).get(row.call_id)
             stored = call.result if call is not None else None
+            # The config as of now, read after the result: a recording that landed since the
+            # claim added its link to the result and named it late here in one transaction,
+            # so the result and the config read together agree (every try, one body).
+            current = await DeliveryRepository(session).get(row.id)
+        config = dict((current if current is not None else row).config or {})
         if stored is None:
             await self._record(
                 row,
@@ -182,10 +187,10 @@ class Outbox:
             )
             return
         result = CallResult.model_validate(stored)
-        late = (row.config or {}).get(LATE_FIELDS) or []
+        late = config.get(LATE_FIELDS) or []
         if late:
             result = result.model_copy(update=dict.fromkeys(late))
-        redact = (row.config or {}).get("redact") or []
+        redact = config.get("redact") or []
         if redact:  # this destination sees masked personal data; the stored result stays whole
             result = redact_result(result, redact, region=self.options.phone_region)
         destination = self.destinations.get(row.destination)
@@ -196,7 +201,7 @@ class Outbox:
             delivery_id=row.id,
             call_id=row.call_id,
             destination_key=row.destination_key,
-            config=dict(row.config or {}),
+            config=config,
             attempt=row.attempts + 1,
             uncertain=item.uncertain,
         )
