@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from gateway.calls.commands import Origin
 from gateway.calls.result import CallResult
 from gateway.delivery.outbox import Outbox
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
@@ -16,7 +15,8 @@ from gateway.recordings.links import RecordingLinks
 from gateway.recordings.updates import RecordingUpdates
 from gateway.store.calls import CallRepository
 from gateway.store.database import Database
-from gateway.store.tables import CallRow, DeliveryRow, utcnow
+from gateway.store.tables import DeliveryRow, utcnow
+from tests.delivery.seed import analyzed_call
 
 
 class Recorder:
@@ -38,24 +38,7 @@ async def test_a_recording_that_lands_after_a_claim_stays_out_of_that_try(db: Da
     registry.register(recorder)
     outbox = Outbox(db, registry, identity="worker")
     call_id = "call_late_1"
-    result = CallResult(
-        call_id=call_id,
-        agent_id="agt_1",
-        status="completed",
-        origin=Origin(kind="hook", name="crm"),
-    )
-    async with db.session() as session:
-        row = CallRow(
-            id=call_id,
-            agent_id="agt_1",
-            origin_kind="hook",
-            origin_name="crm",
-            destinations=[{"kind": "recorder", "key": "r", "config": {}}],
-            state="analyzed",
-            result=result.model_dump(mode="json"),
-        )
-        await CallRepository(session).add(row)
-        await outbox.enqueue_for(session, row, result)
+    await analyzed_call(db, outbox, call_id, [{"kind": "recorder", "key": "r", "config": {}}])
 
     [first] = await outbox.claim_due(1)
     await outbox.run_one(first)

@@ -9,41 +9,20 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from gateway.calls.commands import Origin
-from gateway.calls.result import CallResult
 from gateway.delivery.outbox import Outbox
 from gateway.delivery.registry import DestinationRegistry
-from gateway.store.calls import CallRepository
 from gateway.store.database import Database
 from gateway.store.deliveries import DeliveryRepository
-from gateway.store.tables import CallRow, DeliveryRow, utcnow
+from gateway.store.tables import DeliveryRow, utcnow
+from tests.delivery.seed import analyzed_call
 
 CALLS = 40
 
 
 async def finished_calls(db: Database, outbox: Outbox, count: int) -> list[str]:
-    ids = []
-    for n in range(count):
-        call_id = f"call_lease_{n}"
-        result = CallResult(
-            call_id=call_id,
-            agent_id="agt_1",
-            status="completed",
-            origin=Origin(kind="hook", name="crm"),
-        )
-        async with db.session() as session:
-            row = CallRow(
-                id=call_id,
-                agent_id="agt_1",
-                origin_kind="hook",
-                origin_name="crm",
-                destinations=[{"kind": "log", "key": "log", "config": {}}],
-                state="analyzed",
-                result=result.model_dump(mode="json"),
-            )
-            await CallRepository(session).add(row)
-            await outbox.enqueue_for(session, row, result)
-        ids.append(call_id)
+    ids = [f"call_lease_{n}" for n in range(count)]
+    for call_id in ids:
+        await analyzed_call(db, outbox, call_id, [{"kind": "log", "key": "log", "config": {}}])
     return ids
 
 
