@@ -122,7 +122,8 @@ class CallProgress:
 
     async def apply(self, call_id: str, upstream: Call, leased_until: datetime) -> Step:
         """Move the call as far as the upstream record allows; schedule the next look."""
-        async with self.db.session() as session:
+
+        async def work(session: AsyncSession) -> Step:
             calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
             if row is None or row.state not in POLLED:
@@ -135,7 +136,9 @@ class CallProgress:
             self._schedule(row, next_in, leased_until)
             row.upstream_status = upstream.status
             row.last_error = None
-        return step
+            return step
+
+        return await self.db.writing(work)
 
     async def _advance(
         self, session: AsyncSession, calls: CallMachine, row: CallRow, upstream: Call
@@ -256,11 +259,12 @@ class CallProgress:
 
     async def lost(self, call_id: str) -> None:
         """OneInbox answers 404: the call is `lost` (no result can be built)."""
-        async with self.db.session() as session:
+
+        async def work(session: AsyncSession) -> bool:
             calls = CallMachine(session)
             row = await calls.get(call_id, for_update=True)
             if row is None or row.state not in POLLED:
-                return
+                return False
             try:
                 await calls.transition(
                     row,
@@ -274,18 +278,24 @@ class CallProgress:
                 row.next_poll_at = None  # expired calls cannot be lost: stop looking
                 row.last_error = "OneInbox no longer knows this call (404)"
             await self.links.purge_for_call(session, call_id)
-        log.warning("call.lost", call_id=call_id)
+            return True
+
+        if await self.db.writing(work):
+            log.warning("call.lost", call_id=call_id)
 
     async def retry_later(
         self, call_id: str, leased_until: datetime, delay: float, error: str
     ) -> None:
         """The look failed (upstream error): try again after `delay` seconds."""
-        async with self.db.session() as session:
+
+        async def work(session: AsyncSession) -> None:
             row = await CallMachine(session).get(call_id, for_update=True)
             if row is None or row.state not in POLLED:
                 return
             self._schedule(row, delay, leased_until)
             row.last_error = error
+
+        await self.db.writing(work)
 
 
 def _ended_detail(upstream: Call) -> str:

@@ -89,8 +89,9 @@ class CallTracker:
 
     async def hint(self, call_id: str) -> bool:
         """Make a call due before all others; False when it is unknown or no longer tracked."""
-        async with self.db.session() as session:
-            found = await CallLeaseRepository(session, POLLED).move_up(call_id, HINTED_AT)
+        found = await self.db.writing(
+            lambda session: CallLeaseRepository(session, POLLED).move_up(call_id, HINTED_AT)
+        )
         if found:
             self.wake()
         return found

@@ -15,7 +15,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -25,7 +25,7 @@ from gateway.calls.commands import DestinationSpec
 from gateway.calls.machine import CallMachine
 from gateway.calls.result import CallResult
 from gateway.calls.states import CallState, IllegalTransition
-from gateway.delivery.health import DisableAlerts, EndpointHealth
+from gateway.delivery.health import DisableAlerts, EndpointHealth, Noted
 from gateway.delivery.redact import redact_result
 from gateway.delivery.registry import DeliveryAttempt, DeliveryOutcome, DestinationRegistry
 from gateway.delivery.schedule import RetrySchedule
@@ -161,23 +161,27 @@ class Outbox:
 
     async def claim_due(self, limit: int) -> list[ClaimedDelivery]:
         """Lease up to `limit` due deliveries for this worker."""
-        async with self.db.session() as session:
-            return await DeliveryRepository(session).claim_due(
+        return await self.db.writing(
+            lambda session: DeliveryRepository(session).claim_due(
                 self.identity, limit=limit, lease=LEASE, skip_locked=self.db.is_postgres
             )
+        )
 
     # One try
 
     async def run_one(self, item: ClaimedDelivery) -> None:
         """Try one claimed delivery and record how it went."""
         row = item.row
-        async with self.db.session() as session:
+
+        async def read(session: AsyncSession) -> tuple[dict[str, Any] | None, DeliveryRow | None]:
             call = await CallRepository(session).get(row.call_id)
-            stored = call.result if call is not None else None
             # The config as of now, read after the result: a recording that landed since the
             # claim added its link to the result and named it late here in one transaction,
             # so the result and the config read together agree (every try, one body).
             current = await DeliveryRepository(session).get(row.id)
+            return (call.result if call is not None else None), current
+
+        stored, current = await self.db.reading(read)
         config = dict((current if current is not None else row).config or {})
         if stored is None:
             await self._record(
@@ -238,51 +242,65 @@ class Outbox:
 
     async def _record(self, row: DeliveryRow, outcome: DeliveryOutcome, seconds: float) -> None:
         now = utcnow()
-        async with self.db.session() as session:
-            await DeliveryRepository(session).add_attempt(
-                row.id,
-                at=now,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                duration_ms=round(seconds * 1000),
-                worker=self.identity,
-                signed_by=list(outcome.signed_by) or None,
-            )
-            # Lock the call, then the endpoint, then the delivery: the order of every writer.
-            await CallMachine(session).get(row.call_id, for_update=True)
-            noted = await self.health.note(
-                session, row, ok=outcome.ok, error=outcome.error, now=now
-            )
-            fresh = await DeliveryRepository(session).get(row.id, for_update=True)
-            if fresh is None:
-                return
-            if fresh.lease_owner != self.identity and not outcome.ok:
-                log.warning("outbox.lease_lost", delivery_id=row.id)
-                return
-            attempts = fresh.attempts + 1
-            state = self._next_state(outcome, attempts)
-            if state is DeliveryState.PENDING and noted.disabled:
-                state = DeliveryState.HELD
-            fresh.attempts = attempts
-            fresh.state = str(state)
-            fresh.last_status = outcome.status_code
-            fresh.last_error = outcome.error
-            fresh.lease_owner = None
-            fresh.lease_expires_at = None
-            if state is DeliveryState.PENDING:
-                fresh.next_attempt_at = self.schedule.next_attempt_at(
-                    now, attempts, outcome.retry_after
-                )
-            else:
-                fresh.next_attempt_at = None
-                if state is DeliveryState.DELIVERED:
-                    fresh.delivered_at = now
-                await self._maybe_finish_call(session, fresh.call_id)
+        recorded = await self.db.writing(
+            lambda session: self._write_outcome(session, row, outcome, seconds, now)
+        )
+        if recorded is None:
+            return
+        state, attempts, noted = recorded
         self._log_outcome(row, state, attempts, outcome)
         for observe in self.attempt_observers:
             observe(row.destination, str(state), seconds)
         if noted.newly_disabled is not None:
             await self.alerts.publish(noted.newly_disabled)
+
+    async def _write_outcome(
+        self,
+        session: AsyncSession,
+        row: DeliveryRow,
+        outcome: DeliveryOutcome,
+        seconds: float,
+        now: datetime,
+    ) -> tuple[DeliveryState, int, Noted] | None:
+        """Store the try and what became of the delivery (None: no longer this worker's)."""
+        await DeliveryRepository(session).add_attempt(
+            row.id,
+            at=now,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=round(seconds * 1000),
+            worker=self.identity,
+            signed_by=list(outcome.signed_by) or None,
+        )
+        # Lock the call, then the endpoint, then the delivery: the order of every writer.
+        await CallMachine(session).get(row.call_id, for_update=True)
+        noted = await self.health.note(session, row, ok=outcome.ok, error=outcome.error, now=now)
+        fresh = await DeliveryRepository(session).get(row.id, for_update=True)
+        if fresh is None:
+            return None
+        if fresh.lease_owner != self.identity and not outcome.ok:
+            log.warning("outbox.lease_lost", delivery_id=row.id)
+            return None
+        attempts = fresh.attempts + 1
+        state = self._next_state(outcome, attempts)
+        if state is DeliveryState.PENDING and noted.disabled:
+            state = DeliveryState.HELD
+        fresh.attempts = attempts
+        fresh.state = str(state)
+        fresh.last_status = outcome.status_code
+        fresh.last_error = outcome.error
+        fresh.lease_owner = None
+        fresh.lease_expires_at = None
+        if state is DeliveryState.PENDING:
+            fresh.next_attempt_at = self.schedule.next_attempt_at(
+                now, attempts, outcome.retry_after
+            )
+        else:
+            fresh.next_attempt_at = None
+            if state is DeliveryState.DELIVERED:
+                fresh.delivered_at = now
+            await self._maybe_finish_call(session, fresh.call_id)
+        return state, attempts, noted
 
     def _next_state(self, outcome: DeliveryOutcome, attempts: int) -> DeliveryState:
         if outcome.ok:

@@ -49,21 +49,7 @@ class LiveTranscript:
         """Store an event's text; False when it changed nothing (no text, unknown call…)."""
         if not event.has_text or not event.call_id:
             return False
-        async with self.db.session() as session:
-            call = await CallRepository(session).get(event.call_id, for_update=True)
-            if call is None:
-                return False
-            repo = TranscriptRepository(session)
-            turns = list(await repo.turns(event.call_id))
-            turn = _turn_for(event, turns)
-            if turn is None or turn >= MAX_TURNS:
-                return False
-            changed = await repo.put(
-                event.call_id, turn, role=event.role, text=event.text or "", final=event.final
-            )
-            if changed:
-                await LiveFeedRepository(session).touch(event.call_id, live_targets(call))
-        return changed
+        return await self.db.writing(lambda session: _record(session, event))
 
     async def settle(self, session: AsyncSession, call: CallRow, messages: Sequence[Any]) -> None:
         """At the end of a call its record's messages are the final word: make turns match.
@@ -80,6 +66,27 @@ class LiveTranscript:
                 changed = True
         if changed:
             await LiveFeedRepository(session).touch(call.id, live_targets(call))
+
+
+async def _record(session: AsyncSession, event: TranscriptEvent) -> bool:
+    call = await CallRepository(session).get(event.call_id, for_update=True)
+    if call is None:
+        return False
+    repo = TranscriptRepository(session)
+    if event.turn is not None:  # a numbered turn needs that turn alone, not the whole call's
+        one = await repo.turn(event.call_id, event.turn)
+        turns = [one] if one is not None else []
+    else:
+        turns = list(await repo.turns(event.call_id))
+    turn = _turn_for(event, turns)
+    if turn is None or turn >= MAX_TURNS:
+        return False
+    changed = await repo.put(
+        event.call_id, turn, role=event.role, text=event.text or "", final=event.final
+    )
+    if changed:
+        await LiveFeedRepository(session).touch(event.call_id, live_targets(call))
+    return changed
 
 
 def _turn_for(event: TranscriptEvent, turns: list[TranscriptTurnRow]) -> int | None:

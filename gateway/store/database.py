@@ -5,6 +5,8 @@ Three ways in:
   the writer, so the dashboard and look-ups do not queue behind a burst of writes.
   `reading(work)` is the same for read code run whole in one go: on a SQLite file in a
   worker thread (one thread hop instead of several per statement).
+- `writing(work)`: ORM write code run whole in one go; on a SQLite file a unit of the next
+  write batch (no thread hop, and no write lock held across hops).
 - `write(unit)`: the hot path's writes. `unit` is a plain function of a synchronous
   `sa.Connection`; units of many requests are committed together in one transaction (group
   commit) and each caller awaits its own unit's result. On a SQLite file the batch runs in the
@@ -78,6 +80,18 @@ class _Stale(Exception):
 
 def _is_stale(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _write_at_once(conn: sa.Connection, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """A write unit (`Database.writing`): `work` on an ORM session over the batch's connection,
+    in a savepoint, so a unit that fails leaves the batch's other units as they were."""
+    with Session(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
+        facade = cast(AsyncSession, ImmediateSession(session))
+        result = run_at_once(cast(Coroutine[Any, Any, T], work(facade)))
+        session.commit()  # releases the savepoint; the batch commits
+    return result
 
 
 def _sqlite_file_engine(
@@ -206,6 +220,18 @@ class Database:
             async with self.read() as session:
                 return await work(session)
         return await asyncio.to_thread(self._read_at_once, self._thread_reads, work)
+
+    async def writing(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`await work(session)` in a write transaction, as `session()` gives; on a SQLite
+        file, as a unit of the next write batch: `work` runs at once on an ORM session over
+        the batch's connection (in a savepoint of its own), committed with the other units,
+        where a session of its own held SQLite's write lock across aiosqlite's thread hops.
+        `work` must await nothing but its session. (PostgreSQL keeps a transaction for each:
+        units that lock rows, batched, could deadlock with other replicas' batches.)"""
+        if self._inline_engine is None:
+            async with self.session() as session:
+                return await work(session)
+        return await self.write(partial(_write_at_once, work=work))
 
     @staticmethod
     def _read_at_once(engine: sa.Engine, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

@@ -1,11 +1,12 @@
-"""An `AsyncSession`'s read API over a synchronous `Session`, for reads run whole in a thread.
+"""An `AsyncSession`'s API over a synchronous `Session`, for store code run whole at once.
 
-Read code is written once, against `AsyncSession` (`await session.execute(...)`). On a SQLite
-file, `Database.reading` runs such code in a worker thread over the standard `sqlite3` driver:
-every call below answers at once, so the coroutine never suspends and is driven to its end in
-one go (`run_at_once`). The page then costs the event loop one thread hop, where aiosqlite
-costs about four per statement; under load each hop waits a turn of a busy loop (measured on
-the dashboard while hooks run at full speed: see bench/README.md).
+Store code is written once, against `AsyncSession` (`await session.execute(...)`). On a SQLite
+file, `Database.reading` runs read code in a worker thread over the standard `sqlite3` driver,
+and `Database.writing` runs write code as a unit of the next write batch: every call below
+answers at once, so the coroutine never suspends and is driven to its end in one go
+(`run_at_once`). A page then costs the event loop one thread hop, and a write no hop at all,
+where aiosqlite costs about four per statement; under load each hop waits a turn of a busy
+loop, and a write session held SQLite's write lock all the while (measured: bench/README.md).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class ImmediateConnection:
 
 
 class ImmediateSession:
-    """What read code asks of an `AsyncSession`, answered by a synchronous `Session`."""
+    """What store code asks of an `AsyncSession`, answered by a synchronous `Session`."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -46,6 +47,15 @@ class ImmediateSession:
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
         return self._session.get_bind(*args, **kwargs)
+
+    def add(self, instance: object) -> None:
+        self._session.add(instance)
+
+    async def flush(self) -> None:
+        self._session.flush()
+
+    async def delete(self, instance: object) -> None:
+        self._session.delete(instance)
 
     async def connection(self) -> ImmediateConnection:
         return ImmediateConnection(self._session.connection())

@@ -28,6 +28,10 @@ class TranscriptRepository:
         )
         return result.scalars().all()
 
+    async def turn(self, call_id: str, turn: int) -> TranscriptTurnRow | None:
+        """One turn of the call, if it has it."""
+        return await self.session.get(TranscriptTurnRow, (call_id, turn))
+
     async def put(
         self, call_id: str, turn: int, *, role: str | None, text: str, final: bool
     ) -> bool:
