@@ -6,6 +6,9 @@ SQLite transaction (WAL, synchronous=NORMAL, run in the event loop thread) that 
 and the key's answer, and a 202. The hooks benchmark runs it beside the gateway, on the same
 stand-in upstream, in the same run: the gateway's figures are read as ratios to this one.
 
+`POST /webhooks/oneinbox?token=…` is the floor of a transcript event (the live benchmark): a
+token check, the JSON read, one upsert of the call's turn (its text, a version bumped), a 202.
+
 Configured by environment: FLOOR_UPSTREAM, FLOOR_API_KEY, FLOOR_AGENT, FLOOR_DB, FLOOR_TOKEN.
 """
 
@@ -27,6 +30,9 @@ from starlette.routing import Route
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, status INTEGER, body TEXT);
 CREATE TABLE IF NOT EXISTS calls (id TEXT PRIMARY KEY, key TEXT, join_token TEXT);
+CREATE TABLE IF NOT EXISTS turns (
+  call_id TEXT, turn INTEGER, text TEXT, version INTEGER, PRIMARY KEY (call_id, turn)
+);
 """
 
 
@@ -72,12 +78,24 @@ def app() -> Starlette:
         db.execute("COMMIT")
         return JSONResponse(answer_body, status_code=202)
 
+    async def event(request: Request) -> Response:
+        if request.query_params.get("token") != os.environ["FLOOR_TOKEN"]:
+            return PlainTextResponse("unauthorized", status_code=401)
+        data = await request.json()
+        db.execute(
+            "INSERT INTO turns (call_id, turn, text, version) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (call_id, turn) DO UPDATE SET text = excluded.text, version = version + 1",
+            (data["call_id"], data["turn"], data["text"]),
+        )
+        return JSONResponse({"accepted": True}, status_code=202)
+
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
 
     return Starlette(
         routes=[
             Route("/hooks/bench", hook, methods=["POST"]),
+            Route("/webhooks/oneinbox", event, methods=["POST"]),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

@@ -294,33 +294,42 @@ def _simulator(work: Path, name: str) -> Iterator[tuple[str, str, int]]:
         stop_process(simulator)
 
 
-def _floor(work: Path) -> dict[str, Any]:
+@contextlib.contextmanager
+def floor_process(work: Path, sim_url: str, agent: str) -> Iterator[tuple[str, int]]:
+    """The floor app under uvicorn on the upstream at `sim_url`: (its URL, its pid)."""
     from tests.support.servers import free_port
 
     port = free_port()
-    with _simulator(work, "floor") as (sim_url, agent, sim_pid):
-        floor = start_process(
-            [
-                *(sys.executable, "-m", "uvicorn", "--factory", "bench._floor:app"),
-                *("--host", "127.0.0.1", "--port", str(port)),
-                *("--log-level", "warning", "--no-access-log"),
-            ],
-            {
-                "PYTHONPATH": str(ROOT),
-                "FLOOR_UPSTREAM": sim_url,
-                "FLOOR_API_KEY": API_KEY,
-                "FLOOR_AGENT": agent,
-                "FLOOR_DB": str(work / "floor.db"),
-                "FLOOR_TOKEN": TOKEN,
-            },
-            f"http://127.0.0.1:{port}/healthz",
-            work / "floor.log",
-        )
-        try:
-            _warm_up(work, f"http://127.0.0.1:{port}", work / "hook.lua")
-            return _wrk(f"http://127.0.0.1:{port}", work / "hook.lua", floor.pid, sim_pid)
-        finally:
-            stop_process(floor)
+    floor = start_process(
+        [
+            *(sys.executable, "-m", "uvicorn", "--factory", "bench._floor:app"),
+            *("--host", "127.0.0.1", "--port", str(port)),
+            *("--log-level", "warning", "--no-access-log"),
+        ],
+        {
+            "PYTHONPATH": str(ROOT),
+            "FLOOR_UPSTREAM": sim_url,
+            "FLOOR_API_KEY": API_KEY,
+            "FLOOR_AGENT": agent,
+            "FLOOR_DB": str(work / "floor.db"),
+            "FLOOR_TOKEN": TOKEN,
+        },
+        f"http://127.0.0.1:{port}/healthz",
+        work / "floor.log",
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", floor.pid
+    finally:
+        stop_process(floor)
+
+
+def _floor(work: Path) -> dict[str, Any]:
+    with (
+        _simulator(work, "floor") as (sim_url, agent, sim_pid),
+        floor_process(work, sim_url, agent) as (url, pid),
+    ):
+        _warm_up(work, url, work / "hook.lua")
+        return _wrk(url, work / "hook.lua", pid, sim_pid)
 
 
 def _gateway_env(work: Path, name: str, sim_url: str, agent: str) -> dict[str, str]:

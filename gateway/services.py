@@ -157,7 +157,7 @@ def oneinbox_events(ctx: AppContext) -> Callable[[str, dict[str, Any]], Awaitabl
     async def on_event(name: str, data: dict[str, Any]) -> bool:
         if is_transcript_event(name):
             event = parse_transcript_event(data)
-            if await ctx.transcript.record(event):
+            if (await ctx.transcript.record(event)).feeds_due:
                 ctx.live_feeder.wake()
             return event.has_text  # no text: look at the call record instead
         if name == RECORDING_EVENT:

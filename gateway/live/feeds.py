@@ -137,10 +137,11 @@ class LiveFeeder:
 
     async def tick(self) -> int:
         """Sync every feed that is due now; returns how many were synced."""
-        async with self.db.session() as session:
-            claimed = await LiveFeedRepository(session).claim_due(
+        claimed = await self.db.writing(
+            lambda session: LiveFeedRepository(session).claim_due(
                 owner=self.identity, limit=self.batch, lease=LEASE, postgres=self.db.is_postgres
             )
+        )
         if claimed:
             await asyncio.gather(*(self.sync(feed) for feed in claimed))
         return len(claimed)
@@ -195,8 +196,8 @@ class LiveFeeder:
             delay = self.interval
             if outcome.complete or outcome.permanent:
                 synced = claimed.wanted
-        async with self.db.session() as session:
-            kept = await LiveFeedRepository(session).finish(
+        kept = await self.db.writing(
+            lambda session: LiveFeedRepository(session).finish(
                 claimed,
                 owner=self.identity,
                 shown=outcome.shown,
@@ -204,6 +205,7 @@ class LiveFeeder:
                 next_attempt_at=now + timedelta(seconds=delay),
                 error=outcome.error,
             )
+        )
         if not kept:
             log.warning("live.lease_lost", call_id=claimed.call_id)
         if outcome.error is not None:

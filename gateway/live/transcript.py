@@ -11,6 +11,7 @@ pipelines send them; a late partial never overwrites a final turn.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -45,10 +46,10 @@ class LiveTranscript:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(self, event: TranscriptEvent) -> bool:
-        """Store an event's text; False when it changed nothing (no text, unknown call…)."""
+    async def record(self, event: TranscriptEvent) -> Recorded:
+        """Store an event's text; falsy when it changed nothing (no text, unknown call…)."""
         if not event.has_text or not event.call_id:
-            return False
+            return Recorded(changed=False)
         return await self.db.writing(lambda session: _record(session, event))
 
     async def settle(self, session: AsyncSession, call: CallRow, messages: Sequence[Any]) -> None:
@@ -68,10 +69,22 @@ class LiveTranscript:
             await LiveFeedRepository(session).touch(call.id, live_targets(call))
 
 
-async def _record(session: AsyncSession, event: TranscriptEvent) -> bool:
+@dataclass(frozen=True)
+class Recorded:
+    """What an event changed: the turn (truthy then), and whether the call has live feeds,
+    which are due now (the feeder has work: wake it)."""
+
+    changed: bool
+    feeds_due: bool = False
+
+    def __bool__(self) -> bool:
+        return self.changed
+
+
+async def _record(session: AsyncSession, event: TranscriptEvent) -> Recorded:
     call = await CallRepository(session).get(event.call_id, for_update=True)
     if call is None:
-        return False
+        return Recorded(changed=False)
     repo = TranscriptRepository(session)
     if event.turn is not None:  # a numbered turn needs that turn alone, not the whole call's
         one = await repo.turn(event.call_id, event.turn)
@@ -80,13 +93,14 @@ async def _record(session: AsyncSession, event: TranscriptEvent) -> bool:
         turns = list(await repo.turns(event.call_id))
     turn = _turn_for(event, turns)
     if turn is None or turn >= MAX_TURNS:
-        return False
+        return Recorded(changed=False)
     changed = await repo.put(
         event.call_id, turn, role=event.role, text=event.text or "", final=event.final
     )
-    if changed:
-        await LiveFeedRepository(session).touch(event.call_id, live_targets(call))
-    return changed
+    targets = live_targets(call)
+    if changed and targets:
+        await LiveFeedRepository(session).touch(event.call_id, targets)
+    return Recorded(changed=changed, feeds_due=changed and bool(targets))
 
 
 def _turn_for(event: TranscriptEvent, turns: list[TranscriptTurnRow]) -> int | None:
