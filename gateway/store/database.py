@@ -226,7 +226,9 @@ class Database:
         file, as a unit of the next write batch: `work` runs at once on an ORM session over
         the batch's connection (in a savepoint of its own), committed with the other units,
         where a session of its own held SQLite's write lock across aiosqlite's thread hops.
-        `work` must await nothing but its session. (PostgreSQL keeps a transaction for each:
+        `work` must await nothing but its session, and may run twice: when another unit of
+        its batch fails, the batch is rolled back and each unit runs again alone, so effects
+        outside the session (a log line) may repeat. (PostgreSQL keeps a transaction for each:
         units that lock rows, batched, could deadlock with other replicas' batches.)"""
         if self._inline_engine is None:
             async with self.session() as session:
