@@ -19,7 +19,7 @@ from gateway.store.agents import AgentRepository
 from gateway.store.call_search import CallFilter, CallSearchRepository
 from gateway.store.database import Database
 from gateway.store.deliveries import DeliveryState
-from gateway.store.success_rates import SuccessRateRepository
+from gateway.store.success_rates import SuccessCount, SuccessRateRepository
 from gateway.store.tables import utcnow
 
 # A call succeeded once it was analyzed; it failed when it ended any other way.
@@ -94,7 +94,7 @@ async def rates_context(db: Database, window: str) -> dict[str, Any]:
         raise BadQuery(str(exc)) from None
     since = utcnow() - span
 
-    async def work(session: AsyncSession) -> tuple[Any, Any]:
+    async def work(session: AsyncSession) -> tuple[list[SuccessCount], list[SuccessCount]]:
         rates = SuccessRateRepository(session)
         origins = await rates.by_origin(since, succeeded=CALL_SUCCEEDED, failed=CALL_FAILED)
         destinations = await rates.by_destination(

@@ -24,11 +24,7 @@ from gateway.delivery.redact import PersonalDataMask
 from gateway.delivery.registry import DestinationRegistry
 from gateway.store.database import Database
 from gateway.store.tables import utcnow
-from gateway.store.transcripts import (
-    ClaimedFeed,
-    LiveFeedRepository,
-    call_and_turns,
-)
+from gateway.store.transcripts import ClaimedFeed, LiveFeedRepository, call_and_turns
 
 log = structlog.get_logger(__name__)
 

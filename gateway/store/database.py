@@ -25,11 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from gateway import jsontext
 from gateway.store import sqlite
-from gateway.store.immediate import ImmediateSession, run_at_once
+from gateway.store.immediate import run_on
 from gateway.store.migrate import migrate
 
 log = structlog.get_logger(__name__)
@@ -88,8 +88,7 @@ def _write_at_once(conn: sa.Connection, work: Callable[[AsyncSession], Awaitable
     with Session(
         bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as session:
-        facade = cast(AsyncSession, ImmediateSession(session))
-        result = run_at_once(cast(Coroutine[Any, Any, T], work(facade)))
+        result = run_on(session, work)
         session.commit()  # releases the savepoint; the batch commits
     return result
 
@@ -238,8 +237,7 @@ class Database:
     @staticmethod
     def _read_at_once(engine: sa.Engine, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            facade = cast(AsyncSession, ImmediateSession(session))
-            return run_at_once(cast(Coroutine[Any, Any, T], work(facade)))
+            return run_on(session, work)
 
     async def write(self, unit: Callable[[sa.Connection], T]) -> T:
         """Run `unit(connection)` in a transaction shared with other callers' units; return

@@ -11,10 +11,11 @@ loop, and a write session held SQLite's write lock all the while (measured: benc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -62,7 +63,7 @@ class ImmediateSession:
 
 
 class Suspended(RuntimeError):
-    """Read code run at once awaited something that does not answer at once."""
+    """Store code run at once awaited something that does not answer at once."""
 
 
 def run_at_once(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -72,4 +73,10 @@ def run_at_once(coroutine: Coroutine[Any, Any, T]) -> T:
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     coroutine.close()
-    raise Suspended("read code run in a thread awaited more than its session")
+    raise Suspended("store code run at once awaited more than its session")
+
+
+def run_on(session: Session, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """`work`, written against `AsyncSession`, run to its end on the synchronous `session`."""
+    facade = cast(AsyncSession, ImmediateSession(session))
+    return run_at_once(cast(Coroutine[Any, Any, T], work(facade)))

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from gateway.admin import queries
 from gateway.dashboard.charts import calls_per_hour, hour_starts, outcome_bars, total
 from gateway.metrics import GatewayMetrics
 from gateway.store.database import Database
 from gateway.store.tables import CallRow, DeliveryRow, utcnow
+
+
+def call_row(i: int, state: str, created_at: datetime, result: dict[str, Any] | None) -> CallRow:
+    return CallRow(
+        id=f"call_{i}",
+        agent_id="agt_1",
+        origin_kind="hook",
+        origin_name="crm",
+        state=state,
+        created_at=created_at,
+        result=result,
+    )
 
 
 async def seeded(url: str) -> Database:
@@ -19,17 +32,8 @@ async def seeded(url: str) -> Database:
         for i, (state, outcome) in enumerate(
             [("delivered", "Interested"), ("delivered", "Interested"), ("live", None)]
         ):
-            session.add(
-                CallRow(
-                    id=f"call_{i}",
-                    agent_id="agt_1",
-                    origin_kind="hook",
-                    origin_name="crm",
-                    state=state,
-                    created_at=now - timedelta(minutes=i),
-                    result={"outcome": outcome, "duration_seconds": 42} if outcome else None,
-                )
-            )
+            result = {"outcome": outcome, "duration_seconds": 42} if outcome else None
+            session.add(call_row(i, state, now - timedelta(minutes=i), result))
         await session.flush()
         for i, state in enumerate(["dead", "pending", "delivered"]):
             session.add(
@@ -97,17 +101,8 @@ async def test_the_charts_count_a_day_of_calls_by_hour_state_and_outcome(databas
     try:
         async with db.session() as session:
             for i, (created, state, outcome) in enumerate(made):
-                session.add(
-                    CallRow(
-                        id=f"call_{i}",
-                        agent_id="agt_1",
-                        origin_kind="hook",
-                        origin_name="crm",
-                        state=state,
-                        created_at=created,
-                        result={"outcome": outcome} if outcome else {"summary": "no outcome"},
-                    )
-                )
+                result = {"outcome": outcome} if outcome else {"summary": "no outcome"}
+                session.add(call_row(i, state, created, result))
         starts = hour_starts(now)
         counts = await queries.day_counts(db, now - timedelta(hours=24), starts)
     finally:
