@@ -101,7 +101,15 @@ def test_two_workers_report_one_total_process_metrics_and_no_created_series(
         for _ in range(10):
             assert httpx.get(gateway.url + "/readyz", timeout=10).status_code == 200
             sent += 1
-    per_worker = readyz_by_worker(metrics_dir)
+    # A worker counts a request once its answer has gone out (the middleware's last step), so
+    # the client may look a moment before the last count lands: wait for it, then compare.
+    per_worker = wait_until(
+        lambda: (
+            (counts := readyz_by_worker(metrics_dir)) and sum(counts.values()) >= sent and counts
+        ),
+        timeout=10,
+        what=f"{sent} requests counted",
+    )
     assert len([n for n in per_worker.values() if n > 0]) == 2, per_worker
     assert sum(per_worker.values()) == sent
 
